@@ -1,0 +1,18 @@
+/**
+ * @verisim/schema — TypeBox schemas and their static types shared by every
+ * package and service: the event envelope, WebSocket/SSE messages and the world
+ * configuration.
+ */
+
+// Event envelope and stream catalog
+export * from './event.js'
+
+// WebSocket protocol messages and topics
+export * from './messages.js'
+export * from './topics.js'
+
+// Validation helpers
+export * from './validate.js'
+
+// World configuration (config/worlds/<world>/*.json)
+export * from './world.js'

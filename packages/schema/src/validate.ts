@@ -1,0 +1,123 @@
+/**
+ * Compiled validators with readable errors, and the parser for client frames.
+ */
+import { Compile } from 'typebox/compile'
+import type { TSchema, Static } from 'typebox'
+import {
+  ClientMessageSchemas,
+  MAX_FRAME_BYTES,
+  ProtocolErrorCode,
+  type ClientMessage,
+  type ClientMessageType,
+} from './messages.js'
+
+export interface Validator<T> {
+  check(value: unknown): value is T
+  /** Human-readable problems, e.g. `/topics/0: must be string`; empty when valid. */
+  problems(value: unknown, limit?: number): string[]
+}
+
+/** Compiles a TypeBox schema once into a validator reporting JSON paths. */
+export function compileValidator<S extends TSchema>(schema: S): Validator<Static<S>> {
+  const compiled = Compile(schema)
+  return {
+    check: (value: unknown): value is Static<S> => compiled.Check(value),
+    problems(value, limit = 5) {
+      const out: string[] = []
+      for (const e of compiled.Errors(value)) {
+        if (e.keyword === 'boolean') continue // duplicate of the additionalProperties error
+        out.push(describeError(e))
+        if (out.length >= limit) break
+      }
+      return out
+    },
+  }
+}
+
+interface TypeBoxError {
+  keyword: string
+  instancePath: string
+  message: string
+  params: Record<string, unknown>
+}
+
+function describeError(e: TypeBoxError): string {
+  const path = e.instancePath === '' ? '(root)' : e.instancePath
+  if (e.keyword === 'additionalProperties' && Array.isArray(e.params.additionalProperties)) {
+    return `${path}: unexpected field ${e.params.additionalProperties.map((p) => JSON.stringify(p)).join(', ')}`
+  }
+  if (e.keyword === 'required' && Array.isArray(e.params.requiredProperties)) {
+    return `${path}: missing required field ${e.params.requiredProperties.map((p) => JSON.stringify(p)).join(', ')}`
+  }
+  return `${path}: ${e.message}`
+}
+
+export type ParseResult =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; code: ProtocolErrorCode; message: string; requestId?: string }
+
+const validators = Object.fromEntries(
+  Object.entries(ClientMessageSchemas).map(([type, schema]) => [type, compileValidator(schema)]),
+) as Record<ClientMessageType, Validator<ClientMessage>>
+
+const TYPES = Object.keys(ClientMessageSchemas).join(', ')
+
+/**
+ * Parses and validates one client text frame. Never throws: every failure comes
+ * back as a code plus a message naming what was wrong and what was expected.
+ */
+export function parseClientFrame(raw: string): ParseResult {
+  if (Buffer.byteLength(raw) > MAX_FRAME_BYTES) {
+    return {
+      ok: false,
+      code: ProtocolErrorCode.frameTooLarge,
+      message: `frame of ${Buffer.byteLength(raw)} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`,
+    }
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(raw)
+  } catch (err) {
+    return {
+      ok: false,
+      code: ProtocolErrorCode.badJson,
+      message: `frame is not valid JSON (${(err as Error).message}); expected an object like {"type":"subscribe","topics":["*"]}`,
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return {
+      ok: false,
+      code: ProtocolErrorCode.badMessage,
+      message: `message must be a JSON object with a "type" field, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+    }
+  }
+  const obj = value as Record<string, unknown>
+  const requestId = typeof obj.requestId === 'string' ? obj.requestId : undefined
+  const withId = requestId === undefined ? {} : { requestId }
+  if (typeof obj.type !== 'string') {
+    return {
+      ok: false,
+      code: ProtocolErrorCode.badMessage,
+      message: `message has no string "type" field; expected one of ${TYPES}`,
+      ...withId,
+    }
+  }
+  const validator = validators[obj.type as ClientMessageType]
+  if (!Object.hasOwn(validators, obj.type) || !validator) {
+    return {
+      ok: false,
+      code: ProtocolErrorCode.unknownType,
+      message: `unknown message type ${JSON.stringify(obj.type).slice(0, 100)}; expected one of ${TYPES}`,
+      ...withId,
+    }
+  }
+  if (!validator.check(value)) {
+    return {
+      ok: false,
+      code: ProtocolErrorCode.invalidMessage,
+      message: `invalid "${obj.type}" message: ${validator.problems(value).join('; ')}`,
+      ...withId,
+    }
+  }
+  return { ok: true, message: value }
+}

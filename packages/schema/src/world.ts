@@ -1,0 +1,524 @@
+/**
+ * World configuration: the JSON files under `config/worlds/<world>/` that declare a
+ * rate-driven world (streams, baseline metrics, relationships, cadences). Every
+ * object is closed (`additionalProperties: false`) so a typo fails at boot with the
+ * file and the JSON path; cross-file references (stream names, metric names) are
+ * checked by the loader in `@verisim/sim`.
+ *
+ * Later issues add `scenario-definitions.json` and `external-events-library.json`;
+ * the loader already reads them when present.
+ */
+import Type, { type Static } from 'typebox'
+import { CadenceSchema } from './event.js'
+
+const closed = { additionalProperties: false } as const
+
+/** Stream names: `<domain>.<part>[.<part>…]`, lower case. */
+export const StreamNameSchema = Type.String({ pattern: '^[a-z][a-z0-9]*(\\.[a-z][a-z0-9_]*)+$' })
+
+/** Calendar dates inside a year, `MM-DD`. */
+export const MonthDaySchema = Type.String({ pattern: '^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' })
+
+// ---------------------------------------------------------------------------
+// Distributions (values, delays, categorical fields)
+
+export const DistributionType = {
+  constant: 'constant',
+  uniform: 'uniform',
+  normal: 'normal',
+  lognormal: 'lognormal',
+  gamma: 'gamma',
+  exponential: 'exponential',
+  poisson: 'poisson',
+  categorical: 'categorical',
+} as const
+export type DistributionType = (typeof DistributionType)[keyof typeof DistributionType]
+
+/**
+ * One random quantity. Which parameters are required depends on `type` (checked by
+ * the loader, which names the missing one):
+ * constant `value` · uniform `min max` · normal `mean sd` · lognormal `median sigma` ·
+ * gamma `shape scale` · exponential `mean` · poisson `mean` · categorical `values weights`.
+ * `offset` is added after drawing, then `clampMin`/`clampMax` bound it and `round`
+ * keeps that many decimals.
+ */
+export const DistributionSchema = Type.Object(
+  {
+    type: Type.Union(Object.values(DistributionType).map((t) => Type.Literal(t))),
+    value: Type.Optional(Type.Union([Type.Number(), Type.String()])),
+    min: Type.Optional(Type.Number()),
+    max: Type.Optional(Type.Number()),
+    mean: Type.Optional(Type.Number()),
+    sd: Type.Optional(Type.Number({ minimum: 0 })),
+    median: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    sigma: Type.Optional(Type.Number({ minimum: 0 })),
+    shape: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    scale: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    values: Type.Optional(Type.Array(Type.Union([Type.Number(), Type.String(), Type.Boolean()]))),
+    weights: Type.Optional(Type.Array(Type.Number({ minimum: 0 }))),
+    offset: Type.Optional(Type.Number()),
+    clampMin: Type.Optional(Type.Number()),
+    clampMax: Type.Optional(Type.Number()),
+    round: Type.Optional(Type.Integer({ minimum: 0, maximum: 6 })),
+  },
+  closed,
+)
+export type Distribution = Static<typeof DistributionSchema>
+
+// ---------------------------------------------------------------------------
+// streams.json
+
+/** What the engine does when a stream fires, beyond drawing its fields (entity lifecycles). */
+export const StreamBehavior = {
+  generic: 'generic',
+  studentSignup: 'student.signup',
+  studentChurn: 'student.churn',
+  tutorApply: 'tutor.apply',
+  tutorApprove: 'tutor.approve',
+  tutorReject: 'tutor.reject',
+  tutorAvailability: 'tutor.availability',
+  tutorDeactivate: 'tutor.deactivate',
+  tutorPayout: 'tutor.payout',
+  bookingRequest: 'booking.request',
+  bookingConfirm: 'booking.confirm',
+  bookingDecline: 'booking.decline',
+  bookingExpire: 'booking.expire',
+  sessionCancel: 'session.cancel',
+  sessionRemind: 'session.remind',
+  sessionStart: 'session.start',
+  sessionComplete: 'session.complete',
+  sessionNoShowTutor: 'session.noshow.tutor',
+  sessionNoShowStudent: 'session.noshow.student',
+  sessionRate: 'session.rate',
+  sessionMonitor: 'session.monitor',
+  paymentCharge: 'payment.charge',
+  ticketCreate: 'ticket.create',
+  ticketUpdate: 'ticket.update',
+  ticketResolve: 'ticket.resolve',
+  chatStart: 'chat.start',
+  chatMessage: 'chat.message',
+  chatEnd: 'chat.end',
+  referralSend: 'referral.send',
+  referralConvert: 'referral.convert',
+  campaignConversion: 'campaign.conversion',
+  platformSnapshot: 'platform.snapshot',
+} as const
+export type StreamBehavior = (typeof StreamBehavior)[keyof typeof StreamBehavior]
+export const StreamBehaviorSchema = Type.Union(
+  Object.values(StreamBehavior).map((b) => Type.Literal(b)),
+)
+
+/** Entities a generic stream's event refers to, picked among the active ones. */
+export const StreamActorSchema = Type.Union([
+  Type.Literal('student'),
+  Type.Literal('tutor'),
+  Type.Literal('campaign'),
+])
+
+/**
+ * How a stream's events arrive on their own (streams without `arrival` only happen
+ * as outcomes of a chain in stream-relationships.json).
+ * - `poisson`: non-homogeneous Poisson with mean `perDay` events a day, shaped by the
+ *   seasonality `profile` (time of day × day of week × academic calendar × growth).
+ * - `periodic`: fixed period with jitter from stream-cadences.json `periodic`.
+ * - `cohortChurn`: Poisson whose rate is the active population of each cohort × its
+ *   monthly churn (baseline-metrics.json `cohorts`), shaped by `profile`.
+ */
+export const ArrivalSchema = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('poisson'), Type.Literal('periodic'), Type.Literal('cohortChurn')]),
+    perDay: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    profile: Type.Optional(Type.String()),
+  },
+  closed,
+)
+export type Arrival = Static<typeof ArrivalSchema>
+
+/**
+ * The stream's primary value: the number its `normalizedValue` and anomaly flag are
+ * computed from. Either drawn from `dist` (baseline mean/σ derived analytically, or
+ * by a fixed-seed sample when clamped), or `observed` from the simulation state (a
+ * delay, a tenure, a count) with the baseline mean/σ declared here.
+ */
+export const StreamValueSchema = Type.Object(
+  {
+    field: Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9]*$' }),
+    dist: Type.Optional(DistributionSchema),
+    observed: Type.Optional(
+      Type.Object({ mean: Type.Number(), sd: Type.Number({ exclusiveMinimum: 0 }) }, closed),
+    ),
+  },
+  closed,
+)
+export type StreamValue = Static<typeof StreamValueSchema>
+
+export const AnomalyRuleSchema = Type.Object(
+  {
+    warningSigma: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    criticalSigma: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  },
+  closed,
+)
+
+export const StreamConfigSchema = Type.Object(
+  {
+    name: StreamNameSchema,
+    domain: Type.String({ pattern: '^[a-z][a-z0-9]*$' }),
+    cadence: CadenceSchema,
+    unit: Type.String({ minLength: 1 }),
+    description: Type.String({ minLength: 1 }),
+    behavior: Type.Optional(StreamBehaviorSchema),
+    actors: Type.Optional(Type.Array(StreamActorSchema)),
+    arrival: Type.Optional(ArrivalSchema),
+    value: StreamValueSchema,
+    /** Extra fields drawn for each event, in this order. */
+    fields: Type.Optional(Type.Record(Type.String(), DistributionSchema)),
+    anomaly: Type.Optional(AnomalyRuleSchema),
+  },
+  closed,
+)
+export type StreamConfig = Static<typeof StreamConfigSchema>
+
+export const StreamsFileSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    world: Type.String({ minLength: 1 }),
+    description: Type.String(),
+    domains: Type.Array(
+      Type.Object({ name: Type.String(), description: Type.String() }, closed),
+      { minItems: 1 },
+    ),
+    /** Default anomaly thresholds in σ (CONTRACT: warning beyond 1σ, critical beyond 3σ). */
+    anomaly: Type.Object(
+      { warningSigma: Type.Number({ exclusiveMinimum: 0 }), criticalSigma: Type.Number({ exclusiveMinimum: 0 }) },
+      closed,
+    ),
+    streams: Type.Array(StreamConfigSchema, { minItems: 1 }),
+  },
+  closed,
+)
+export type StreamsFile = Static<typeof StreamsFileSchema>
+
+// ---------------------------------------------------------------------------
+// baseline-metrics.json
+
+export const RangeSchema = Type.Object({ min: Type.Number(), max: Type.Number() }, closed)
+export type Range = Static<typeof RangeSchema>
+
+/** Events of one stream, optionally only those whose data fields equal the given values. */
+export const EventSelectorSchema = Type.Object(
+  {
+    stream: StreamNameSchema,
+    where: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))),
+  },
+  closed,
+)
+export type EventSelector = Static<typeof EventSelectorSchema>
+
+/**
+ * How a baseline metric is measured from a run (used by the statistical tests and
+ * later by the statistics endpoint):
+ * - `ratio`: count(numerator) / count(denominator)
+ * - `mean`: mean of `field` over the events of `of`
+ * - `perEntityDay`: count(numerator) / days / mean population of `entity` × `scale`
+ * - `population`: mean population of `entity` (or `entity` / `per`)
+ * - `weekendUplift`: mean weekend-day count / mean weekday count − 1 of `of`
+ * - `peakRatio`: mean hourly count in 08–22 h / in 23–07 h of `of`
+ * - `growth`: monthly growth of `of`'s volume fitted over whole weeks
+ */
+export const MetricMeasureSchema = Type.Object(
+  {
+    kind: Type.Union([
+      Type.Literal('ratio'),
+      Type.Literal('mean'),
+      Type.Literal('perEntityDay'),
+      Type.Literal('population'),
+      Type.Literal('weekendUplift'),
+      Type.Literal('peakRatio'),
+      Type.Literal('growth'),
+    ]),
+    numerator: Type.Optional(Type.Array(EventSelectorSchema, { minItems: 1 })),
+    denominator: Type.Optional(Type.Array(EventSelectorSchema, { minItems: 1 })),
+    of: Type.Optional(Type.Array(EventSelectorSchema, { minItems: 1 })),
+    field: Type.Optional(Type.String()),
+    entity: Type.Optional(Type.String()),
+    per: Type.Optional(Type.String()),
+    scale: Type.Optional(Type.Number()),
+  },
+  closed,
+)
+export type MetricMeasure = Static<typeof MetricMeasureSchema>
+
+export const BaselineMetricSchema = Type.Object(
+  {
+    description: Type.String(),
+    /** The value the engine aims at; chains may use it as a probability by name. */
+    target: Type.Optional(Type.Number()),
+    range: RangeSchema,
+    unit: Type.Optional(Type.String()),
+    measure: MetricMeasureSchema,
+  },
+  closed,
+)
+export type BaselineMetric = Static<typeof BaselineMetricSchema>
+
+export const SeasonalityProfileSchema = Type.Object(
+  {
+    description: Type.String(),
+    /** Relative activity per UTC hour 0–23; normalized to mean 1 by the loader. */
+    hourly: Type.Array(Type.Number({ minimum: 0 }), { minItems: 24, maxItems: 24 }),
+    /** Relative activity per weekday, Sunday first; normalized to mean 1. */
+    weekly: Type.Array(Type.Number({ minimum: 0 }), { minItems: 7, maxItems: 7 }),
+    /** Whether the academic calendar periods apply. */
+    calendar: Type.Boolean(),
+    /** Whether the monthly growth applies. */
+    growth: Type.Boolean(),
+  },
+  closed,
+)
+export type SeasonalityProfile = Static<typeof SeasonalityProfileSchema>
+
+export const CalendarPeriodSchema = Type.Object(
+  {
+    name: Type.String(),
+    kind: Type.Union([Type.Literal('exam'), Type.Literal('summer'), Type.Literal('holiday'), Type.Literal('other')]),
+    /** Inclusive `MM-DD` bounds; a period may wrap the year end (`12-24` → `01-01`). */
+    from: MonthDaySchema,
+    to: MonthDaySchema,
+    multiplier: Type.Number({ minimum: 0 }),
+  },
+  closed,
+)
+export type CalendarPeriod = Static<typeof CalendarPeriodSchema>
+
+export const BaselineMetricsFileSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    world: Type.String(),
+    description: Type.String(),
+    population: Type.Object(
+      {
+        students: Type.Integer({ minimum: 1 }),
+        tutors: Type.Integer({ minimum: 1 }),
+        maxStudentsPerTutor: Type.Integer({ minimum: 1 }),
+      },
+      closed,
+    ),
+    /** Acquisition cohorts of students: share of signups and monthly churn. */
+    cohorts: Type.Record(
+      Type.String(),
+      Type.Object(
+        { share: Type.Number({ minimum: 0, maximum: 1 }), monthlyChurn: Type.Number({ minimum: 0, maximum: 1 }) },
+        closed,
+      ),
+    ),
+    growth: Type.Object({ monthly: Type.Number({ minimum: -0.5, maximum: 1 }), range: RangeSchema }, closed),
+    seasonality: Type.Object(
+      {
+        profiles: Type.Record(Type.String(), SeasonalityProfileSchema),
+        calendar: Type.Array(CalendarPeriodSchema),
+      },
+      closed,
+    ),
+    sessions: Type.Object(
+      {
+        /** Bookings are made at least this far ahead (the tutor's response deadline fits before). */
+        minLeadHours: Type.Number({ minimum: 0 }),
+        maxLeadHours: Type.Number({ minimum: 1 }),
+        /** Preference for sooner slots: weight e^(−lead/decay). */
+        leadDecayHours: Type.Number({ exclusiveMinimum: 0 }),
+        /** Session slot start times are multiples of this many minutes. */
+        slotMinutes: Type.Integer({ minimum: 1, maximum: 60 }),
+        /** Seasonality profile the chosen slot times follow. */
+        slotProfile: Type.String(),
+        durationMin: DistributionSchema,
+        hourlyRateUsd: DistributionSchema,
+        /** Probability a returning student books their regular tutor rather than a new one. */
+        regularTutorShare: Type.Number({ minimum: 0, maximum: 1 }),
+      },
+      closed,
+    ),
+    campaigns: Type.Array(
+      Type.Object({ id: Type.String(), channel: Type.String(), name: Type.String() }, closed),
+      { minItems: 1 },
+    ),
+    subjects: Type.Array(Type.String(), { minItems: 1 }),
+    metrics: Type.Record(Type.String(), BaselineMetricSchema),
+  },
+  closed,
+)
+export type BaselineMetricsFile = Static<typeof BaselineMetricsFileSchema>
+
+// ---------------------------------------------------------------------------
+// stream-relationships.json
+
+/** A delay in hours after the trigger event, or relative to the session start/end. */
+export const ChainDelaySchema = Type.Object(
+  {
+    anchor: Type.Optional(Type.Union([Type.Literal('trigger'), Type.Literal('start'), Type.Literal('end')])),
+    hours: DistributionSchema,
+  },
+  closed,
+)
+export type ChainDelay = Static<typeof ChainDelaySchema>
+
+export const ChainOutcomeSchema = Type.Object(
+  {
+    stream: StreamNameSchema,
+    /** A probability, or the name of a metric in baseline-metrics.json whose `target` is used. */
+    probability: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.String()]),
+    delay: ChainDelaySchema,
+  },
+  closed,
+)
+export type ChainOutcome = Static<typeof ChainOutcomeSchema>
+
+export const ChainConditionSchema = Type.Object(
+  {
+    field: Type.String(),
+    eq: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    lte: Type.Optional(Type.Number()),
+    gte: Type.Optional(Type.Number()),
+  },
+  closed,
+)
+export type ChainCondition = Static<typeof ChainConditionSchema>
+
+/**
+ * An event chain: when `trigger` fires (and `when` holds), `oneOf` picks at most one
+ * outcome by probability (`complete` chains must sum to 1), `each` tries every
+ * outcome independently.
+ */
+export const ChainSchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9-]+$' }),
+    description: Type.String(),
+    trigger: StreamNameSchema,
+    when: Type.Optional(ChainConditionSchema),
+    mode: Type.Union([Type.Literal('oneOf'), Type.Literal('each')]),
+    complete: Type.Optional(Type.Boolean()),
+    outcomes: Type.Array(ChainOutcomeSchema, { minItems: 1 }),
+  },
+  closed,
+)
+export type Chain = Static<typeof ChainSchema>
+
+export const EntityKindSchema = Type.Object(
+  {
+    idField: Type.String(),
+    prefix: Type.String({ pattern: '^[a-z]+_$' }),
+    /** Streams whose events introduce a new id of this kind. */
+    createdBy: Type.Array(StreamNameSchema),
+    /** Present before the simulation starts (the initial population). */
+    initial: Type.Optional(Type.Boolean()),
+    /** A fixed catalog from the config (campaigns), not created by events. */
+    static: Type.Optional(Type.Boolean()),
+  },
+  closed,
+)
+export type EntityKind = Static<typeof EntityKindSchema>
+
+export const LifecycleSchema = Type.Object(
+  {
+    entity: Type.String(),
+    description: Type.String(),
+    initialState: Type.Optional(Type.String()),
+    transitions: Type.Array(
+      Type.Object(
+        {
+          stream: StreamNameSchema,
+          /** States the entity may be in; empty when the stream creates it. */
+          from: Type.Array(Type.String()),
+          to: Type.String(),
+        },
+        closed,
+      ),
+      { minItems: 1 },
+    ),
+  },
+  closed,
+)
+export type Lifecycle = Static<typeof LifecycleSchema>
+
+/** Supply/demand: an outcome's probability scales with the bookable supply (ratio to expected)^elasticity. */
+export const CorrelationSchema = Type.Object(
+  {
+    id: Type.String(),
+    description: Type.String(),
+    kind: Type.Literal('supply'),
+    outcome: StreamNameSchema,
+    elasticity: Type.Number(),
+    floor: Type.Number({ minimum: 0 }),
+    cap: Type.Number({ minimum: 0 }),
+  },
+  closed,
+)
+export type Correlation = Static<typeof CorrelationSchema>
+
+export const CascadeSchema = Type.Object(
+  {
+    id: Type.String(),
+    description: Type.String(),
+    /** The streams the cascade runs through, each linked to the next by a chain. */
+    path: Type.Array(StreamNameSchema, { minItems: 2 }),
+  },
+  closed,
+)
+export type Cascade = Static<typeof CascadeSchema>
+
+export const StreamRelationshipsFileSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    world: Type.String(),
+    description: Type.String(),
+    entities: Type.Record(Type.String(), EntityKindSchema),
+    chains: Type.Array(ChainSchema),
+    correlations: Type.Array(CorrelationSchema),
+    lifecycles: Type.Array(LifecycleSchema),
+    cascades: Type.Array(CascadeSchema),
+  },
+  closed,
+)
+export type StreamRelationshipsFile = Static<typeof StreamRelationshipsFileSchema>
+
+// ---------------------------------------------------------------------------
+// stream-cadences.json
+
+export const CadenceGroupSchema = Type.Object(
+  {
+    description: Type.String(),
+    /** Mean events per hour a stream of this group has at baseline. */
+    eventsPerHour: RangeSchema,
+  },
+  closed,
+)
+
+export const StreamCadencesFileSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    world: Type.String(),
+    description: Type.String(),
+    groups: Type.Object({ high: CadenceGroupSchema, medium: CadenceGroupSchema, low: CadenceGroupSchema }, closed),
+    /** Fixed-period streams: one event every `everySec`, shifted by ±`jitterSec` (uniform). */
+    periodic: Type.Record(
+      Type.String(),
+      Type.Object(
+        {
+          everySec: Type.Number({ exclusiveMinimum: 0 }),
+          jitterSec: Type.Number({ minimum: 0 }),
+        },
+        closed,
+      ),
+    ),
+  },
+  closed,
+)
+export type StreamCadencesFile = Static<typeof StreamCadencesFileSchema>
+
+/** The files of a rate-driven world, by file name, each with its schema. */
+export const WorldFiles = {
+  streams: { file: 'streams.json', schema: StreamsFileSchema },
+  baseline: { file: 'baseline-metrics.json', schema: BaselineMetricsFileSchema },
+  relationships: { file: 'stream-relationships.json', schema: StreamRelationshipsFileSchema },
+  cadences: { file: 'stream-cadences.json', schema: StreamCadencesFileSchema },
+} as const

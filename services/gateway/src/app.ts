@@ -1,0 +1,61 @@
+/**
+ * Builds the gateway: external plugins (WebSocket, SSE), then the app's own
+ * (config, metrics, Redis, streams), then routes; one error handler that keeps
+ * 5xx internals out of responses.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import websocket from '@fastify/websocket'
+import { fastifySSE } from '@fastify/sse'
+import type { Logger } from 'pino'
+import { MAX_FRAME_BYTES } from '@verisim/schema'
+import type { GatewayConfig } from './config.js'
+import configPlugin from './plugins/app/config.js'
+import metricsPlugin from './plugins/app/metrics.js'
+import redisPlugin from './plugins/app/redis.js'
+import streamsPlugin from './plugins/app/streams.js'
+import healthRoutes from './routes/health/index.js'
+import wsRoutes from './routes/ws/index.js'
+import sseRoutes from './routes/sse/index.js'
+import apiRoutes from './routes/api/index.js'
+
+export async function buildApp(config: GatewayConfig, log: Logger) {
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // External capabilities. Frames up to 16× the protocol limit reach the handler,
+  // which answers oversize ones with an error; beyond that ws closes with 1009.
+  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES * 16 } })
+  await app.register(fastifySSE, { heartbeatInterval: config.sseHeartbeatMs })
+
+  // The app's own plugins
+  await app.register(configPlugin, { config })
+  await app.register(metricsPlugin)
+  await app.register(redisPlugin)
+  await app.register(streamsPlugin)
+
+  // Routes
+  await app.register(healthRoutes)
+  await app.register(wsRoutes)
+  await app.register(sseRoutes)
+  await app.register(apiRoutes)
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500
+    if (status >= 500 && status !== 503) {
+      req.log.error({ err }, 'request failed')
+      return reply.code(status).send({ error: { code: 'VS_GW_INTERNAL', message: 'internal error' } })
+    }
+    const code = err.validation ? 'VS_GW_BAD_REQUEST' : (err.code ?? 'VS_GW_BAD_REQUEST')
+    return reply.code(status).send({ error: { code, message: err.message } })
+  })
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: { code: 'VS_GW_NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
+  )
+  return app
+}
+
+export type GatewayApp = Awaited<ReturnType<typeof buildApp>>

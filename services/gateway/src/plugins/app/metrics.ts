@@ -1,0 +1,69 @@
+/** Prometheus metrics of the gateway (`GET /metrics`). */
+import fp from 'fastify-plugin'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+function createMetrics() {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'verisim_gateway_' })
+  return {
+    registry,
+    clients: new Gauge({
+      name: 'verisim_gateway_clients',
+      help: 'Connected streaming clients',
+      labelNames: ['transport'] as const,
+      registers: [registry],
+    }),
+    eventsRead: new Counter({
+      name: 'verisim_gateway_events_read_total',
+      help: 'Events read from Redis Streams and released in id order',
+      registers: [registry],
+    }),
+    framesSent: new Counter({
+      name: 'verisim_gateway_frames_sent_total',
+      help: 'Live batch frames (WS) or chunks (SSE) written to clients',
+      registers: [registry],
+    }),
+    bytesSent: new Counter({
+      name: 'verisim_gateway_bytes_sent_total',
+      help: 'Bytes of live batches written to clients',
+      registers: [registry],
+    }),
+    flushSeconds: new Histogram({
+      name: 'verisim_gateway_flush_seconds',
+      help: 'Time to filter, serialize and write one batch window to all clients',
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers: [registry],
+    }),
+    catchups: new Counter({
+      name: 'verisim_gateway_catchups_total',
+      help: 'Resume requests, by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    slowClosed: new Counter({
+      name: 'verisim_gateway_slow_clients_closed_total',
+      help: 'Clients closed because their send queue exceeded the bound',
+      registers: [registry],
+    }),
+    protocolErrors: new Counter({
+      name: 'verisim_gateway_protocol_errors_total',
+      help: 'Error messages sent to clients, by code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+  }
+}
+export type GatewayMetrics = ReturnType<typeof createMetrics>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: GatewayMetrics
+  }
+}
+
+export default fp(
+  async (app) => {
+    app.decorate('metrics', createMetrics())
+  },
+  { name: 'metrics' },
+)

@@ -1,0 +1,28 @@
+/** `/health/live`, `/health/ready` and `/metrics` (CONTRACT.md). */
+import type { FastifyPluginAsync } from 'fastify'
+
+const health: FastifyPluginAsync = async (app) => {
+  app.get('/health/live', async () => ({ status: 'ok' }))
+  app.get('/health/ready', async (_req, reply) => {
+    try {
+      await app.redis.ping()
+    } catch (err) {
+      return reply.code(503).send({ status: 'unavailable', reason: `Redis unreachable: ${(err as Error).message}` })
+    }
+    const reason = app.streams.notReadyReason()
+    if (reason !== null) return reply.code(503).send({ status: 'unavailable', reason })
+    return {
+      status: 'ready',
+      instance: app.config.instanceId,
+      clients: app.streams.fanout.clientCount,
+      frontier: app.streams.frontier(),
+    }
+  })
+  app.get('/metrics', async (_req, reply) => {
+    app.metrics.clients.set({ transport: 'all' }, app.streams.fanout.clientCount)
+    reply.type(app.metrics.registry.contentType)
+    return app.metrics.registry.metrics()
+  })
+}
+
+export default health

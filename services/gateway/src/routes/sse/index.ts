@@ -1,0 +1,89 @@
+/**
+ * `GET /sse?topics=…` — Server-Sent Events: one message per event with
+ * `id: <event id>`, `event: <stream>`, `data: <envelope>`; resume with the
+ * `Last-Event-ID` header (or `?lastId=`), comment heartbeats every 15 s.
+ * A resume point that cannot be honoured gets an `event: catchup` message with
+ * `{"reason":"too_old"|"epoch_changed"}` before live events.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { EventIdSchema, UnknownTopicError } from '@verisim/schema'
+import { encodeSse, type Sink } from '../../fanout.js'
+import { createSession } from '../../session.js'
+import { ErrorBody, NotReadyError, UnknownTopicHttpError, BadRequestError } from '../../errors.js'
+
+const ID_RE = /^[0-9]{1,15}-[0-9]{1,15}$/
+
+const sse: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/sse',
+    {
+      sse: { kind: 'only', heartbeat: true },
+      schema: {
+        querystring: Type.Object(
+          {
+            topics: Type.Optional(Type.String({ maxLength: 4000, description: 'comma-separated topics; default "*"' })),
+            lastId: Type.Optional(EventIdSchema),
+            token: Type.Optional(Type.String()),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 400: ErrorBody, 503: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const notReady = app.streams.notReadyReason()
+      if (notReady !== null) throw new NotReadyError(`gateway not ready: ${notReady}`)
+      const topics = (req.query.topics ?? '*')
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t.length > 0)
+      if (topics.length === 0) throw new BadRequestError('topics is empty; expected e.g. ?topics=* or ?topics=customer.*,anomalies')
+      const header = req.headers['last-event-id']
+      const lastId = (Array.isArray(header) ? header[0] : header) || req.query.lastId
+      if (lastId !== undefined && !ID_RE.test(lastId)) {
+        throw new BadRequestError(`Last-Event-ID ${JSON.stringify(lastId)} is not an event id; expected "<ms>-<seq>"`)
+      }
+
+      const raw = reply.raw
+      const sink: Sink = {
+        kind: 'sse',
+        write: (chunk) => void raw.write(chunk),
+        bufferedBytes: () => raw.writableLength,
+        close: () => reply.sse.close(),
+      }
+      const session = createSession(app, sink)
+      try {
+        session.subscribe(topics)
+      } catch (err) {
+        session.close()
+        if (err instanceof UnknownTopicError) throw new UnknownTopicHttpError(err.message)
+        throw err
+      }
+      if (lastId !== undefined) session.hold()
+      app.metrics.clients.inc({ transport: 'sse' })
+      reply.sse.keepAlive()
+      reply.sse.onClose(() => {
+        session.close()
+        app.metrics.clients.dec({ transport: 'sse' })
+      })
+      reply.sse.sendHeaders()
+      raw.write(': connected\n\n')
+      if (lastId !== undefined) {
+        await session.resume(
+          { lastId },
+          {
+            page(events) {
+              if (events.length > 0) raw.write(encodeSse(events))
+            },
+            lost(reason) {
+              raw.write(`event: catchup\ndata: ${JSON.stringify({ reason })}\n\n`)
+            },
+          },
+        )
+      }
+    },
+  )
+}
+
+export default sse

@@ -1,0 +1,114 @@
+/**
+ * One streaming client's protocol state, shared by WebSocket and SSE: topics,
+ * the resume handshake (hold live events, replay the missed window, release),
+ * and the error replies. Transport specifics stay in the routes.
+ */
+import type { FastifyInstance } from 'fastify'
+import { UnknownTopicError, createTopicMatcher, type CatchupReason } from '@verisim/schema'
+import type { RawEvent } from '@verisim/bus'
+import { envelopeTimestamp, planCatchup, replay, type ResumePoint } from './catchup.js'
+import type { FanoutClient, Sink } from './fanout.js'
+
+export interface CatchupOutput {
+  /** A page of replayed events (may be empty only when it is the final one). */
+  page(events: RawEvent[], lastId: string | null, complete: boolean): void
+  /** The resume point cannot be honoured. */
+  lost(reason: CatchupReason): void
+}
+
+/** Polls until the sink has drained below `bytes`, so a replay never floods memory. */
+async function drained(sink: Sink, bytes: number): Promise<void> {
+  while (sink.bufferedBytes() > bytes) await new Promise((r) => setTimeout(r, 10))
+}
+
+export function createSession(app: FastifyInstance, sink: Sink) {
+  const { fanout } = app.streams
+  const client: FanoutClient = fanout.add(sink)
+  let closed = false
+  let heldAt: string | null = null
+
+  return {
+    client,
+    /**
+     * Adds topics (validated against the catalog first: an unknown one changes
+     * nothing and throws `UnknownTopicError`). Returns the full topic list.
+     */
+    subscribe(topics: string[]): string[] {
+      fanout.setTopics(client, [...client.topics, ...topics])
+      return client.topics
+    },
+    /** Removes topics; returns the ones that were subscribed. */
+    unsubscribe(topics: string[]): string[] {
+      const drop = new Set(topics)
+      const removed = client.topics.filter((t) => drop.has(t))
+      fanout.setTopics(
+        client,
+        client.topics.filter((t) => !drop.has(t)),
+      )
+      return removed
+    },
+    /** Throws UnknownTopicError when a topic names nothing (without subscribing). */
+    validate(topics: string[]): void {
+      createTopicMatcher(topics, app.streams.catalog())
+    },
+    /**
+     * Starts holding the client's live events at the current frontier. Call it
+     * synchronously with `subscribe` (before any await), then `resume`.
+     */
+    hold(): void {
+      heldAt = app.streams.frontier()
+      fanout.holdFor(client, heldAt)
+    },
+    /**
+     * Replays what the client missed since `point` for its current topics, up to
+     * where `hold` started holding its live events; then releases them, so the
+     * client sees one gap-free, duplicate-free sequence.
+     */
+    async resume(point: ResumePoint, out: CatchupOutput): Promise<void> {
+      if (heldAt === null) this.hold()
+      const frontier = heldAt as string
+      heldAt = null
+      try {
+        const ctx = app.streams.catchupContext()
+        const plan = await planCatchup(ctx, point, frontier)
+        if (plan.kind === 'lost') {
+          app.metrics.catchups.inc({ outcome: plan.reason })
+          out.lost(plan.reason)
+          return
+        }
+        if (plan.kind === 'current') {
+          client.minId = plan.after
+          app.metrics.catchups.inc({ outcome: 'current' })
+          out.page([], plan.after, true)
+          return
+        }
+        const match = createTopicMatcher(client.topics, app.streams.catalog())
+        let lastId = plan.after
+        for await (const page of replay(ctx, plan.after, plan.upTo, match)) {
+          if (closed) return
+          if (page.events.length > 0 || page.done) {
+            const pageLast = page.events[page.events.length - 1]
+            if (pageLast) lastId = pageLast.id
+            out.page(page.events, lastId, page.done)
+            await drained(sink, 1024 * 1024)
+          }
+        }
+        app.metrics.catchups.inc({ outcome: 'replayed' })
+      } finally {
+        fanout.release(client)
+      }
+    },
+    close() {
+      closed = true
+      fanout.remove(client)
+    },
+  }
+}
+export type Session = ReturnType<typeof createSession>
+
+export function catchupEndTime(events: RawEvent[]): string | undefined {
+  const last = events[events.length - 1]
+  return last ? envelopeTimestamp(last.json) : undefined
+}
+
+export { UnknownTopicError }

@@ -1,0 +1,75 @@
+/**
+ * Generator entry point: load settings and the world, connect to Redis, run the
+ * loop and the health server; stop cleanly on SIGINT/SIGTERM.
+ */
+import path from 'node:path'
+import { Redis } from 'ioredis'
+import { pino } from 'pino'
+import { createKeys } from '@verisim/bus'
+import { createEngine, loadWorld } from '@verisim/sim'
+import { SimClock } from './clock.js'
+import { loadConfig } from './config.js'
+import { GeneratorLoop } from './loop.js'
+import { createMetrics } from './metrics.js'
+import { buildServer } from './server.js'
+
+async function main(): Promise<void> {
+  const config = loadConfig()
+  const log = pino({ level: config.logLevel, base: { svc: 'generator' } })
+  const world = loadWorld(path.join(config.configDir, config.world))
+  const engine = createEngine({ world, seed: config.seed, start: config.start })
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 })
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'))
+  await redis.connect()
+  const keys = createKeys(config.prefix, config.world)
+  const metrics = createMetrics()
+  const clock = new SimClock({ start: config.start, speed: config.speed, wallNow: Date.now() })
+  const loop = new GeneratorLoop({
+    redis,
+    keys,
+    engine,
+    clock,
+    world: config.world,
+    seed: config.seed,
+    retention: config.retention,
+    tickMs: config.tickMs,
+    log,
+    metrics,
+  })
+  const server = buildServer({ redis, loop, metrics, log })
+
+  let stopping: Promise<void> | null = null
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      log.info({ signal }, 'stopping generator')
+      await loop.close()
+      await server.close()
+      redis.disconnect()
+      log.info('generator stopped')
+    })()
+    return stopping
+  }
+  process.once('SIGINT', () => void stop('SIGINT').then(() => process.exit(0)))
+  process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)))
+
+  await loop.start()
+  await server.listen({ port: config.port, host: config.host })
+  log.info(
+    {
+      world: config.world,
+      seed: config.seed,
+      speed: config.speed,
+      start: new Date(config.start).toISOString(),
+      streams: engine.catalog().length,
+      port: config.port,
+    },
+    'generator running',
+  )
+}
+
+main().catch((err: unknown) => {
+  const e = err as Error & { code?: string }
+  // Configuration and world errors are the user's to fix: print them plainly.
+  process.stderr.write(`generator failed to start: ${e.code ? `[${e.code}] ` : ''}${e.message}\n`)
+  process.exit(1)
+})

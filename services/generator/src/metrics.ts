@@ -1,0 +1,45 @@
+/**
+ * Prometheus metrics of the generator (`GET /metrics`).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export function createMetrics() {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'verisim_generator_' })
+  return {
+    registry,
+    eventsWritten: new Counter({
+      name: 'verisim_generator_events_written_total',
+      help: 'Events written to Redis Streams, by channel',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
+    simTime: new Gauge({
+      name: 'verisim_generator_simulation_time_seconds',
+      help: 'Current simulation time (Unix seconds)',
+      registers: [registry],
+    }),
+    speed: new Gauge({
+      name: 'verisim_generator_speed',
+      help: 'Simulation seconds per wall second',
+      registers: [registry],
+    }),
+    tickSeconds: new Histogram({
+      name: 'verisim_generator_tick_seconds',
+      help: 'Wall time of one simulation step: advance the engine and write to Redis',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    slips: new Counter({
+      name: 'verisim_generator_clock_slips_total',
+      help: 'Times the generator could not keep up and slowed simulation time down',
+      registers: [registry],
+    }),
+    writeErrors: new Counter({
+      name: 'verisim_generator_write_errors_total',
+      help: 'Failed writes to Redis (retried)',
+      registers: [registry],
+    }),
+  }
+}
+export type GeneratorMetrics = ReturnType<typeof createMetrics>

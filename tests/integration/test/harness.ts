@@ -1,0 +1,226 @@
+/**
+ * Starts the generator and the gateway as real processes against a discovered
+ * Redis, under a random key prefix, and cleans everything up afterwards.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import WebSocket from 'ws'
+import { deletePrefix, discoverRedis, type RedisHandle } from '@verisim/bus'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+    srv.on('error', reject)
+  })
+}
+
+export async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last = ''
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url)
+      if (r.ok) return
+      last = `${r.status} ${await r.text()}`
+    } catch (err) {
+      last = (err as Error).message
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms: ${last}`)
+}
+
+export interface Proc {
+  child: ChildProcess
+  output: string[]
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+export function startProcess(name: 'generator' | 'gateway', env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, [path.join(root, `services/${name}/dist/main.js`)], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output: string[] = []
+  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()))
+  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return {
+    child,
+    output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
+    },
+  }
+}
+
+export interface Stack {
+  redis: Redis
+  redisUrl: string
+  prefix: string
+  gatewayUrl: string
+  wsUrl: string
+  generatorUrl: string
+  generator: Proc
+  gateway: Proc
+  startGateway(extra?: Record<string, string>): Promise<{ proc: Proc; url: string }>
+  stop(): Promise<void>
+}
+
+export async function startStack(opts: { env?: Record<string, string> } = {}): Promise<Stack> {
+  const handle: RedisHandle = await discoverRedis({ allowContainer: true })
+  const redis = new Redis(handle.url)
+  const prefix = `t${randomBytes(4).toString('hex')}`
+  const base = {
+    REDIS_URL: handle.url,
+    VERISIM_PREFIX: prefix,
+    HOST: '127.0.0.1',
+    ...opts.env,
+  }
+  const genPort = await freePort()
+  const generator = startProcess('generator', { ...base, GENERATOR_PORT: String(genPort) })
+  const generatorUrl = `http://127.0.0.1:${genPort}`
+  const gateways: Proc[] = []
+  const startGateway = async (extra: Record<string, string> = {}) => {
+    const port = await freePort()
+    const proc = startProcess('gateway', { ...base, PORT: String(port), ...extra })
+    gateways.push(proc)
+    const url = `http://127.0.0.1:${port}`
+    await waitReady(`${url}/health/ready`).catch((err: Error) => {
+      throw new Error(`${err.message}\n${proc.output.join('')}`)
+    })
+    return { proc, url }
+  }
+  await waitReady(`${generatorUrl}/health/ready`).catch((err: Error) => {
+    throw new Error(`${err.message}\n${generator.output.join('')}`)
+  })
+  const gw = await startGateway()
+  return {
+    redis,
+    redisUrl: handle.url,
+    prefix,
+    gatewayUrl: gw.url,
+    wsUrl: gw.url.replace('http', 'ws') + '/ws',
+    generatorUrl,
+    generator,
+    gateway: gw.proc,
+    startGateway,
+    async stop() {
+      await Promise.all([generator.stop(), ...gateways.map((g) => g.stop())])
+      await deletePrefix(redis, prefix)
+      redis.disconnect()
+      await handle.stop()
+    },
+  }
+}
+
+export interface Envelope {
+  id: string
+  stream: string
+  channel: string
+  timestamp: string
+  [k: string]: unknown
+}
+
+/** A raw `ws` client collecting every server message. */
+export class TestClient {
+  readonly messages: Record<string, unknown>[] = []
+  readonly events: Envelope[] = []
+  readonly ws: WebSocket
+  readonly opened: Promise<void>
+  #waiters: (() => void)[] = []
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url)
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve())
+      this.ws.once('error', reject)
+    })
+    this.ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString()) as Record<string, unknown>
+      this.messages.push(msg)
+      if (msg.type === 'batch' || msg.type === 'catchup') {
+        this.events.push(...(msg.events as Envelope[]))
+      }
+      for (const w of this.#waiters.splice(0)) w()
+    })
+  }
+
+  send(msg: unknown): void {
+    this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg))
+  }
+
+  async waitFor<T>(pred: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const v = pred()
+      if (v) return v
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`timed out waiting for ${what}`)
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(left, 200))
+        this.#waiters.push(() => {
+          clearTimeout(t)
+          r()
+        })
+      })
+    }
+  }
+
+  message(type: string): Record<string, unknown> | undefined {
+    return this.messages.find((m) => m.type === type)
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.ws.readyState === WebSocket.CLOSED) return resolve()
+      this.ws.once('close', () => resolve())
+      this.ws.close()
+    })
+  }
+}
+
+/** Every stored event of the world with id in (after, upTo], in id order (XRANGE read-back). */
+export async function storedEvents(
+  redis: Redis,
+  prefix: string,
+  world: string,
+  after: string | null,
+  upTo: string,
+): Promise<Envelope[]> {
+  const keys = await redis.keys(`${prefix}:{${world}}:ch:*`)
+  const all: Envelope[] = []
+  for (const key of keys) {
+    const entries = await redis.xrange(key, after === null ? '-' : `(${after}`, upTo)
+    for (const [, fields] of entries) {
+      const i = fields.indexOf('e')
+      all.push(JSON.parse(fields[i + 1]!) as Envelope)
+    }
+  }
+  return all.sort((a, b) => compare(a.id, b.id))
+}
+
+export function compare(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number]
+  const [bm, bs] = b.split('-').map(Number) as [number, number]
+  return am - bm || as - bs
+}
+
+export function expectIncreasing(ids: string[]): void {
+  for (let i = 1; i < ids.length; i++) {
+    if (compare(ids[i]!, ids[i - 1]!) <= 0) {
+      throw new Error(`ids not strictly increasing at ${i}: ${ids[i - 1]} then ${ids[i]}`)
+    }
+  }
+}
