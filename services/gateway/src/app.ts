@@ -26,6 +26,20 @@ export async function buildApp(config: GatewayConfig, log: Logger) {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // Set before any plugin so every encapsulated context inherits it.
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500
+    if (status >= 500 && status !== 503) {
+      req.log.error({ err }, 'request failed')
+      return reply.code(status).send({ error: { code: 'VS_GW_INTERNAL', message: 'internal error' } })
+    }
+    const code = err.validation ? 'VS_GW_BAD_REQUEST' : (err.code ?? 'VS_GW_BAD_REQUEST')
+    return reply.code(status).send({ error: { code, message: err.message } })
+  })
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: { code: 'VS_GW_NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
+  )
+
   // External capabilities. Frames up to 16× the protocol limit reach the handler,
   // which answers oversize ones with an error; beyond that ws closes with 1009.
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES * 16 } })
@@ -43,18 +57,6 @@ export async function buildApp(config: GatewayConfig, log: Logger) {
   await app.register(sseRoutes)
   await app.register(apiRoutes)
 
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500
-    if (status >= 500 && status !== 503) {
-      req.log.error({ err }, 'request failed')
-      return reply.code(status).send({ error: { code: 'VS_GW_INTERNAL', message: 'internal error' } })
-    }
-    const code = err.validation ? 'VS_GW_BAD_REQUEST' : (err.code ?? 'VS_GW_BAD_REQUEST')
-    return reply.code(status).send({ error: { code, message: err.message } })
-  })
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: 'VS_GW_NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
-  )
   return app
 }
 

@@ -1,0 +1,17 @@
+/**
+ * @verisim/generator — the worker's building blocks, exported for benchmarks
+ * and tests. The process itself starts from `main.ts`.
+ */
+
+// Simulation time
+export { SimClock } from './clock.js'
+
+// Settings
+export { loadConfig, ConfigError, type GeneratorConfig } from './config.js'
+
+// Events → stored entries
+export { createEnvelopeEncoder } from './envelope.js'
+
+// The loop and its metrics
+export { GeneratorLoop, type LoopOptions } from './loop.js'
+export { createMetrics, type GeneratorMetrics } from './metrics.js'
