@@ -3,7 +3,7 @@
  * (config, metrics, Redis, streams), then routes; one error handler that keeps
  * 5xx internals out of responses.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import websocket from '@fastify/websocket'
 import { fastifySSE } from '@fastify/sse'
@@ -22,7 +22,7 @@ import apiRoutes from './routes/api/index.js'
 export async function buildApp(config: GatewayConfig, log: Logger) {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -1,7 +1,7 @@
 /**
  * The generator's own HTTP face: health and metrics only (CONTRACT.md).
  */
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { GeneratorLoop } from './loop.js'
@@ -18,7 +18,10 @@ export function buildServer({
   metrics: GeneratorMetrics
   log: Logger
 }): FastifyInstance {
-  const app = Fastify({ loggerInstance: log, disableRequestLogging: true })
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  })
   app.get('/health/live', async () => ({ status: 'ok' }))
   app.get('/health/ready', async (_req, reply) => {
     try {
