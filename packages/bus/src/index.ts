@@ -15,8 +15,12 @@ export * from './reader.js'
 export * from './range.js'
 export * from './epoch.js'
 
-// Housekeeping
+// Control stream between gateways and the generator
+export * from './control.js'
+
+// Housekeeping: prefixes, consumer groups of dead instances, trimming
 export * from './admin.js'
+export * from './groups.js'
 
 // Finding (or starting) a Redis
 export * from './discovery.js'

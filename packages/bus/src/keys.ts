@@ -9,8 +9,14 @@ export interface WorldKeys {
   readonly world: string
   /** `<prefix>:{<world>}:ch:<channel>` — the Redis Stream of one channel. */
   channel(channel: string): string
-  /** Commands from gateways to the generator. */
+  /** Commands from gateways to the generator (a Redis Stream). */
   readonly control: string
+  /** Id of the last control command the generator has taken. */
+  readonly controlCursor: string
+  /** The result of a command, kept so a repeated requestId gets it again. */
+  controlResult(requestId: string): string
+  /** Every applied command with the simulation time it took effect (a Redis Stream). */
+  readonly controlLog: string
   /** Current `SimulationState` JSON, written by the generator. */
   readonly state: string
   /** Stream catalog JSON (`StreamInfo[]`), written by the generator at start. */
@@ -23,11 +29,32 @@ export interface WorldKeys {
   gatewayHeartbeat(instanceId: string): string
   /** Prefix of all gateway heartbeat keys, for SCAN. */
   readonly gatewayHeartbeatPrefix: string
+  /** SCAN pattern matching every channel stream of the world. */
+  readonly channelPattern: string
+  /**
+   * BullMQ `prefix` option for the world's queues (BullMQ appends `:<queue>:…`);
+   * hash-tagged like every other key of the world. Never an ioredis `keyPrefix`.
+   */
+  readonly bullPrefix: string
 }
+
+/** Lifetime of a gateway instance's heartbeat key; an instance without one is presumed dead. */
+export const GATEWAY_HEARTBEAT_TTL_S = 15
+/** How often a live gateway refreshes its heartbeat key. */
+export const GATEWAY_HEARTBEAT_EVERY_MS = 5000
+
+const GROUP_PREFIX = 'gw:'
 
 /** Consumer group name of a gateway instance. */
 export function groupName(instanceId: string): string {
-  return `gw:${instanceId}`
+  return `${GROUP_PREFIX}${instanceId}`
+}
+
+/** The instance id of a gateway consumer group, or `null` for a group no gateway made. */
+export function instanceOfGroup(group: string): string | null {
+  return group.startsWith(GROUP_PREFIX) && group.length > GROUP_PREFIX.length
+    ? group.slice(GROUP_PREFIX.length)
+    : null
 }
 
 /**
@@ -44,11 +71,16 @@ export function createKeys(prefix: string, world: string): WorldKeys {
     world,
     channel: (channel) => `${base}:ch:${channel}`,
     control: `${base}:control`,
+    controlCursor: `${base}:control:cursor`,
+    controlResult: (requestId) => `${base}:control:result:${requestId}`,
+    controlLog: `${base}:control:log`,
     state: `${base}:state`,
     catalog: `${base}:catalog`,
     epoch: `${base}:epoch`,
     lastId: `${base}:last-id`,
     gatewayHeartbeat: (instanceId) => `${base}:gw:${instanceId}:alive`,
     gatewayHeartbeatPrefix: `${base}:gw:`,
+    channelPattern: `${base}:ch:*`,
+    bullPrefix: `${base}:bull`,
   }
 }

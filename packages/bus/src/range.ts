@@ -66,11 +66,15 @@ export async function lastStoredId(
 
 /**
  * The retention floor: a resume point below it may have lost events to
- * trimming (`0-0` while nothing was trimmed). For each channel that `MAXLEN`
- * has trimmed (XINFO `entries-added` > `length`) it is that channel's oldest
- * retained id; the floor is the highest of them. Conservative: a channel
- * that was trimmed and has been quiet since before the resume point also
- * counts, which only happens to a client that is far behind anyway.
+ * trimming (`0-0` while nothing was trimmed). A channel has been trimmed when
+ * XINFO `entries-added` > `length` (`MAXLEN` by the writer or `MINID`/`MAXLEN`
+ * by the cleanup job; Verisim never XDELs). Such a channel contributes its
+ * oldest retained id, or, when trimming emptied it, its `last-generated-id`
+ * (everything up to it is gone); the floor is the highest contribution. A
+ * resume point at or above the floor misses nothing: every channel still holds
+ * all its events after it. Conservative: a channel that was trimmed and has been
+ * quiet since before the resume point also counts, which only happens to a
+ * client that is far behind anyway.
  */
 export async function retentionFloor(
   redis: Redis,
@@ -90,8 +94,10 @@ export async function retentionFloor(
     const field = (name: string) => arr[arr.indexOf(name) + 1]
     const length = Number(field('length'))
     const added = Number(field('entries-added'))
+    if (!(added > length)) continue
     const first = field('first-entry') as [string, string[]] | null
-    if (added > length && first && compareIds(first[0], floor) > 0) floor = first[0]
+    const candidate = length > 0 && first ? first[0] : String(field('last-generated-id'))
+    if (compareIds(candidate, floor) > 0) floor = candidate
   }
   return floor
 }

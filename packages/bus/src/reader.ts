@@ -12,6 +12,11 @@
  * channels in every Redis version (before 7.2 a woken reader may be served from
  * the one key that woke it), so it is always followed by a non-blocking read, and
  * only that one decides what is released.
+ *
+ * Groups are made fresh at start (a restarted instance with a fixed id owns
+ * nothing of its predecessor's position or pending entries). When they go
+ * missing while running — Redis restarted empty, or a cleanup job took the
+ * instance for dead — `onGroupsLost` decides where they are made again.
  */
 import type { Redis } from 'ioredis'
 import { compareIds } from './ids.js'
@@ -35,13 +40,22 @@ export interface GroupReaderOptions {
   onEvents(events: RawEvent[]): void
   /** A read failed; the loop retries after a pause. */
   onError?(err: Error): void
-  /** The groups were missing (Redis lost them) and were recreated. */
-  onGroupsRecreated?(): void
+  /**
+   * Some groups are gone. Called before they are made again (all of them, so
+   * every channel restarts at the same point); returns the id to make them at:
+   * the frontier when the streams are the ones read so far (nothing is then
+   * read twice or skipped), `'0-0'` when the streams were replaced (everything
+   * in them is new). May throw (the read is then retried after a pause).
+   * Default: `'0-0'`.
+   */
+  onGroupsLost?(frontier: string | null): Promise<string> | string
+  /** The groups were missing and were recreated at `at`. */
+  onGroupsRecreated?(at: string): void
 }
 
 export class GroupReader {
-  readonly #o: Required<Omit<GroupReaderOptions, 'onError' | 'onGroupsRecreated'>> &
-    Pick<GroupReaderOptions, 'onError' | 'onGroupsRecreated'>
+  readonly #o: Required<Omit<GroupReaderOptions, 'onError' | 'onGroupsLost' | 'onGroupsRecreated'>> &
+    Pick<GroupReaderOptions, 'onError' | 'onGroupsLost' | 'onGroupsRecreated'>
   readonly #streamKeys: string[]
   #held: RawEvent[] = []
   #frontier: string | null = null
@@ -76,13 +90,16 @@ export class GroupReader {
     this.#running = this.#loop()
   }
 
+  /** Replaces the groups on every channel with new ones positioned at `at`. */
   async #createGroups(at: string): Promise<void> {
     const p = this.#o.redis.pipeline()
-    for (const key of this.#streamKeys) p.xgroup('CREATE', key, this.#o.group, at, 'MKSTREAM')
-    const results = (await p.exec()) ?? []
-    for (const [err] of results) {
-      if (err && !/BUSYGROUP/.test(err.message)) throw err
+    for (const key of this.#streamKeys) {
+      p.xgroup('DESTROY', key, this.#o.group)
+      p.xgroup('CREATE', key, this.#o.group, at, 'MKSTREAM')
     }
+    const results = (await p.exec()) ?? []
+    // DESTROY of a group or stream that does not exist is fine (odd: CREATE).
+    for (const [i, [err]] of results.entries()) if (err && i % 2 === 1) throw err
   }
 
   async #loop(): Promise<void> {
@@ -101,16 +118,26 @@ export class GroupReader {
       } catch (err) {
         if (this.#closing) break
         if (/NOGROUP/.test((err as Error).message)) {
-          // Redis lost the streams (restart without persistence): start over from
-          // the beginning of what is there now, which is all new.
-          await this.#createGroups('0-0').catch(() => undefined)
-          this.#o.onGroupsRecreated?.()
-          continue
+          try {
+            await this.#recreate()
+            continue
+          } catch (recreateErr) {
+            if (this.#closing) break
+            err = recreateErr
+          }
         }
         this.#o.onError?.(err as Error)
         await new Promise((r) => setTimeout(r, 500))
       }
     }
+  }
+
+  async #recreate(): Promise<void> {
+    const at = (await this.#o.onGroupsLost?.(this.#frontier)) ?? '0-0'
+    // Held events were read past the frontier; the new groups deliver them again.
+    this.#held = []
+    await this.#createGroups(at)
+    this.#o.onGroupsRecreated?.(at)
   }
 
   /** `woken`: what the blocking read returned; `settled`: the atomic read after it. */

@@ -16,3 +16,6 @@ export * from './validate.js'
 
 // World configuration (config/worlds/<world>/*.json)
 export * from './world.js'
+
+// Control plane: commands, acknowledgements, simulation state
+export * from './control.js'

@@ -14,10 +14,12 @@ import configPlugin from './plugins/app/config.js'
 import metricsPlugin from './plugins/app/metrics.js'
 import redisPlugin from './plugins/app/redis.js'
 import streamsPlugin from './plugins/app/streams.js'
+import controlPlugin from './plugins/app/control.js'
 import healthRoutes from './routes/health/index.js'
 import wsRoutes from './routes/ws/index.js'
 import sseRoutes from './routes/sse/index.js'
 import apiRoutes from './routes/api/index.js'
+import simulationRoutes from './routes/api/simulation.js'
 
 export async function buildApp(config: GatewayConfig, log: Logger) {
   const app = Fastify({
@@ -50,12 +52,14 @@ export async function buildApp(config: GatewayConfig, log: Logger) {
   await app.register(metricsPlugin)
   await app.register(redisPlugin)
   await app.register(streamsPlugin)
+  await app.register(controlPlugin)
 
   // Routes
   await app.register(healthRoutes)
   await app.register(wsRoutes)
   await app.register(sseRoutes)
   await app.register(apiRoutes)
+  await app.register(simulationRoutes)
 
   return app
 }

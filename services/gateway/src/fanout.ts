@@ -24,13 +24,20 @@ export interface Sink {
   close(code: number, reason: string): void
 }
 
+/** Close codes the gateway uses itself (docs/API.md "Close codes" lists these and the WebSocket layer's). */
 export const CloseCode = {
-  /** Send queue above the bound: reconnect and resume with the last id. */
-  slowConsumer: 4008,
-  /** No pong within the liveness window. */
-  pingTimeout: 4002,
   /** Server shutting down. */
   goingAway: 1001,
+  /** No pong within the liveness window. */
+  pingTimeout: 4002,
+  /** Send queue above the bound: reconnect and resume with the last id. */
+  slowConsumer: 4008,
+  /**
+   * The stored streams were lost and replaced (Redis restarted empty; the epoch
+   * changed): events may be missing since the client's last id. Reconnecting
+   * with that id answers `catchup` with `reason: "epoch_changed"`.
+   */
+  streamsLost: 4010,
 } as const
 
 export interface FanoutClient {

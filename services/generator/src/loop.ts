@@ -7,6 +7,10 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import {
+  logControl,
+  readControlResult,
+  storeControlResult,
+  type ControlEntry,
   createIdSequence,
   createStreamWriter,
   ensureEpoch,
@@ -17,7 +21,9 @@ import {
   type RawEvent,
   type WorldKeys,
 } from '@verisim/bus'
-import type { Engine } from '@verisim/sim'
+import type { Engine, SimEvent } from '@verisim/sim'
+import { ControlStream, type ControlResult } from '@verisim/schema'
+import { applyClockCommand, COMMAND_MAX_AGE_MS, ControlError, ControlErrorCode, errorResult } from './control.js'
 import { SimClock } from './clock.js'
 import { createEnvelopeEncoder } from './envelope.js'
 import type { GeneratorMetrics } from './metrics.js'
@@ -53,11 +59,15 @@ export class GeneratorLoop {
   #written = 0
   #lastWriteOk = false
   #lastStateWrite = 0
+  #commands: ControlEntry[] = []
+  #recentAnomalies: Record<string, unknown>[] = []
+  readonly #startedAt: number
   readonly #writer: ReturnType<typeof createStreamWriter>
 
   constructor(opts: LoopOptions) {
     this.#o = opts
     this.#now = opts.now ?? Date.now
+    this.#startedAt = opts.engine.now
     this.#writer = createStreamWriter({ redis: opts.redis, keys: opts.keys, maxLen: opts.retention })
   }
 
@@ -72,6 +82,11 @@ export class GeneratorLoop {
   /** Ready when the last write to Redis went through. */
   get healthy(): boolean {
     return this.#started && this.#lastWriteOk
+  }
+
+  /** Queues a control command; it is applied at the start of the next step. */
+  enqueue(entry: ControlEntry): void {
+    this.#commands.push(entry)
   }
 
   /** Continues after the newest id stored, publishes the catalog and starts ticking. */
@@ -110,6 +125,7 @@ export class GeneratorLoop {
     const endTimer = metrics.tickSeconds.startTimer()
     try {
       await this.#checkEpoch()
+      if (this.#commands.length > 0) await this.#applyCommands(wall)
       let target = clock.now(wall)
       const maxStep = clock.speed * this.#o.tickMs * MAX_STEP_TICKS
       if (target - engine.now > maxStep) {
@@ -123,7 +139,11 @@ export class GeneratorLoop {
       }
       if (target > engine.now) {
         const events = engine.advance(target)
-        if (events.length > 0) await this.#write(events.map((e) => this.#encode!(e, wall)))
+        if (events.length > 0) {
+          const raw = events.map((e) => this.#encode!(e, wall))
+          this.#noteAnomalies(events, raw)
+          await this.#write(raw)
+        }
       }
       metrics.simTime.set(engine.now / 1000)
       metrics.speed.set(clock.paused ? 0 : clock.speed)
@@ -148,6 +168,101 @@ export class GeneratorLoop {
     for (const [channel, n] of perChannel) this.#o.metrics.eventsWritten.inc({ channel }, n)
   }
 
+  /**
+   * Applies queued commands at the simulation time reached, each once: a
+   * requestId with a stored result gets that result again. Results are stored,
+   * logged with their simulation time, and published on the control channel
+   * (an ack, then the new state) in the same id order as the events.
+   */
+  async #applyCommands(wall: number): Promise<void> {
+    const { redis, keys, engine } = this.#o
+    const out: SimEvent[] = []
+    for (const entry of this.#commands.splice(0)) {
+      const cmd = entry.command
+      let result = await readControlResult(redis, keys, cmd.requestId)
+      if (result === null) {
+        const age = wall - Number(entry.entryId.split('-')[0])
+        try {
+          if (age > COMMAND_MAX_AGE_MS) {
+            throw new ControlError(
+              ControlErrorCode.expired,
+              `command sent ${Math.round(age / 1000)} s ago, before the generator could take it; not applied`,
+              409,
+            )
+          }
+          const value = applyClockCommand(cmd, { clock: this.#o.clock, state: () => this.state(wall) }, wall)
+          result = { requestId: cmd.requestId, action: cmd.action, success: true, result: value }
+        } catch (err) {
+          if (!(err instanceof ControlError)) this.#o.log.error({ err, cmd }, 'control command failed')
+          result = errorResult(cmd, err)
+        }
+        result = await storeControlResult(redis, keys, result)
+        await logControl(redis, keys, { command: cmd, simTime: engine.now, success: result.success })
+        this.#o.log.info(
+          { action: cmd.action, requestId: cmd.requestId, success: result.success, error: result.error?.message },
+          'control command',
+        )
+      }
+      await redis.set(keys.controlCursor, entry.entryId)
+      out.push(this.#controlEvent(ControlStream.ack, result))
+      if (result.success && cmd.action !== 'get_state') {
+        out.push(this.#controlEvent(ControlStream.state, this.state(wall)))
+      }
+    }
+    await this.#write(out.map((e) => this.#encode!(e, wall)))
+    await this.#writeState(wall)
+  }
+
+  /** Keeps the last 20 warning/critical events for the state's `recentAnomalies`. */
+  #noteAnomalies(events: SimEvent[], raw: RawEvent[]): void {
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i] as SimEvent
+      if (e.anomalyFlag === 'normal') continue
+      this.#recentAnomalies.push({
+        id: (raw[i] as RawEvent).id,
+        stream: e.stream,
+        timestamp: new Date(e.ts).toISOString(),
+        normalizedValue: e.normalizedValue,
+        anomalyFlag: e.anomalyFlag,
+      })
+    }
+    if (this.#recentAnomalies.length > 20) this.#recentAnomalies = this.#recentAnomalies.slice(-20)
+  }
+
+  #controlEvent(stream: string, data: ControlResult | Record<string, unknown>): SimEvent {
+    return {
+      ts: this.#o.engine.now,
+      stream,
+      channel: 'simulation_control',
+      data: data as unknown as Record<string, unknown>,
+      normalizedValue: 50,
+      anomalyFlag: 'normal',
+      causes: [],
+    }
+  }
+
+  /** The simulation state as REST and `state_update` report it. */
+  state(wall: number = this.#now()): Record<string, unknown> {
+    const { clock, engine } = this.#o
+    return {
+      world: this.#o.world,
+      seed: this.#o.seed,
+      speed: clock.speed,
+      running: !clock.paused,
+      paused: clock.paused,
+      startedAt: new Date(this.#startedAt).toISOString(),
+      currentSimulationTime: new Date(engine.now).toISOString(),
+      epoch: this.#epoch?.epoch ?? null,
+      lastId: this.#ids.last(),
+      eventsGenerated: this.#written,
+      activeModifiers: [],
+      activeEvents: [],
+      recentAnomalies: [...this.#recentAnomalies].reverse(),
+      historicalMode: 'baseline',
+      updatedAt: new Date(wall).toISOString(),
+    }
+  }
+
   /** Redis restarted empty? Then the epoch is gone: make a new one. */
   async #checkEpoch(): Promise<void> {
     const current = await readEpoch(this.#o.redis, this.#o.keys)
@@ -158,21 +273,8 @@ export class GeneratorLoop {
   }
 
   async #writeState(wall: number): Promise<void> {
-    const { redis, keys, clock, engine } = this.#o
     this.#lastStateWrite = wall
-    const state = {
-      world: this.#o.world,
-      seed: this.#o.seed,
-      speed: clock.speed,
-      running: !clock.paused,
-      paused: clock.paused,
-      currentSimulationTime: new Date(engine.now).toISOString(),
-      epoch: this.#epoch?.epoch ?? null,
-      lastId: this.#ids.last(),
-      eventsGenerated: this.#written,
-      updatedAt: new Date(wall).toISOString(),
-    }
-    await redis.set(keys.state, JSON.stringify(state))
+    await this.#o.redis.set(this.#o.keys.state, JSON.stringify(this.state(wall)))
   }
 
   /** Stops ticking and waits for the step in flight. Idempotent. */

@@ -9,6 +9,7 @@ import { createKeys } from '@verisim/bus'
 import { createEngine, loadWorld } from '@verisim/sim'
 import { SimClock } from './clock.js'
 import { loadConfig } from './config.js'
+import { ControlConsumer } from './control.js'
 import { GeneratorLoop } from './loop.js'
 import { createMetrics } from './metrics.js'
 import { buildServer } from './server.js'
@@ -37,11 +38,20 @@ async function main(): Promise<void> {
     metrics,
   })
   const server = buildServer({ redis, loop, metrics, log })
+  const controlRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null })
+  controlRedis.on('error', () => undefined) // the consumer reports failed reads itself
+  const control = new ControlConsumer({
+    redis: controlRedis,
+    keys,
+    log,
+    onCommand: (entry) => loop.enqueue(entry),
+  })
 
   let stopping: Promise<void> | null = null
   const stop = (signal: string) => {
     stopping ??= (async () => {
       log.info({ signal }, 'stopping generator')
+      await control.close()
       await loop.close()
       await server.close()
       redis.disconnect()
@@ -53,6 +63,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)))
 
   await loop.start()
+  await control.start()
   await server.listen({ port: config.port, host: config.host })
   log.info(
     {

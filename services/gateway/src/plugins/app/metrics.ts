@@ -45,6 +45,11 @@ function createMetrics() {
       help: 'Clients closed because their send queue exceeded the bound',
       registers: [registry],
     }),
+    streamsLost: new Counter({
+      name: 'verisim_gateway_streams_lost_total',
+      help: 'Times the stored streams were found replaced (epoch changed) and clients were closed to resume',
+      registers: [registry],
+    }),
     protocolErrors: new Counter({
       name: 'verisim_gateway_protocol_errors_total',
       help: 'Error messages sent to clients, by code',

@@ -7,7 +7,16 @@ import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import type { StreamInfo } from '@verisim/schema'
 import { SpecialChannel } from '@verisim/schema'
-import { GroupReader, createKeys, groupName, type WorldKeys } from '@verisim/bus'
+import {
+  GATEWAY_HEARTBEAT_EVERY_MS,
+  GATEWAY_HEARTBEAT_TTL_S,
+  GroupReader,
+  createKeys,
+  groupName,
+  readEpoch,
+  type RawEvent,
+  type WorldKeys,
+} from '@verisim/bus'
 import { createFanout, CloseCode, type Fanout } from '../../fanout.js'
 import type { CatchupContext } from '../../catchup.js'
 
@@ -21,6 +30,8 @@ export interface Streams {
   /** Last id released to clients: the upper bound of a catch-up. */
   frontier(): string
   catchupContext(): CatchupContext
+  /** Also hands every released batch to `listener` (e.g. the control plane); returns an unsubscribe. */
+  onRelease(listener: (events: readonly RawEvent[]) => void): () => void
 }
 
 declare module 'fastify' {
@@ -30,7 +41,7 @@ declare module 'fastify' {
 }
 
 /** Heartbeat TTL; the cleanup job treats an instance without one as dead. */
-export const HEARTBEAT_TTL_S = 15
+export const HEARTBEAT_TTL_S = GATEWAY_HEARTBEAT_TTL_S
 
 export default fp(
   async (app) => {
@@ -41,7 +52,11 @@ export default fp(
     let reader: GroupReader | null = null
     let readerRedis: Redis | null = null
     let closing = false
+    /** Epoch of the streams the groups were made on; a different one means they were replaced. */
+    let knownEpoch: string | null = null
+    let heartbeating = false
     let reason: string | null = 'waiting for the generator to publish the world catalog'
+    const releaseListeners = new Set<(events: readonly RawEvent[]) => void>()
 
     const fanout = createFanout({
       catalog: () => catalog,
@@ -74,20 +89,33 @@ export default fp(
       await redis.set(keys.gatewayHeartbeat(config.instanceId), String(Date.now()), 'EX', HEARTBEAT_TTL_S)
     }
 
+    /** Waits for the catalog, then starts reading; retries (Redis may come and go) until closing. */
     async function init() {
       while (!closing) {
         try {
-          if (await loadCatalog()) break
+          if (!(await loadCatalog())) {
+            reason = 'waiting for the generator to publish the world catalog'
+          } else {
+            await startReading()
+            return
+          }
         } catch (err) {
-          reason = `Redis unreachable: ${(err as Error).message}`
+          reason = `not reading the world streams yet (retrying): ${(err as Error).message}`
         }
         await new Promise((r) => setTimeout(r, 500))
       }
-      if (closing) return
-      readerRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null })
-      readerRedis.on('error', () => undefined) // the reader loop reports failures itself
-      reader = new GroupReader({
-        redis: readerRedis,
+    }
+
+    async function startReading() {
+      // Heartbeat first: a group must never exist without its instance's heartbeat,
+      // or the cleanup job could take a starting instance for dead.
+      heartbeating = true
+      await heartbeat()
+      knownEpoch = (await readEpoch(redis, keys))?.epoch ?? null
+      const conn = new Redis(config.redisUrl, { maxRetriesPerRequest: null })
+      conn.on('error', () => undefined) // the reader loop reports failures itself
+      const r = new GroupReader({
+        redis: conn,
         keys,
         channels,
         group: groupName(config.instanceId),
@@ -95,28 +123,58 @@ export default fp(
         onEvents(events) {
           metrics.eventsRead.inc(events.length)
           fanout.push(events)
+          for (const l of releaseListeners) l(events)
         },
         onError(err) {
           app.log.warn({ err: err.message }, 'stream read failed; retrying')
         },
-        onGroupsRecreated() {
-          app.log.warn('consumer groups were missing (Redis lost its data); recreated')
+        async onGroupsLost(frontier) {
+          await heartbeat()
+          const epoch = (await readEpoch(redis, keys))?.epoch ?? null
+          if (epoch !== null && epoch === knownEpoch) {
+            // Same streams (the groups were taken for a dead instance's): carry on
+            // from the frontier, so nothing is delivered twice or skipped.
+            app.log.warn({ frontier }, 'consumer groups were missing; recreated at the frontier')
+            return frontier ?? '0-0'
+          }
+          // The streams were replaced (Redis restarted empty): events after what
+          // clients have may be gone. Close them so they resume and learn it
+          // (catchup reason "epoch_changed") instead of seeing a silent gap.
+          knownEpoch = epoch
+          metrics.streamsLost.inc()
+          const list = [...fanout.clients()]
+          for (const c of list) {
+            fanout.remove(c)
+            c.sink.close(CloseCode.streamsLost, 'streams lost (epoch changed); reconnect with lastId')
+          }
+          app.log.warn(
+            { epoch, frontier, closedClients: list.length },
+            'stored streams were lost (epoch changed); consumer groups recreated, clients closed to resume',
+          )
           void loadCatalog().catch(() => undefined)
+          return '0-0'
         },
       })
-      await reader.start()
+      try {
+        await r.start()
+      } catch (err) {
+        conn.disconnect()
+        throw err
+      }
+      reader = r
+      readerRedis = conn
+      if (closing) return
       fanout.start()
-      await heartbeat()
       reason = null
       app.log.info(
-        { group: groupName(config.instanceId), channels, streams: catalog.length, from: reader.frontier },
+        { group: groupName(config.instanceId), channels, streams: catalog.length, from: r.frontier },
         'reading world streams',
       )
     }
 
     const heartbeatTimer = setInterval(() => {
-      if (reason === null) heartbeat().catch(() => undefined)
-    }, (HEARTBEAT_TTL_S * 1000) / 3)
+      if (heartbeating && !closing) heartbeat().catch(() => undefined)
+    }, GATEWAY_HEARTBEAT_EVERY_MS)
     heartbeatTimer.unref()
 
     let initializing: Promise<void> | null = null
@@ -150,6 +208,10 @@ export default fp(
       channels: () => channels,
       frontier: () => reader?.frontier ?? '0-0',
       catchupContext: () => ({ redis, keys, channels }),
+      onRelease(listener) {
+        releaseListeners.add(listener)
+        return () => releaseListeners.delete(listener)
+      },
     } satisfies Streams)
   },
   { name: 'streams', dependencies: ['config', 'redis', 'metrics'] },

@@ -1,8 +1,7 @@
-/** REST reads: the stream catalog and the simulation state. */
+/** REST reads: the stream catalog. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { StreamInfoSchema } from '@verisim/schema'
-import { readEpoch } from '@verisim/bus'
 import { ErrorBody, NotReadyError } from '../../errors.js'
 
 const api: FastifyPluginAsyncTypebox = async (app) => {
@@ -13,20 +12,6 @@ const api: FastifyPluginAsyncTypebox = async (app) => {
       const reason = app.streams.notReadyReason()
       if (reason !== null) throw new NotReadyError(`gateway not ready: ${reason}`)
       return { streams: [...app.streams.catalog()] }
-    },
-  )
-  app.get(
-    '/api/simulation/state',
-    {
-      schema: {
-        response: { 200: Type.Object({}, { additionalProperties: true }), 503: ErrorBody },
-      },
-    },
-    async () => {
-    const raw = await app.redis.get(app.streams.keys.state)
-    if (raw === null) throw new NotReadyError('no simulation state yet: is the generator running?')
-    const epoch = await readEpoch(app.redis, app.streams.keys)
-    return { ...(JSON.parse(raw) as object), epoch: epoch?.epoch ?? null }
     },
   )
 }

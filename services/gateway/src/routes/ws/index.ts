@@ -2,7 +2,10 @@
  * `GET /ws` — the WebSocket protocol of CONTRACT.md: subscribe / unsubscribe
  * with resume, 100 ms batches, ping/pong liveness, control and errors. Every
  * frame is validated; a bad one gets an `error` naming the problem and the
- * socket stays open.
+ * socket stays open. Frames are handled, and answered, strictly in the order
+ * they arrive; a client that sends faster than they are handled is paused (TCP
+ * backpressure), and one that does not read its replies is closed like a slow
+ * consumer, so no client can make the gateway's memory grow.
  */
 import type { FastifyPluginAsync } from 'fastify'
 import type { WebSocket } from 'ws'
@@ -16,6 +19,12 @@ import {
 import { readEpoch } from '@verisim/bus'
 import { CloseCode, type Sink } from '../../fanout.js'
 import { catchupEndTime, createSession } from '../../session.js'
+import { tokenMatches } from '../../auth.js'
+
+/** Frames waiting to be handled before the socket stops being read… */
+const PAUSE_AT = 64
+/** …and when reading resumes. */
+const RESUME_AT = 16
 
 const ws: FastifyPluginAsync = async (app) => {
   app.get('/ws', { websocket: true }, (socket: WebSocket, req) => {
@@ -29,12 +38,28 @@ const ws: FastifyPluginAsync = async (app) => {
     const session = createSession(app, sink)
     metrics.clients.inc({ transport: 'ws' })
     const query = req.query as Record<string, unknown>
-    let authorized = config.adminToken === null || query.token === config.adminToken
+    let authorized = config.adminToken === null || tokenMatches(config.adminToken, query.token)
     let lastHeard = Date.now()
+    // Control-capable clients get every state change as `state_update`.
+    let unwatch: (() => void) | null = null
+    const watchState = () => {
+      unwatch ??= app.control.onState((payload) => send({ type: 'state_update', payload }))
+    }
+    if (authorized) watchState()
     let queue: Promise<void> = Promise.resolve()
+    let waiting = 0
+    let paused = false
 
+    const closeSlow = () => {
+      metrics.slowClosed.inc()
+      session.close()
+      socket.close(CloseCode.slowConsumer, 'slow consumer: send queue full; resume with lastId')
+    }
     const send = (msg: object) => {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg))
+      if (socket.readyState !== socket.OPEN) return
+      // Replies count against the same bound as live batches.
+      if (socket.bufferedAmount > config.maxClientBufferBytes) return closeSlow()
+      socket.send(JSON.stringify(msg))
     }
     const fail = (code: ErrorMessage['code'], message: string, requestId?: string) => {
       metrics.protocolErrors.inc({ code })
@@ -97,8 +122,9 @@ const ws: FastifyPluginAsync = async (app) => {
         case 'pong':
           return
         case 'auth':
-          if (config.adminToken === null || msg.token === config.adminToken) {
+          if (config.adminToken === null || tokenMatches(config.adminToken, msg.token)) {
             authorized = true
+            watchState()
             send({ type: 'ack', requestId: 'auth', success: true, result: { authorized: true } })
           } else {
             fail(ProtocolErrorCode.unauthorized, 'invalid token; control messages stay refused')
@@ -112,49 +138,81 @@ const ws: FastifyPluginAsync = async (app) => {
               msg.requestId,
             )
           }
-          if (msg.action === 'get_state') {
-            const raw = await app.redis.get(app.streams.keys.state)
-            send({ type: 'ack', requestId: msg.requestId, success: raw !== null, result: raw ? JSON.parse(raw) : null })
-            return
-          }
-          return fail(
-            ProtocolErrorCode.notSupported,
-            `control action "${msg.action}" is not available in this version of the gateway; available: get_state`,
-            msg.requestId,
-          )
+          // Not queued behind the generator's answer: other messages go on meanwhile.
+          const { requestId, action } = msg
+          app.control
+            .request(action, msg.payload ?? {}, `ws:${requestId}`)
+            .then((res) => {
+              if (res.success) send({ type: 'ack', requestId, success: true, result: res.result ?? null })
+              else {
+                metrics.protocolErrors.inc({ code: res.error?.code ?? 'unknown' })
+                send({ type: 'error', code: res.error?.code, message: res.error?.message, requestId })
+              }
+            })
+            .catch((err: Error & { code?: string }) => {
+              const code = err.code === 'VS_GW_CONTROL_TIMEOUT' ? err.code : ProtocolErrorCode.internal
+              metrics.protocolErrors.inc({ code })
+              send({ type: 'error', code, message: err.message, requestId })
+            })
+          return
         }
       }
+    }
+
+    /** Runs `task` after every frame that came before it; pauses reading while many wait. */
+    const enqueue = (task: () => void | Promise<void>) => {
+      waiting++
+      if (!paused && waiting >= PAUSE_AT) {
+        paused = true
+        socket.pause()
+      }
+      queue = queue
+        .then(task)
+        .catch((err: Error) => {
+          req.log.error({ err }, 'websocket message failed')
+          fail(ProtocolErrorCode.internal, 'internal error while handling the message; try again')
+        })
+        .finally(() => {
+          waiting--
+          if (paused && waiting <= RESUME_AT && socket.readyState === socket.OPEN) {
+            paused = false
+            socket.resume()
+          }
+        })
     }
 
     socket.on('message', (data, isBinary) => {
       lastHeard = Date.now()
       if (isBinary) {
-        fail(ProtocolErrorCode.binaryFrame, 'binary frames are not accepted; send JSON text frames')
+        enqueue(() => fail(ProtocolErrorCode.binaryFrame, 'binary frames are not accepted; send JSON text frames'))
         return
       }
       const parsed = parseClientFrame(data.toString())
       if (!parsed.ok) {
-        fail(parsed.code, parsed.message, parsed.requestId)
+        enqueue(() => fail(parsed.code, parsed.message, parsed.requestId))
         return
       }
-      queue = queue
-        .then(() => handle(parsed.message))
-        .catch((err: Error) => {
-          req.log.error({ err }, 'websocket message failed')
-          fail(ProtocolErrorCode.internal, 'internal error while handling the message; try again')
-        })
+      enqueue(() => handle(parsed.message))
     })
 
-    const pinger = setInterval(() => {
-      if (Date.now() - lastHeard > config.pingIntervalMs * 3) {
-        socket.close(CloseCode.pingTimeout, 'no pong within 3 ping intervals')
+    // Liveness: a ping every interval; a connection from which nothing (a pong or
+    // any other frame) has arrived for 3 intervals is closed.
+    const livenessMs = config.pingIntervalMs * 3
+    const pinger = setInterval(() => send({ type: 'ping', ts: new Date().toISOString() }), config.pingIntervalMs)
+    let watchdog = setTimeout(function check() {
+      const silent = Date.now() - lastHeard
+      if (silent >= livenessMs) {
+        session.close()
+        socket.close(CloseCode.pingTimeout, `no pong for ${livenessMs} ms (3 ping intervals)`)
         return
       }
-      send({ type: 'ping', ts: new Date().toISOString() })
-    }, config.pingIntervalMs)
+      watchdog = setTimeout(check, livenessMs - silent)
+    }, livenessMs)
 
     socket.on('close', () => {
+      unwatch?.()
       clearInterval(pinger)
+      clearTimeout(watchdog)
       session.close()
       metrics.clients.dec({ transport: 'ws' })
     })

@@ -1,0 +1,76 @@
+/**
+ * Control plane: the commands a gateway forwards to the generator (REST and WS
+ * `control`), their payloads, the acknowledgement, and the simulation state the
+ * generator publishes.
+ */
+import Type, { type Static } from 'typebox'
+import type { ControlAction } from './messages.js'
+
+export const MIN_SPEED = 0.1
+export const MAX_SPEED = 10_000
+
+export const SetSpeedPayloadSchema = Type.Object(
+  { multiplier: Type.Number({ minimum: MIN_SPEED, maximum: MAX_SPEED }) },
+  { additionalProperties: false },
+)
+export const SetScenarioPayloadSchema = Type.Object(
+  { scenarioId: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+)
+export const EmptyPayloadSchema = Type.Object({}, { additionalProperties: false })
+
+/** Payload schema of each action; actions not listed take any object (validated by the generator). */
+export const ControlPayloadSchemas = {
+  start: EmptyPayloadSchema,
+  pause: EmptyPayloadSchema,
+  resume: EmptyPayloadSchema,
+  get_state: EmptyPayloadSchema,
+  reset: EmptyPayloadSchema,
+  stop_scenario: EmptyPayloadSchema,
+  set_speed: SetSpeedPayloadSchema,
+  set_scenario: SetScenarioPayloadSchema,
+} as const satisfies Partial<Record<ControlAction, unknown>>
+
+/** One command on the control stream. */
+export interface ControlCommand {
+  requestId: string
+  action: ControlAction
+  payload: Record<string, unknown>
+}
+
+/** What the generator answers, and what a repeated requestId gets again. */
+export interface ControlResult {
+  requestId: string
+  action: ControlAction
+  success: boolean
+  result?: unknown
+  error?: { code: string; message: string; status: number }
+}
+
+export const SimulationStateSchema = Type.Object(
+  {
+    world: Type.String(),
+    seed: Type.Number(),
+    speed: Type.Number(),
+    running: Type.Boolean(),
+    paused: Type.Boolean(),
+    startedAt: Type.String(),
+    currentSimulationTime: Type.String(),
+    epoch: Type.Union([Type.String(), Type.Null()]),
+    lastId: Type.Union([Type.String(), Type.Null()]),
+    eventsGenerated: Type.Number(),
+    activeModifiers: Type.Array(Type.Unknown()),
+    activeEvents: Type.Array(Type.Unknown()),
+    recentAnomalies: Type.Array(Type.Unknown()),
+    historicalMode: Type.Union([Type.Literal('baseline'), Type.Literal('modified')]),
+    updatedAt: Type.String(),
+  },
+  { additionalProperties: true },
+)
+export type SimulationState = Static<typeof SimulationStateSchema>
+
+/** Streams of the `simulation_control` channel. */
+export const ControlStream = {
+  state: 'simulation.state',
+  ack: 'simulation.ack',
+} as const

@@ -1,0 +1,32 @@
+/**
+ * ADMIN_TOKEN enforcement for control endpoints: `Authorization: Bearer <token>`.
+ * Compared in constant time.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+
+export function tokenMatches(expected: string, given: unknown): boolean {
+  if (typeof given !== 'string') return false
+  const a = createHash('sha256').update(expected).digest()
+  const b = createHash('sha256').update(given).digest()
+  return timingSafeEqual(a, b)
+}
+
+/** preHandler: 401 unless the request carries the admin token (no-op when none is set). */
+export function requireAdmin(token: string | null) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    if (token === null) return
+    const header = req.headers.authorization
+    const given = header?.startsWith('Bearer ') ? header.slice(7) : undefined
+    if (!tokenMatches(token, given)) {
+      return reply.code(401).send({
+        error: {
+          code: 'VS_GW_UNAUTHORIZED',
+          message: header
+            ? 'invalid admin token'
+            : 'this endpoint needs the admin token: send "Authorization: Bearer <ADMIN_TOKEN>"',
+        },
+      })
+    }
+  }
+}

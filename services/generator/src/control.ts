@@ -1,0 +1,154 @@
+/**
+ * The generator's side of the control plane: a consumer of the control stream
+ * (its own blocking connection) that hands commands to the loop, and the
+ * function that applies one command to the clock and the engine. Commands are
+ * applied between simulation steps, at the simulation time the engine has
+ * reached, so seed + control log reproduce a run.
+ */
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { readControl, type ControlEntry, type WorldKeys } from '@verisim/bus'
+import {
+  compileValidator,
+  ControlPayloadSchemas,
+  type ControlCommand,
+  type ControlResult,
+  type Validator,
+} from '@verisim/schema'
+import type { SimClock } from './clock.js'
+
+/** Commands older than this when the generator first sees them are refused, not applied. */
+export const COMMAND_MAX_AGE_MS = 60_000
+
+export const ControlErrorCode = {
+  invalidPayload: 'VS_GEN_INVALID_PAYLOAD',
+  unknownAction: 'VS_GEN_UNKNOWN_ACTION',
+  notSupported: 'VS_GEN_NOT_SUPPORTED',
+  expired: 'VS_GEN_COMMAND_EXPIRED',
+} as const
+
+export class ControlError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message)
+    this.name = 'ControlError'
+  }
+}
+
+const validators = Object.fromEntries(
+  Object.entries(ControlPayloadSchemas).map(([a, s]) => [a, compileValidator(s)]),
+) as Record<string, Validator<unknown>>
+
+/** Validates a command's payload against its action's schema; throws ControlError (400). */
+export function validatePayload(cmd: ControlCommand): void {
+  const v = validators[cmd.action]
+  if (v && !v.check(cmd.payload)) {
+    throw new ControlError(
+      ControlErrorCode.invalidPayload,
+      `invalid payload for "${cmd.action}": ${v.problems(cmd.payload).join('; ')}`,
+      400,
+    )
+  }
+}
+
+export interface ControlTarget {
+  clock: SimClock
+  /** Current state snapshot (for results). */
+  state(): Record<string, unknown>
+}
+
+/**
+ * Applies one clock/state command. Returns the result payload; throws
+ * ControlError for a command that cannot be applied.
+ */
+export function applyClockCommand(cmd: ControlCommand, target: ControlTarget, wallNow: number): unknown {
+  validatePayload(cmd)
+  const { clock } = target
+  switch (cmd.action) {
+    case 'start':
+    case 'resume':
+      clock.resume(wallNow)
+      return target.state()
+    case 'pause':
+      clock.pause(wallNow)
+      return target.state()
+    case 'set_speed':
+      clock.setSpeed((cmd.payload as { multiplier: number }).multiplier, wallNow)
+      return target.state()
+    case 'get_state':
+      return target.state()
+    default:
+      throw new ControlError(
+        ControlErrorCode.notSupported,
+        `action "${cmd.action}" is not supported by this generator; supported: start, pause, resume, set_speed, get_state`,
+        501,
+      )
+  }
+}
+
+export function errorResult(cmd: ControlCommand, err: unknown): ControlResult {
+  const e =
+    err instanceof ControlError
+      ? err
+      : new ControlError('VS_GEN_INTERNAL', `internal error applying "${cmd.action}"`, 500)
+  return {
+    requestId: cmd.requestId,
+    action: cmd.action,
+    success: false,
+    error: { code: e.code, message: e.message, status: e.status },
+  }
+}
+
+/**
+ * Reads the control stream after the stored cursor (only new commands on a
+ * first start) and hands every command to `onCommand`. `run()` refuses to start
+ * twice; `close()` is idempotent.
+ */
+export class ControlConsumer {
+  #closing = false
+  #running: Promise<void> | null = null
+  readonly #redis: Redis
+  readonly #keys: WorldKeys
+  readonly #log: Logger
+  readonly #onCommand: (entry: ControlEntry) => void
+
+  constructor(opts: { redis: Redis; keys: WorldKeys; log: Logger; onCommand: (entry: ControlEntry) => void }) {
+    this.#redis = opts.redis
+    this.#keys = opts.keys
+    this.#log = opts.log
+    this.#onCommand = opts.onCommand
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) throw new Error('ControlConsumer already started')
+    // A first start takes only commands sent from now on; a restart continues
+    // after the last command taken (old ones are then refused as expired).
+    const stored = await this.#redis.get(this.#keys.controlCursor)
+    const newest = (await this.#redis.xrevrange(this.#keys.control, '+', '-', 'COUNT', 1))[0]?.[0]
+    let cursor = stored ?? newest ?? '0-0'
+    this.#running = (async () => {
+      while (!this.#closing) {
+        try {
+          const entries = await readControl(this.#redis, this.#keys, cursor, 1000)
+          for (const e of entries) {
+            cursor = e.entryId
+            this.#onCommand(e)
+          }
+        } catch (err) {
+          if (this.#closing) break
+          this.#log.warn({ err: (err as Error).message }, 'control stream read failed; retrying')
+          await new Promise((r) => setTimeout(r, 500))
+        }
+      }
+    })()
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true
+    this.#redis.disconnect()
+    await this.#running
+  }
+}
