@@ -1,0 +1,1166 @@
+/**
+ * The Verisim client: one logical subscription kept alive across connections.
+ *
+ * It owns the resume cursor (the last delivered event id), the topic set, the
+ * reconnect schedule and pending control calls; a connection (`WsConn` or
+ * `SseConn`) lives from one open to its drop and is discarded after. Every
+ * callback checks that its connection is still the current one, so a frame
+ * that arrives on a socket the client has already given up on is ignored: what
+ * it carried comes again through the next connection's catch-up, which resumes
+ * from the last id actually delivered.
+ */
+import type { CatchupReason, ControlAction, StreamEvent } from '@verisim/schema'
+import { backoffDelay, resolveReconnect, type ResolvedReconnect } from './backoff.js'
+import { Emitter, type Listener } from './emitter.js'
+import { ClientErrorCode, VerisimClientError } from './errors.js'
+import { compareIds, isEventId } from './ids.js'
+import { SseParser, type SseMessage } from './sse-parser.js'
+import type {
+  ClientEvents,
+  ClientOptions,
+  ClientStats,
+  ConnectionState,
+  DeliverySource,
+  StateInfo,
+  Transport,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.js'
+
+/** Most topics one subscribe may carry (the gateway's `MAX_TOPICS_PER_MESSAGE`). */
+export const MAX_TOPICS = 100
+
+const WS_OPEN = 1
+const WS_CONNECTING = 0
+/** Gateway codes that mean "this subscribe was refused". */
+const SUBSCRIBE_FAILURES = new Set([
+  'VS_GW_UNKNOWN_TOPIC',
+  'VS_GW_INVALID_MESSAGE',
+  'VS_GW_BAD_MESSAGE',
+  'VS_GW_INTERNAL',
+])
+const INTERNAL = 'VS_GW_INTERNAL'
+/** Gateway codes worth retrying the same call for. */
+const RETRYABLE = new Set([INTERNAL, 'VS_GW_CONTROL_TIMEOUT'])
+
+type Timer = ReturnType<typeof setTimeout>
+
+interface TopicOp {
+  kind: 'subscribe' | 'unsubscribe'
+  topics: string[]
+  resolve(topics: string[]): void
+  reject(err: VerisimClientError): void
+}
+
+/**
+ * Topic requests, whose answers (`subscribed`, `unsubscribed`, or an `error`
+ * without a `requestId`) the gateway sends in order: it handles a socket's
+ * frames one at a time. Controls are not in here: their answers carry the
+ * `requestId` and may overtake topic answers.
+ */
+type SentOp = TopicOp | { kind: 'handshake' }
+
+interface PendingControl {
+  frame: string
+  resolve(result: unknown): void
+  reject(err: VerisimClientError): void
+  timer: Timer
+}
+
+interface DropInfo {
+  code?: number
+  reason?: string
+  error?: VerisimClientError
+}
+
+/** A loosely typed server frame; fields are checked where read. */
+interface Frame {
+  type: string
+  [key: string]: unknown
+}
+
+class WsConn {
+  readonly kind = 'ws'
+  open = false
+  /** Answers still owed by the gateway, in send order. */
+  ops: SentOp[] = []
+  /** Between a resuming subscribe and its last `catchup` frame. */
+  catchingUp = false
+  /** Live events that arrived while catching up (delivered after it). */
+  held: unknown[] = []
+  /** The cursor this connection resumed from. */
+  resumedFrom: string | null = null
+  /** A `reset` was already emitted for this connection's handshake. */
+  resetInHandshake = false
+  lastHeard = Date.now()
+  timers: Timer[] = []
+  intervals: Timer[] = []
+  readonly closed: Promise<void>
+  #markClosed!: () => void
+
+  constructor(readonly ws: WebSocketLike) {
+    this.closed = new Promise((resolve) => (this.#markClosed = resolve))
+  }
+
+  markClosed(): void {
+    this.#markClosed()
+  }
+
+  send(msg: object): void {
+    this.sendRaw(JSON.stringify(msg))
+  }
+
+  sendRaw(frame: string): void {
+    if (this.ws.readyState === WS_OPEN) this.ws.send(frame)
+  }
+
+  /** Ends the connection: gracefully (close handshake) or abruptly when the socket can be dropped. */
+  stop(graceful: boolean, waitMs: number): Promise<void> {
+    for (const t of this.timers) clearTimeout(t)
+    for (const t of this.intervals) clearInterval(t)
+    const ws = this.ws
+    if (ws.readyState !== WS_OPEN && ws.readyState !== WS_CONNECTING) return Promise.resolve()
+    if (!graceful && ws.terminate) {
+      ws.terminate()
+      return this.closed
+    }
+    try {
+      ws.close(1000, 'client closing')
+    } catch {
+      // Some implementations throw while CONNECTING; the socket is discarded either way.
+    }
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        ws.terminate?.()
+        resolve()
+      }, waitMs)
+      void this.closed.then(() => {
+        clearTimeout(t)
+        resolve()
+      })
+    })
+  }
+}
+
+class SseConn {
+  readonly kind = 'sse'
+  open = false
+  readonly abort = new AbortController()
+  resumedFrom: string | null = null
+  lastHeard = Date.now()
+  timers: Timer[] = []
+  intervals: Timer[] = []
+  done: Promise<void> = Promise.resolve()
+
+  stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t)
+    for (const t of this.intervals) clearInterval(t)
+    this.abort.abort()
+    return this.done
+  }
+}
+
+type Conn = WsConn | SseConn
+
+interface Resolved {
+  url: string
+  transport: Transport
+  WebSocket: WebSocketConstructor | undefined
+  fetch: typeof fetch | undefined
+  token: string | undefined
+  reconnect: ResolvedReconnect
+  pingIntervalMs: number
+  idleTimeoutMs: number
+  connectTimeoutMs: number
+  controlTimeoutMs: number
+}
+
+function invalid(message: string): VerisimClientError {
+  return new VerisimClientError(ClientErrorCode.invalidOption, message)
+}
+
+function checkTopics(topics: unknown, what: string): string[] {
+  if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string' || t.length === 0)) {
+    throw invalid(`${what} must be an array of non-empty strings`)
+  }
+  return [...new Set(topics as string[])]
+}
+
+/** Builds the endpoint URL for a transport, switching the scheme and adding the default path. */
+export function endpointUrl(
+  raw: string,
+  transport: Transport,
+  query: Record<string, string | undefined>,
+): string {
+  const base = typeof location === 'undefined' ? undefined : location.href
+  const u = new URL(raw, base)
+  if (transport === 'ws') {
+    if (u.protocol === 'http:') u.protocol = 'ws:'
+    else if (u.protocol === 'https:') u.protocol = 'wss:'
+  } else if (u.protocol === 'ws:') u.protocol = 'http:'
+  else if (u.protocol === 'wss:') u.protocol = 'https:'
+  if (u.pathname === '' || u.pathname === '/') u.pathname = transport === 'ws' ? '/ws' : '/sse'
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) u.searchParams.set(k, v)
+  return u.toString()
+}
+
+function randomHex(bytes: number): string {
+  const buf = new Uint8Array(bytes)
+  if (typeof crypto !== 'undefined' && typeof crypto.getRandomValues === 'function') {
+    crypto.getRandomValues(buf)
+  } else {
+    for (let i = 0; i < bytes; i++) buf[i] = Math.floor(Math.random() * 256)
+  }
+  let out = ''
+  for (const b of buf) out += b.toString(16).padStart(2, '0')
+  return out
+}
+
+/** Marks a promise as handled, so a caller that ignores it does not get an unhandled rejection. */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {})
+  return p
+}
+
+export interface ControlOptions {
+  /** Overrides `controlTimeoutMs` for this call. */
+  timeoutMs?: number
+}
+
+/**
+ * A Verisim streaming client. Create it with `createClient`; it connects on the
+ * next microtask, so listeners added right after creation see every event.
+ */
+export class VerisimClient {
+  readonly #o: Resolved
+  readonly #emitter: Emitter<ClientEvents>
+  readonly #requestPrefix = randomHex(8)
+  #requestSeq = 0
+  #state: ConnectionState = 'connecting'
+  #topics: Set<string>
+  /** Last delivered id: the dedupe floor and the resume cursor. */
+  #lastId: string | null
+  /** The gateway frontier at the last `subscribed`: the resume cursor while nothing was delivered yet. */
+  #frontier: string | null = null
+  #epoch: string | null = null
+  #conn: Conn | null = null
+  #attempt = 0
+  #everOpened = false
+  #started = false
+  #reconnectTimer: Timer | null = null
+  /** Topic changes asked for while no connection was open (WS). */
+  #deferred: TopicOp[] = []
+  /** Topic changes waiting for the restarted SSE stream to open. */
+  #sseWaiters: TopicOp[] = []
+  readonly #controls = new Map<string, PendingControl>()
+  #closed = false
+  #closing: Promise<void> | null = null
+  readonly #stats: ClientStats = { delivered: 0, duplicates: 0, reconnects: 0, resets: 0 }
+
+  constructor(options: ClientOptions) {
+    if (!options || typeof options.url !== 'string') throw invalid('url is required')
+    const transport = options.transport ?? 'ws'
+    if (transport !== 'ws' && transport !== 'sse')
+      throw invalid(`transport must be "ws" or "sse", got ${String(transport)}`)
+    const topics = checkTopics(options.topics ?? [], 'topics')
+    if (topics.length > MAX_TOPICS)
+      throw invalid(`at most ${MAX_TOPICS} topics, got ${topics.length}`)
+    if (transport === 'sse' && topics.length === 0)
+      throw invalid('the SSE transport needs at least one topic')
+    const lastId = options.lastId ?? null
+    if (lastId !== null && !isEventId(lastId))
+      throw invalid(`lastId ${JSON.stringify(lastId)} is not an event id ("<ms>-<seq>")`)
+    try {
+      endpointUrl(options.url, transport, {})
+    } catch (err) {
+      throw new VerisimClientError(
+        ClientErrorCode.invalidOption,
+        `url ${JSON.stringify(options.url)} is not a valid URL`,
+        { cause: err },
+      )
+    }
+    const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+    if (transport === 'ws' && typeof WS !== 'function') {
+      throw invalid(
+        'no WebSocket implementation: Node 20 has no global WebSocket; pass one, e.g. `import WebSocket from "ws"; createClient({ url, WebSocket })`',
+      )
+    }
+    const fetchImpl =
+      options.fetch ?? (typeof fetch === 'function' ? fetch.bind(globalThis) : undefined)
+    if (transport === 'sse' && typeof fetchImpl !== 'function')
+      throw invalid('the SSE transport needs `fetch`; pass one as `fetch`')
+    let reconnect: ResolvedReconnect
+    try {
+      reconnect = resolveReconnect(options.reconnect)
+    } catch (err) {
+      throw new VerisimClientError(ClientErrorCode.invalidOption, (err as Error).message)
+    }
+    this.#o = {
+      url: options.url,
+      transport,
+      WebSocket: WS,
+      fetch: fetchImpl,
+      token: options.token,
+      reconnect,
+      pingIntervalMs: options.pingIntervalMs ?? 30_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 75_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      controlTimeoutMs: options.controlTimeoutMs ?? 10_000,
+    }
+    this.#topics = new Set(topics)
+    this.#lastId = lastId
+    this.#emitter = new Emitter<ClientEvents>((err, event) => this.#listenerFailed(err, event))
+    queueMicrotask(() => this.#connect())
+  }
+
+  // ── state ────────────────────────────────────────────────────────────────
+
+  get connectionState(): ConnectionState {
+    return this.#state
+  }
+
+  /** Id of the last event delivered (or the `lastId` option until one is); persist it to resume later. */
+  get lastId(): string | null {
+    return this.#lastId
+  }
+
+  /** The topics the client keeps subscribed (as acknowledged by the gateway). */
+  get topics(): string[] {
+    return [...this.#topics]
+  }
+
+  /** The stream epoch reported by the gateway (WS), or null before the first `subscribed`. */
+  get epoch(): string | null {
+    return this.#epoch
+  }
+
+  get transport(): Transport {
+    return this.#o.transport
+  }
+
+  get stats(): Readonly<ClientStats> {
+    return { ...this.#stats }
+  }
+
+  // ── events ───────────────────────────────────────────────────────────────
+
+  /**
+   * Adds a listener; returns a function that removes it.
+   *
+   * @example
+   * const off = client.on('event', (e) => console.log(e.id, e.stream))
+   */
+  on<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void {
+    return this.#emitter.on(event, listener)
+  }
+
+  off<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): void {
+    this.#emitter.off(event, listener)
+  }
+
+  once<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void {
+    return this.#emitter.once(event, listener)
+  }
+
+  // ── calls ────────────────────────────────────────────────────────────────
+
+  /**
+   * Adds topics. Resolves with every subscribed topic once the gateway
+   * acknowledged them (on the next connection when offline); rejects with the
+   * gateway's error (e.g. `VS_GW_UNKNOWN_TOPIC`, nothing added) or on `close()`.
+   * New topics start live; over SSE the stream restarts and resumes from `lastId`.
+   */
+  subscribe(topics: readonly string[]): Promise<string[]> {
+    return quiet(
+      new Promise<string[]>((resolve, reject) => {
+        if (this.#closed) return reject(this.#closedError())
+        const list = checkTopics(topics, 'topics')
+        const added = list.filter((t) => !this.#topics.has(t))
+        if (this.#topics.size + added.length > MAX_TOPICS) {
+          return reject(
+            invalid(
+              `at most ${MAX_TOPICS} topics; this would make ${this.#topics.size + added.length}`,
+            ),
+          )
+        }
+        if (added.length === 0) return resolve(this.topics)
+        const op: TopicOp = { kind: 'subscribe', topics: added, resolve, reject }
+        if (this.#o.transport === 'sse') {
+          for (const t of added) this.#topics.add(t)
+          this.#sseWaiters.push(op)
+          this.#restartSse()
+          return
+        }
+        const conn = this.#openWs()
+        if (conn) this.#sendOp(conn, op)
+        else this.#deferred.push(op)
+      }),
+    )
+  }
+
+  /**
+   * Removes topics. Resolves with the topics that were removed. Over SSE the
+   * stream restarts (resuming from `lastId`), and the last topic cannot be
+   * removed: `close()` the client instead.
+   */
+  unsubscribe(topics: readonly string[]): Promise<string[]> {
+    return quiet(
+      new Promise<string[]>((resolve, reject) => {
+        if (this.#closed) return reject(this.#closedError())
+        const list = checkTopics(topics, 'topics')
+        const drop = new Set(list)
+        const removed = list.filter((t) => this.#topics.has(t))
+        if (this.#o.transport === 'sse') {
+          if (removed.length === 0) return resolve([])
+          if (removed.length === this.#topics.size) {
+            return reject(
+              invalid('the SSE transport needs at least one topic; close() the client instead'),
+            )
+          }
+          for (const t of removed) this.#topics.delete(t)
+          this.#sseWaiters.push({ kind: 'unsubscribe', topics: removed, resolve, reject })
+          this.#restartSse()
+          return
+        }
+        for (const t of removed) this.#topics.delete(t)
+        // A subscribe still waiting for a connection must not bring them back.
+        this.#deferred = this.#deferred.filter((op) => {
+          op.topics = op.topics.filter((t) => !drop.has(t))
+          if (op.topics.length > 0) return true
+          op.resolve(this.topics)
+          return false
+        })
+        const conn = this.#openWs()
+        if (conn) this.#sendOp(conn, { kind: 'unsubscribe', topics: list, resolve, reject })
+        else resolve(removed)
+      }),
+    )
+  }
+
+  /**
+   * Sends an admin `control` message (WS only). Resolves with the `ack`'s
+   * `result`; rejects on an `error` for this request, an `ack` with
+   * `success: false` (`VS_CLIENT_CONTROL_FAILED`), the timeout, or `close()`.
+   * Sent when a connection is open, and sent again with the same `requestId`
+   * if the connection drops before the answer (the gateway applies a
+   * `requestId` once).
+   *
+   * @example
+   * const state = await client.control('get_state')
+   * await client.control('set_speed', { multiplier: 5 })
+   */
+  control(
+    action: ControlAction,
+    payload?: Record<string, unknown>,
+    opts: ControlOptions = {},
+  ): Promise<unknown> {
+    return quiet(
+      new Promise<unknown>((resolve, reject) => {
+        if (this.#closed) return reject(this.#closedError())
+        if (this.#o.transport !== 'ws') {
+          return reject(
+            new VerisimClientError(
+              ClientErrorCode.notSupported,
+              'control needs the WebSocket transport; SSE is read-only',
+            ),
+          )
+        }
+        const requestId = `${this.#requestPrefix}-${++this.#requestSeq}`
+        const frame = JSON.stringify({
+          type: 'control',
+          requestId,
+          action,
+          ...(payload === undefined ? {} : { payload }),
+        })
+        const timeoutMs = opts.timeoutMs ?? this.#o.controlTimeoutMs
+        const timer = setTimeout(() => {
+          this.#controls.delete(requestId)
+          reject(
+            new VerisimClientError(
+              ClientErrorCode.timeout,
+              `control "${action}" got no answer within ${timeoutMs} ms`,
+              {
+                requestId,
+                canRetry: true,
+              },
+            ),
+          )
+        }, timeoutMs)
+        this.#controls.set(requestId, { frame, resolve, reject, timer })
+        this.#openWs()?.sendRaw(frame)
+      }),
+    )
+  }
+
+  /**
+   * Stops the client: no more events or reconnects; pending calls reject with
+   * `VS_CLIENT_CLOSED`. Idempotent; resolves once the connection is closed.
+   */
+  close(): Promise<void> {
+    return this.#shutdown()
+  }
+
+  // ── connection lifecycle ─────────────────────────────────────────────────
+
+  #connect(): void {
+    this.#reconnectTimer = null
+    if (this.#closed || this.#conn) return
+    if (!this.#started) {
+      // Announced here rather than in the constructor, so listeners added right after creation see it.
+      this.#started = true
+      this.#emitter.emit('state', 'connecting', { attempt: 0 })
+      if (this.#closed || this.#conn) return
+    }
+    if (this.#o.transport === 'ws') this.#connectWs()
+    else this.#connectSse()
+  }
+
+  #scheduleReconnect(info: DropInfo): void {
+    if (this.#closed) return
+    const r = this.#o.reconnect
+    if (this.#attempt >= r.maxAttempts) {
+      const error = new VerisimClientError(
+        ClientErrorCode.reconnectExhausted,
+        `gave up after ${this.#attempt} failed reconnect attempts`,
+        { cause: info.error },
+      )
+      this.#emitter.emit('error', error)
+      void this.#shutdown({ ...info, error })
+      return
+    }
+    const delayMs = backoffDelay(r, this.#attempt)
+    this.#attempt++
+    this.#setState('reconnecting', { ...info, attempt: this.#attempt, delayMs }, true)
+    if (this.#closed || this.#conn || this.#reconnectTimer) return
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delayMs)
+  }
+
+  /** The current connection is gone (or given up on): forget it and reconnect. */
+  #dropped(conn: Conn, info: DropInfo): void {
+    if (this.#conn !== conn) return
+    this.#conn = null
+    void (conn.kind === 'ws' ? conn.stop(false, 0) : conn.stop())
+    if (conn.kind === 'ws') {
+      const again: TopicOp[] = []
+      for (const op of conn.ops) {
+        if (op.kind === 'subscribe') again.push(op)
+        else if (op.kind === 'unsubscribe')
+          op.resolve(op.topics.filter((t) => !this.#topics.has(t)))
+      }
+      this.#deferred = [...again, ...this.#deferred]
+      conn.ops = []
+      conn.held = []
+    }
+    this.#scheduleReconnect(info)
+  }
+
+  #shutdown(info: DropInfo = {}): Promise<void> {
+    if (this.#closing) return this.#closing
+    this.#closed = true
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer)
+    this.#reconnectTimer = null
+    const conn = this.#conn
+    this.#conn = null
+    const err = this.#closedError(info.error)
+    const ops = [...this.#deferred, ...this.#sseWaiters]
+    if (conn?.kind === 'ws')
+      for (const op of conn.ops)
+        if (op.kind === 'subscribe' || op.kind === 'unsubscribe') ops.push(op)
+    this.#deferred = []
+    this.#sseWaiters = []
+    for (const op of ops) op.reject(err)
+    for (const [requestId, c] of this.#controls) {
+      clearTimeout(c.timer)
+      c.reject(new VerisimClientError(err.code, err.message, { requestId, cause: err.cause }))
+    }
+    this.#controls.clear()
+    this.#setState('closed', { ...info, attempt: this.#attempt })
+    const stopped = conn
+      ? conn.kind === 'ws'
+        ? conn.stop(true, 1000)
+        : conn.stop()
+      : Promise.resolve()
+    this.#closing = stopped.then(() => undefined)
+    return this.#closing
+  }
+
+  #setState(state: ConnectionState, info: StateInfo, always = false): void {
+    if (this.#state === state && !always) return
+    if (this.#state === 'closed') return
+    this.#state = state
+    this.#emitter.emit('state', state, info)
+  }
+
+  #closedError(cause?: VerisimClientError): VerisimClientError {
+    return new VerisimClientError(
+      ClientErrorCode.closed,
+      'the client is closed',
+      cause ? { cause } : {},
+    )
+  }
+
+  #watchIdle(conn: Conn): void {
+    const idle = this.#o.idleTimeoutMs
+    if (idle <= 0) return
+    const every = Math.max(20, Math.min(idle / 3, 5000))
+    conn.intervals.push(
+      setInterval(() => {
+        if (Date.now() - conn.lastHeard <= idle) return
+        this.#dropped(conn, {
+          error: new VerisimClientError(
+            ClientErrorCode.connectionLost,
+            `nothing received for ${idle} ms`,
+            { canRetry: true },
+          ),
+        })
+      }, every),
+    )
+  }
+
+  #watchConnect(conn: Conn): void {
+    const ms = this.#o.connectTimeoutMs
+    if (ms <= 0) return
+    conn.timers.push(
+      setTimeout(() => {
+        if (conn.open) return
+        this.#dropped(conn, {
+          error: new VerisimClientError(
+            ClientErrorCode.connectionLost,
+            `not open within ${ms} ms`,
+            { canRetry: true },
+          ),
+        })
+      }, ms),
+    )
+  }
+
+  // ── WebSocket ────────────────────────────────────────────────────────────
+
+  /** The current WebSocket connection when it is open. */
+  #openWs(): WsConn | null {
+    const conn = this.#conn
+    return conn?.kind === 'ws' && conn.open ? conn : null
+  }
+
+  #connectWs(): void {
+    const url = endpointUrl(this.#o.url, 'ws', { token: this.#o.token })
+    let ws: WebSocketLike
+    try {
+      ws = new (this.#o.WebSocket as WebSocketConstructor)(url)
+    } catch (err) {
+      const conn = new WsConn({ readyState: 3 } as WebSocketLike)
+      this.#conn = conn
+      this.#dropped(conn, {
+        error: new VerisimClientError(
+          ClientErrorCode.connectionLost,
+          'could not create the WebSocket',
+          { cause: err, canRetry: true },
+        ),
+      })
+      return
+    }
+    const conn = new WsConn(ws)
+    this.#conn = conn
+    ws.onopen = () => {
+      if (this.#conn === conn) this.#wsOpened(conn)
+    }
+    ws.onmessage = (ev) => {
+      if (this.#conn !== conn) return
+      conn.lastHeard = Date.now()
+      this.#wsFrame(conn, ev.data)
+    }
+    ws.onclose = (ev) => {
+      conn.markClosed()
+      if (this.#conn === conn) this.#dropped(conn, { code: ev.code, reason: ev.reason })
+    }
+    // `close` always follows `error`; the drop is handled there.
+    ws.onerror = () => {}
+    this.#watchConnect(conn)
+  }
+
+  #wsOpened(conn: WsConn): void {
+    conn.open = true
+    conn.lastHeard = Date.now()
+    if (this.#everOpened) this.#stats.reconnects++
+    this.#everOpened = true
+    if (this.#topics.size > 0) {
+      const cursor = this.#lastId ?? this.#frontier
+      conn.ops.push({ kind: 'handshake' })
+      conn.resumedFrom = cursor
+      conn.catchingUp = cursor !== null
+      conn.send({
+        type: 'subscribe',
+        topics: [...this.#topics],
+        ...(cursor === null ? {} : { lastId: cursor }),
+      })
+    } else {
+      this.#attempt = 0
+    }
+    const deferred = this.#deferred
+    this.#deferred = []
+    for (const op of deferred) this.#sendOp(conn, op)
+    for (const c of this.#controls.values()) conn.sendRaw(c.frame)
+    if (this.#o.pingIntervalMs > 0) {
+      conn.intervals.push(setInterval(() => conn.send({ type: 'ping' }), this.#o.pingIntervalMs))
+    }
+    this.#watchIdle(conn)
+    this.#setState('open', { attempt: this.#attempt })
+  }
+
+  #sendOp(conn: WsConn, op: TopicOp): void {
+    conn.ops.push(op)
+    conn.send({ type: op.kind, topics: op.topics })
+  }
+
+  #wsFrame(conn: WsConn, data: unknown): void {
+    if (typeof data !== 'string') {
+      this.#report(
+        new VerisimClientError(ClientErrorCode.badFrame, 'binary frame from the server ignored'),
+      )
+      return
+    }
+    let msg: Frame
+    try {
+      msg = JSON.parse(data) as Frame
+    } catch (err) {
+      this.#report(
+        new VerisimClientError(ClientErrorCode.badFrame, 'frame from the server is not JSON', {
+          cause: err,
+        }),
+      )
+      return
+    }
+    if (msg === null || typeof msg !== 'object' || typeof msg.type !== 'string') {
+      this.#report(
+        new VerisimClientError(ClientErrorCode.badFrame, 'frame from the server has no "type"'),
+      )
+      return
+    }
+    switch (msg.type) {
+      case 'batch':
+        if (Array.isArray(msg.events)) this.#live(conn, msg.events)
+        return
+      case 'event':
+        if (msg.data !== undefined) this.#live(conn, [msg.data])
+        return
+      case 'catchup':
+        return this.#catchup(conn, msg)
+      case 'subscribed':
+        return this.#subscribed(conn, msg)
+      case 'unsubscribed': {
+        const head = conn.ops[0]
+        const topics = Array.isArray(msg.topics) ? (msg.topics as string[]) : []
+        if (head?.kind !== 'unsubscribe') return
+        conn.ops.shift()
+        for (const t of head.topics) this.#topics.delete(t)
+        head.resolve(topics)
+        return
+      }
+      case 'ping':
+        conn.send({ type: 'pong' })
+        return
+      case 'pong':
+        return
+      case 'ack':
+        return this.#ack(msg)
+      case 'state_update':
+        if (msg.payload !== null && typeof msg.payload === 'object') {
+          this.#emitter.emit('control', msg.payload as Record<string, unknown>)
+        }
+        return
+      case 'error':
+        return this.#serverError(conn, msg)
+      default:
+        // Unknown types are ignored, so a newer gateway can add messages.
+        return
+    }
+  }
+
+  #live(conn: WsConn, events: unknown[]): void {
+    if (conn.catchingUp) {
+      for (const e of events) conn.held.push(e)
+      return
+    }
+    this.#deliver(events, 'live')
+  }
+
+  #catchup(conn: WsConn, msg: Frame): void {
+    const reason = msg.reason
+    if (reason === 'too_old' || reason === 'epoch_changed') {
+      if (!conn.resetInHandshake) this.#reset(reason, conn.resumedFrom)
+      conn.resetInHandshake = true
+      this.#endCatchup(conn)
+      return
+    }
+    if (Array.isArray(msg.events) && msg.events.length > 0) {
+      this.#deliver(msg.events, 'catchup')
+      if (this.#conn !== conn) return
+    }
+    // `complete` is absent on single-frame catch-ups from older gateways.
+    if (msg.complete !== false) this.#endCatchup(conn)
+  }
+
+  #endCatchup(conn: WsConn): void {
+    if (!conn.catchingUp) return
+    conn.catchingUp = false
+    const held = conn.held
+    conn.held = []
+    if (held.length > 0) this.#deliver(held, 'live')
+  }
+
+  #subscribed(conn: WsConn, msg: Frame): void {
+    const head = conn.ops[0]
+    const isReply = head !== undefined && (head.kind === 'subscribe' || head.kind === 'handshake')
+    if (isReply) conn.ops.shift()
+    const topics = Array.isArray(msg.topics) ? (msg.topics as string[]) : []
+    // An unsubscribe already sent but not yet answered must not be undone by this list.
+    const leaving = new Set<string>()
+    for (const op of conn.ops)
+      if (op.kind === 'unsubscribe') for (const t of op.topics) leaving.add(t)
+    this.#topics = new Set(topics.filter((t) => !leaving.has(t)))
+    const epoch = typeof msg.epoch === 'string' ? msg.epoch : null
+    if (epoch !== null) {
+      const changed = this.#epoch !== null && epoch !== this.#epoch
+      this.#epoch = epoch
+      if (changed) {
+        if (head?.kind === 'handshake') conn.resetInHandshake = true
+        this.#reset('epoch_changed', head?.kind === 'handshake' ? conn.resumedFrom : this.#lastId)
+      }
+    }
+    if (this.#conn !== conn) {
+      // A `reset` listener closed the client.
+      if (isReply && head.kind === 'subscribe') head.reject(this.#closedError())
+      return
+    }
+    if (isEventId(msg.lastId)) this.#frontier = msg.lastId
+    if (head?.kind === 'handshake') this.#attempt = 0
+    this.#emitter.emit('subscribed', {
+      topics,
+      epoch,
+      lastId: isEventId(msg.lastId) ? msg.lastId : null,
+    })
+    if (isReply && head.kind === 'subscribe') head.resolve(topics)
+  }
+
+  #ack(msg: Frame): void {
+    const requestId = typeof msg.requestId === 'string' ? msg.requestId : undefined
+    if (requestId === undefined) return
+    const c = this.#controls.get(requestId)
+    if (!c) return
+    this.#controls.delete(requestId)
+    clearTimeout(c.timer)
+    if (msg.success === false) {
+      c.reject(
+        new VerisimClientError(
+          ClientErrorCode.controlFailed,
+          'the gateway answered the control request with success: false',
+          {
+            requestId,
+            result: msg.result,
+          },
+        ),
+      )
+    } else {
+      c.resolve(msg.result)
+    }
+  }
+
+  #serverError(conn: WsConn, msg: Frame): void {
+    const code = typeof msg.code === 'string' ? msg.code : 'VS_GW_UNKNOWN'
+    const message = typeof msg.message === 'string' ? msg.message : code
+    const requestId = typeof msg.requestId === 'string' ? msg.requestId : undefined
+    const err = new VerisimClientError(code, message, { requestId, canRetry: RETRYABLE.has(code) })
+
+    if (requestId !== undefined && this.#controls.has(requestId)) {
+      const c = this.#controls.get(requestId) as PendingControl
+      this.#controls.delete(requestId)
+      clearTimeout(c.timer)
+      c.reject(err)
+      return
+    }
+    // The catch-up failed part-way: the gateway released live events after a
+    // hole. Resume again from what was delivered.
+    if (conn.catchingUp && code === INTERNAL) {
+      this.#report(err)
+      this.#dropped(conn, { error: err })
+      return
+    }
+    const head = conn.ops[0]
+    if (
+      (head?.kind === 'subscribe' || head?.kind === 'handshake') &&
+      SUBSCRIBE_FAILURES.has(code)
+    ) {
+      conn.ops.shift()
+      if (head.kind === 'subscribe') {
+        head.reject(err)
+        return
+      }
+      this.#endCatchup(conn)
+      this.#report(err)
+      if (code === INTERNAL) {
+        // e.g. "gateway not ready": try again later.
+        this.#dropped(conn, { error: err })
+      } else {
+        // The gateway refused the topics outright (nothing was subscribed); asking again would fail again.
+        this.#topics.clear()
+      }
+      return
+    }
+    this.#report(err)
+  }
+
+  // ── SSE ──────────────────────────────────────────────────────────────────
+
+  #connectSse(): void {
+    const conn = new SseConn()
+    this.#conn = conn
+    const cursor = this.#lastId
+    conn.resumedFrom = cursor
+    const url = endpointUrl(this.#o.url, 'sse', {
+      topics: [...this.#topics].join(','),
+      lastId: cursor ?? undefined,
+      token: this.#o.token,
+    })
+    this.#watchConnect(conn)
+    conn.done = this.#runSse(conn, url)
+  }
+
+  /** Restarts the SSE stream now (topic change), resuming from the last delivered id. */
+  #restartSse(): void {
+    const old = this.#conn
+    this.#conn = null
+    if (old) void (old.kind === 'ws' ? old.stop(false, 0) : old.stop())
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer)
+    this.#reconnectTimer = null
+    this.#connect()
+  }
+
+  async #runSse(conn: SseConn, url: string): Promise<void> {
+    try {
+      const res = await (this.#o.fetch as typeof fetch)(url, {
+        headers: { accept: 'text/event-stream' },
+        cache: 'no-store',
+        signal: conn.abort.signal,
+      })
+      if (this.#conn !== conn) {
+        void res.body?.cancel().catch(() => {})
+        return
+      }
+      const type = res.headers.get('content-type') ?? ''
+      if (!res.ok || !type.includes('text/event-stream') || !res.body) {
+        const err = await this.#httpError(res)
+        if (this.#conn === conn) this.#sseRefused(conn, err)
+        return
+      }
+      this.#sseOpened(conn)
+      const reader = res.body.getReader()
+      const decoder = new TextDecoder()
+      const parser = new SseParser()
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (this.#conn !== conn) {
+          void reader.cancel().catch(() => {})
+          return
+        }
+        if (done) break
+        conn.lastHeard = Date.now()
+        const messages = parser.feed(decoder.decode(value, { stream: true }))
+        if (messages.length > 0) this.#sseMessages(conn, messages)
+      }
+      this.#dropped(conn, { reason: 'the server ended the event stream' })
+    } catch (err) {
+      if (this.#conn !== conn) return
+      this.#dropped(conn, {
+        error: new VerisimClientError(ClientErrorCode.connectionLost, 'the event stream failed', {
+          cause: err,
+          canRetry: true,
+        }),
+      })
+    }
+  }
+
+  async #httpError(res: Response): Promise<VerisimClientError> {
+    const status = res.status
+    if (res.ok) {
+      void res.body?.cancel().catch(() => {})
+      const type = res.headers.get('content-type') ?? 'no content type'
+      return new VerisimClientError(
+        ClientErrorCode.http,
+        `expected text/event-stream, got ${type}`,
+        { status, canRetry: true },
+      )
+    }
+    const canRetry = status >= 500 || status === 408 || status === 429
+    let text = ''
+    try {
+      text = await res.text()
+    } catch {
+      // The body is only used for the message.
+    }
+    try {
+      const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }
+      if (typeof body.error?.code === 'string') {
+        const message =
+          typeof body.error.message === 'string' ? body.error.message : body.error.code
+        return new VerisimClientError(body.error.code, message, { status, canRetry })
+      }
+    } catch {
+      // Not the gateway's JSON error body.
+    }
+    return new VerisimClientError(
+      ClientErrorCode.http,
+      `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`,
+      { status, canRetry },
+    )
+  }
+
+  /** The SSE endpoint answered with an error instead of a stream. */
+  #sseRefused(conn: SseConn, err: VerisimClientError): void {
+    if (err.canRetry) {
+      this.#dropped(conn, { error: err, ...(err.status === undefined ? {} : { code: err.status }) })
+      return
+    }
+    const waiters = this.#sseWaiters
+    if (waiters.length > 0) {
+      // The topic change was refused (e.g. unknown topic): undo it and go on with the previous topics.
+      this.#sseWaiters = []
+      for (const op of waiters) {
+        if (op.kind === 'subscribe') for (const t of op.topics) this.#topics.delete(t)
+        else for (const t of op.topics) this.#topics.add(t)
+        op.reject(err)
+      }
+      this.#restartSse()
+      return
+    }
+    this.#emitter.emit('error', err)
+    this.#conn = null
+    void conn.stop()
+    void this.#shutdown({ error: err, ...(err.status === undefined ? {} : { code: err.status }) })
+  }
+
+  #sseOpened(conn: SseConn): void {
+    conn.open = true
+    for (const t of conn.timers) clearTimeout(t)
+    conn.timers = []
+    conn.lastHeard = Date.now()
+    if (this.#everOpened) this.#stats.reconnects++
+    this.#everOpened = true
+    this.#attempt = 0
+    this.#watchIdle(conn)
+    const waiters = this.#sseWaiters
+    this.#sseWaiters = []
+    for (const op of waiters) op.resolve(op.kind === 'subscribe' ? this.topics : op.topics)
+    this.#setState('open', { attempt: 0 })
+  }
+
+  #sseMessages(conn: SseConn, messages: SseMessage[]): void {
+    let events: unknown[] = []
+    for (const m of messages) {
+      if (m.event === 'catchup') {
+        if (events.length > 0) {
+          this.#deliver(events, 'live')
+          events = []
+          if (this.#conn !== conn) return
+        }
+        let reason: unknown
+        try {
+          reason = (JSON.parse(m.data) as { reason?: unknown }).reason
+        } catch {
+          reason = undefined
+        }
+        if (reason === 'too_old' || reason === 'epoch_changed')
+          this.#reset(reason, conn.resumedFrom)
+        continue
+      }
+      try {
+        events.push(JSON.parse(m.data))
+      } catch (err) {
+        this.#report(
+          new VerisimClientError(
+            ClientErrorCode.badFrame,
+            `SSE "${m.event}" message data is not JSON`,
+            { cause: err },
+          ),
+        )
+      }
+    }
+    if (events.length > 0) this.#deliver(events, 'live')
+  }
+
+  // ── delivery ─────────────────────────────────────────────────────────────
+
+  /** Dedupes and delivers events in id order; `#lastId` advances as each is handed out. */
+  #deliver(events: readonly unknown[], source: DeliverySource): void {
+    let floor = this.#lastId
+    const fresh: StreamEvent[] = []
+    for (const e of events) {
+      const id = e !== null && typeof e === 'object' ? (e as { id?: unknown }).id : undefined
+      if (!isEventId(id)) {
+        this.#report(
+          new VerisimClientError(
+            ClientErrorCode.badEvent,
+            `event without a valid id dropped: ${JSON.stringify(id)}`,
+          ),
+        )
+        continue
+      }
+      if (floor !== null && compareIds(id, floor) <= 0) {
+        this.#stats.duplicates++
+        continue
+      }
+      floor = id
+      fresh.push(e as StreamEvent)
+    }
+    if (fresh.length === 0) return
+    this.#emitter.emit('batch', fresh, { source })
+    for (const e of fresh) {
+      if (this.#closed) return
+      this.#lastId = e.id
+      this.#stats.delivered++
+      this.#emitter.emit('event', e)
+    }
+  }
+
+  #reset(reason: CatchupReason, lost: string | null): void {
+    this.#lastId = null
+    this.#stats.resets++
+    this.#emitter.emit('reset', { reason, lastId: lost, epoch: this.#epoch })
+  }
+
+  #report(err: VerisimClientError): void {
+    this.#emitter.emit('error', err)
+  }
+
+  #listenerFailed(err: unknown, event: keyof ClientEvents): void {
+    if (event !== 'error' && this.#emitter.has('error')) {
+      this.#emitter.emit(
+        'error',
+        new VerisimClientError(ClientErrorCode.listenerFailed, `a "${event}" listener threw`, {
+          cause: err,
+        }),
+      )
+      return
+    }
+    // Like an EventEmitter listener that throws: surface it, without breaking the client.
+    queueMicrotask(() => {
+      throw err
+    })
+  }
+}
+
+/**
+ * Creates a client and starts connecting.
+ *
+ * @example
+ * // Browser
+ * const client = createClient({ url: 'wss://verisim.example/ws', topics: ['customer.*'] })
+ * client.on('event', (e) => render(e))
+ *
+ * @example
+ * // Node 20
+ * import WebSocket from 'ws'
+ * const client = createClient({ url: 'ws://127.0.0.1:8080/ws', topics: ['*'], WebSocket })
+ */
+export function createClient(options: ClientOptions): VerisimClient {
+  return new VerisimClient(options)
+}

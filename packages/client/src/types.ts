@@ -1,0 +1,141 @@
+/**
+ * The client's public types: options, connection states, the events it emits,
+ * and the minimal WebSocket shape it needs (browser `WebSocket`, `ws`, undici).
+ */
+import type { CatchupReason, StreamEvent } from '@verisim/schema'
+import type { ReconnectOptions } from './backoff.js'
+import type { VerisimClientError } from './errors.js'
+
+export type { StreamEvent, CatchupReason }
+
+export type Transport = 'ws' | 'sse'
+
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'
+
+// Handlers typed as methods are checked bivariantly, so both the DOM `WebSocket`
+// and `ws` (whose handler parameters are richer event types) fit.
+type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack']
+
+/** What the client needs from a WebSocket: the browser's, `ws`'s, or undici's all fit. */
+export interface WebSocketLike {
+  readonly readyState: number
+  send(data: string): void
+  close(code?: number, reason?: string): void
+  /** `ws` only: drop the connection without a closing handshake. */
+  terminate?: () => void
+  onopen: Handler<unknown> | null
+  onmessage: Handler<{ data: unknown }> | null
+  onclose: Handler<{ code: number; reason: string }> | null
+  onerror: Handler<unknown> | null
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike
+
+export interface ClientOptions {
+  /**
+   * Gateway address. `ws(s)://host:port/ws` or `http(s)://host:port/sse`; a
+   * bare origin (`http://localhost:8080`) gets `/ws` or `/sse` appended, and the
+   * scheme is switched to match the transport. Relative URLs resolve against
+   * `location` in browsers.
+   */
+  url: string
+  /** Topics to subscribe to (`*`, `customer.*`, `anomalies`, …). Re-subscribed on every reconnect. */
+  topics?: readonly string[]
+  /** `ws` (default): full protocol incl. control. `sse`: read-only event stream. */
+  transport?: Transport
+  /**
+   * WebSocket implementation. Defaults to the global `WebSocket` (browsers, Node ≥ 22).
+   * In Node 20 pass `WebSocket` from the `ws` package.
+   */
+  WebSocket?: WebSocketConstructor
+  /** `fetch` used by the SSE transport. Defaults to the global `fetch`. */
+  fetch?: typeof fetch
+  /** Admin token, sent as `?token=` (needed for `control` when the gateway sets `ADMIN_TOKEN`). */
+  token?: string
+  /** Resume point: deliver only events after this id (e.g. one persisted from `client.lastId`). */
+  lastId?: string | null
+  reconnect?: ReconnectOptions
+  /** Client `ping` interval while open (WS only); 0 disables. Default 30000. */
+  pingIntervalMs?: number
+  /**
+   * A connection that receives nothing (no event, ping or heartbeat) for this
+   * long is considered dead and replaced. Default 75000 (the gateway pings every
+   * 30 s over WS and sends heartbeats every 15 s over SSE). 0 disables.
+   */
+  idleTimeoutMs?: number
+  /** A connection that is not open after this long is abandoned and retried. Default 10000. */
+  connectTimeoutMs?: number
+  /** Default timeout of `control` calls (ms). Default 10000. */
+  controlTimeoutMs?: number
+}
+
+export type DeliverySource = 'live' | 'catchup'
+
+export interface StateInfo {
+  /** Consecutive failed reconnect attempts so far. */
+  attempt: number
+  /** For `reconnecting`: how long until the next attempt. */
+  delayMs?: number
+  /**
+   * Close code of the WebSocket that ended (4008 slow consumer, 4002 ping
+   * timeout, 4010 streams lost, 1001 going away, …), or the HTTP status of a
+   * refused SSE request. The client reconnects and resumes whatever the code.
+   */
+  code?: number
+  reason?: string
+  error?: VerisimClientError
+}
+
+export interface SubscribedInfo {
+  /** Every topic the connection is now subscribed to. */
+  topics: string[]
+  epoch: string | null
+  /** The gateway's frontier when it subscribed. */
+  lastId: string | null
+}
+
+export interface ResetInfo {
+  reason: CatchupReason
+  /** The resume point that could not be honoured. */
+  lastId: string | null
+  /** The current stream epoch, when known (WS). */
+  epoch: string | null
+}
+
+export interface ClientStats {
+  /** Events handed to listeners. */
+  delivered: number
+  /** Events dropped because their id was at or below the last delivered one. */
+  duplicates: number
+  /** Connections opened after the first. */
+  reconnects: number
+  /** `reset` events emitted. */
+  resets: number
+}
+
+/**
+ * Events a client emits, as `name: [listener arguments]`.
+ *
+ * Events come in strictly increasing `id` order across reconnects; an id at or
+ * below the last delivered one is never delivered again.
+ */
+export type ClientEvents = {
+  /** One event, in id order. */
+  event: [event: StreamEvent]
+  /** The events of one server frame (or SSE chunk) after dedupe, before their `event` emissions. Never empty. */
+  batch: [events: StreamEvent[], info: { source: DeliverySource }]
+  /** Connection state changed. */
+  state: [state: ConnectionState, info: StateInfo]
+  /** A server error not tied to a call, or a connection problem. The client carries on unless it says `closed`. */
+  error: [error: VerisimClientError]
+  /**
+   * The resume point is lost (`too_old`: older than retention; `epoch_changed`:
+   * the streams were lost since). Events continue from the present; reload
+   * history (REST) to fill what is missing.
+   */
+  reset: [info: ResetInfo]
+  /** A simulation `state_update` broadcast (WS). */
+  control: [payload: Record<string, unknown>]
+  /** A `subscribed` acknowledgement (WS), incl. each reconnect's re-subscribe. */
+  subscribed: [info: SubscribedInfo]
+}
