@@ -7,6 +7,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } fro
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import websocket from '@fastify/websocket'
 import { fastifySSE } from '@fastify/sse'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
 import type { Logger } from 'pino'
 import { MAX_FRAME_BYTES } from '@verisim/schema'
 import type { GatewayConfig } from './config.js'
@@ -46,6 +48,21 @@ export async function buildApp(config: GatewayConfig, log: Logger) {
   // which answers oversize ones with an error; beyond that ws closes with 1009.
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES * 16 } })
   await app.register(fastifySSE, { heartbeatInterval: config.sseHeartbeatMs })
+  // OpenAPI document of every route registered after this, served at /docs.
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Verisim gateway',
+        version: '0.1.0',
+        description:
+          'REST control and reads of the simulation. Streaming is WebSocket /ws and SSE /sse (see docs/API.md).',
+      },
+      components: {
+        securitySchemes: { admin: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
+      },
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
 
   // The app's own plugins
   await app.register(configPlugin, { config })
