@@ -44,7 +44,16 @@ export type DistributionType = (typeof DistributionType)[keyof typeof Distributi
  */
 export const DistributionSchema = Type.Object(
   {
-    type: Type.Union(Object.values(DistributionType).map((t) => Type.Literal(t))),
+    type: Type.Enum([
+      'constant',
+      'uniform',
+      'normal',
+      'lognormal',
+      'gamma',
+      'exponential',
+      'poisson',
+      'categorical',
+    ]),
     value: Type.Optional(Type.Union([Type.Number(), Type.String()])),
     min: Type.Optional(Type.Number()),
     max: Type.Optional(Type.Number()),
@@ -104,9 +113,40 @@ export const StreamBehavior = {
   platformSnapshot: 'platform.snapshot',
 } as const
 export type StreamBehavior = (typeof StreamBehavior)[keyof typeof StreamBehavior]
-export const StreamBehaviorSchema = Type.Union(
-  Object.values(StreamBehavior).map((b) => Type.Literal(b)),
-)
+export const StreamBehaviorSchema = Type.Enum([
+  'generic',
+  'student.signup',
+  'student.churn',
+  'tutor.apply',
+  'tutor.approve',
+  'tutor.reject',
+  'tutor.availability',
+  'tutor.deactivate',
+  'tutor.payout',
+  'booking.request',
+  'booking.confirm',
+  'booking.decline',
+  'booking.expire',
+  'session.cancel',
+  'session.remind',
+  'session.start',
+  'session.complete',
+  'session.noshow.tutor',
+  'session.noshow.student',
+  'session.rate',
+  'session.monitor',
+  'payment.charge',
+  'ticket.create',
+  'ticket.update',
+  'ticket.resolve',
+  'chat.start',
+  'chat.message',
+  'chat.end',
+  'referral.send',
+  'referral.convert',
+  'campaign.conversion',
+  'platform.snapshot',
+])
 
 /** Entities a generic stream's event refers to, picked among the active ones. */
 export const StreamActorSchema = Type.Union([
@@ -126,7 +166,11 @@ export const StreamActorSchema = Type.Union([
  */
 export const ArrivalSchema = Type.Object(
   {
-    kind: Type.Union([Type.Literal('poisson'), Type.Literal('periodic'), Type.Literal('cohortChurn')]),
+    kind: Type.Union([
+      Type.Literal('poisson'),
+      Type.Literal('periodic'),
+      Type.Literal('cohortChurn'),
+    ]),
     perDay: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     profile: Type.Optional(Type.String()),
   },
@@ -184,13 +228,15 @@ export const StreamsFileSchema = Type.Object(
     $schema: Type.Optional(Type.String()),
     world: Type.String({ minLength: 1 }),
     description: Type.String(),
-    domains: Type.Array(
-      Type.Object({ name: Type.String(), description: Type.String() }, closed),
-      { minItems: 1 },
-    ),
+    domains: Type.Array(Type.Object({ name: Type.String(), description: Type.String() }, closed), {
+      minItems: 1,
+    }),
     /** Default anomaly thresholds in σ (CONTRACT: warning beyond 1σ, critical beyond 3σ). */
     anomaly: Type.Object(
-      { warningSigma: Type.Number({ exclusiveMinimum: 0 }), criticalSigma: Type.Number({ exclusiveMinimum: 0 }) },
+      {
+        warningSigma: Type.Number({ exclusiveMinimum: 0 }),
+        criticalSigma: Type.Number({ exclusiveMinimum: 0 }),
+      },
       closed,
     ),
     streams: Type.Array(StreamConfigSchema, { minItems: 1 }),
@@ -209,7 +255,9 @@ export type Range = Static<typeof RangeSchema>
 export const EventSelectorSchema = Type.Object(
   {
     stream: StreamNameSchema,
-    where: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))),
+    where: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    ),
   },
   closed,
 )
@@ -281,7 +329,12 @@ export type SeasonalityProfile = Static<typeof SeasonalityProfileSchema>
 export const CalendarPeriodSchema = Type.Object(
   {
     name: Type.String(),
-    kind: Type.Union([Type.Literal('exam'), Type.Literal('summer'), Type.Literal('holiday'), Type.Literal('other')]),
+    kind: Type.Union([
+      Type.Literal('exam'),
+      Type.Literal('summer'),
+      Type.Literal('holiday'),
+      Type.Literal('other'),
+    ]),
     /** Inclusive `MM-DD` bounds; a period may wrap the year end (`12-24` → `01-01`). */
     from: MonthDaySchema,
     to: MonthDaySchema,
@@ -308,11 +361,17 @@ export const BaselineMetricsFileSchema = Type.Object(
     cohorts: Type.Record(
       Type.String(),
       Type.Object(
-        { share: Type.Number({ minimum: 0, maximum: 1 }), monthlyChurn: Type.Number({ minimum: 0, maximum: 1 }) },
+        {
+          share: Type.Number({ minimum: 0, maximum: 1 }),
+          monthlyChurn: Type.Number({ minimum: 0, maximum: 1 }),
+        },
         closed,
       ),
     ),
-    growth: Type.Object({ monthly: Type.Number({ minimum: -0.5, maximum: 1 }), range: RangeSchema }, closed),
+    growth: Type.Object(
+      { monthly: Type.Number({ minimum: -0.5, maximum: 1 }), range: RangeSchema },
+      closed,
+    ),
     seasonality: Type.Object(
       {
         profiles: Type.Record(Type.String(), SeasonalityProfileSchema),
@@ -355,7 +414,9 @@ export type BaselineMetricsFile = Static<typeof BaselineMetricsFileSchema>
 /** A delay in hours after the trigger event, or relative to the session start/end. */
 export const ChainDelaySchema = Type.Object(
   {
-    anchor: Type.Optional(Type.Union([Type.Literal('trigger'), Type.Literal('start'), Type.Literal('end')])),
+    anchor: Type.Optional(
+      Type.Union([Type.Literal('trigger'), Type.Literal('start'), Type.Literal('end')]),
+    ),
     hours: DistributionSchema,
   },
   closed,
@@ -498,7 +559,10 @@ export const StreamCadencesFileSchema = Type.Object(
     $schema: Type.Optional(Type.String()),
     world: Type.String(),
     description: Type.String(),
-    groups: Type.Object({ high: CadenceGroupSchema, medium: CadenceGroupSchema, low: CadenceGroupSchema }, closed),
+    groups: Type.Object(
+      { high: CadenceGroupSchema, medium: CadenceGroupSchema, low: CadenceGroupSchema },
+      closed,
+    ),
     /** Fixed-period streams: one event every `everySec`, shifted by ±`jitterSec` (uniform). */
     periodic: Type.Record(
       Type.String(),

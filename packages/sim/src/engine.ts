@@ -1,0 +1,587 @@
+/**
+ * The simulation engine: a discrete-event simulation over one priority queue of
+ * pending items (the next arrival of every stream, and every scheduled chain
+ * outcome), ordered by (time, insertion sequence). `advance(to)` pops every item
+ * due by `to` and emits its event, so the output depends only on the world, the
+ * seed, the start and the modifier calls (with the simulation time they were made
+ * at), never on how a span is split into calls.
+ *
+ * Arrivals are non-homogeneous Poisson processes whose rate is constant within each
+ * UTC hour (baseline × time of day × day of week × calendar × growth × modifiers);
+ * the next arrival is found exactly by spending a unit-exponential "mass" across
+ * hours (time rescaling). Periodic streams tick on a jittered grid.
+ *
+ * Pure: no I/O, no timers, no wall clock, no Math.random().
+ */
+import type { AnomalyFlag, StreamInfo } from '@verisim/schema'
+import { BEHAVIORS, type Behavior, type Host } from './behaviors.js'
+import { DAY, HOUR, MONTH } from './calendar.js'
+import { Registry } from './entities.js'
+import { SimError, SimErrorCode } from './errors.js'
+import { normalizeZ } from './normalize.js'
+import { RateModel } from './rates.js'
+import { Rng, deriveKey } from './rng.js'
+import {
+  Anchor,
+  ArrivalKind,
+  type World,
+  type WorldChain,
+  type WorldOutcome,
+  type WorldStream,
+} from './world/load.js'
+
+/** One generated event (the envelope minus `id`, `world` and the ISO timestamp, which the generator adds). */
+export interface SimEvent {
+  /** Simulation time, epoch ms UTC. */
+  ts: number
+  stream: string
+  /** The stream's domain: customer | tutor | session | support | marketing | system. */
+  channel: string
+  /** Entity ids and the stream's fields, including its primary value. */
+  data: Record<string, unknown>
+  /** 0–100: 50 = baseline mean, 30/70 = ∓1σ, 0/100 = ∓3σ, clamped; one decimal. */
+  normalizedValue: number
+  anomalyFlag: AnomalyFlag
+  /** Ground truth: the `cause` of every modifier that shaped this event. */
+  causes: string[]
+}
+
+/**
+ * A change to the baseline, as a scenario or an external event applies it.
+ * `stream` is an exact stream name, a domain wildcard (`session.*`) or `*`.
+ * `multiplier` scales the stream's arrival rate and its probability as a chain
+ * outcome (periodic streams keep their period; 0 silences them); `valueMultiplier`
+ * scales its primary value (and so its normalized value). Several modifiers on one
+ * stream multiply.
+ */
+export interface RateModifier {
+  stream: string
+  multiplier?: number
+  valueMultiplier?: number
+  /** Recorded in `causes` of the affected events, e.g. `scenario:payment-outage`. */
+  cause?: string
+}
+
+export interface EngineStats {
+  start: number
+  now: number
+  events: number
+  eventsByStream: Record<string, number>
+  /** Items in the queue: the next arrival of each stream plus every scheduled chain outcome. */
+  pending: number
+  entities: {
+    /** Active students / bookable tutors right now. */
+    students: number
+    tutors: number
+    studentsTotal: number
+    tutorsTotal: number
+    studentsByCohort: Record<string, number>
+    applicants: number
+    approvedAwaitingAvailability: number
+    pendingBookings: number
+    scheduledSessions: number
+    sessionsInProgress: number
+    openTickets: number
+    openChats: number
+    /** Largest number of regular students of a bookable tutor. */
+    maxStudentsPerTutor: number
+  }
+  /** The population present at start: students `stu_1…`, tutors `tut_1…` up to these counts. */
+  initial: { students: number; tutors: number }
+  modifiers: number
+}
+
+export interface EngineOptions {
+  world: World
+  seed: number
+  /** Simulation start, epoch ms UTC. */
+  start: number
+}
+
+export interface Engine {
+  /** Simulation time reached (epoch ms). */
+  readonly now: number
+  /**
+   * Every event with `now < ts <= to`, in non-decreasing `ts` (ties in a fixed
+   * order). Any step size; the same total span yields the same events however it is split.
+   */
+  advance(to: number): SimEvent[]
+  catalog(): StreamInfo[]
+  /** Replaces the active modifiers from `now` on. */
+  setModifiers(mods: readonly RateModifier[]): void
+  stats(): EngineStats
+}
+
+interface Item {
+  t: number
+  seq: number
+  s: number
+  ctx: unknown
+  /** Triggering stream, or −1 for an arrival. */
+  trig: number
+  gen: number
+}
+
+interface StreamRt {
+  readonly s: WorldStream
+  readonly rng: Rng
+  readonly behave: Behavior
+  count: number
+  mult: number
+  valueMult: number
+  causes: string[]
+  gen: number
+  rateHour: number
+  rate: number
+  tick: number
+}
+
+/** Binary min-heap on (t, seq). */
+class Queue {
+  readonly #a: Item[] = []
+  get size(): number {
+    return this.#a.length
+  }
+  peek(): Item | undefined {
+    return this.#a[0]
+  }
+  push(x: Item): void {
+    const a = this.#a
+    let i = a.length
+    a.push(x)
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      const y = a[p]!
+      if (y.t < x.t || (y.t === x.t && y.seq < x.seq)) break
+      a[i] = y
+      i = p
+    }
+    a[i] = x
+  }
+  pop(): Item | undefined {
+    const a = this.#a
+    const top = a[0]
+    const last = a.pop()
+    if (top === undefined || last === undefined || a.length === 0) return top
+    const n = a.length
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      if (l >= n) break
+      const r = l + 1
+      let m = l
+      let y = a[l]!
+      if (r < n) {
+        const z = a[r]!
+        if (z.t < y.t || (z.t === y.t && z.seq < y.seq)) {
+          m = r
+          y = z
+        }
+      }
+      if (last.t < y.t || (last.t === y.t && last.seq < y.seq)) break
+      a[i] = y
+      i = m
+    }
+    a[i] = last
+    return top
+  }
+}
+
+const MAX_WALK_HOURS = 24 * 400
+
+class Sim implements Host, Engine {
+  readonly world: World
+  readonly reg: Registry
+  readonly campaignIds: readonly string[]
+  rng: Rng
+  value = NaN
+  child: unknown = null
+  readonly #start: number
+  #now: number
+  readonly #rm: RateModel
+  readonly #rt: StreamRt[]
+  /** Chain outcomes waiting for their time (tens of thousands). */
+  readonly #q = new Queue()
+  /** The next arrival of each stream (a few dozen): kept apart so the busy streams pay for a small heap only. */
+  readonly #arrivals = new Queue()
+  #seq = 0
+  #events = 0
+  #modifiers = 0
+  // Slot sampling cache: cumulative weights of the candidate hours for one first hour.
+  #slotH0 = NaN
+  readonly #slotCdf: Float64Array
+  readonly #slotHours: number
+
+  constructor(opts: EngineOptions) {
+    const { world, seed, start } = opts
+    if (!Number.isFinite(seed))
+      throw new SimError(SimErrorCode.badArgument, `seed must be a finite number, got ${seed}`)
+    if (!Number.isFinite(start))
+      throw new SimError(SimErrorCode.badArgument, `start must be epoch milliseconds, got ${start}`)
+    this.world = world
+    this.#start = start
+    this.#now = start
+    this.#rm = new RateModel(
+      world.profiles,
+      world.periods,
+      world.config.baseline.growth.monthly,
+      start,
+    )
+    this.reg = new Registry(world, seed, start)
+    this.campaignIds = world.config.baseline.campaigns.map((c) => c.id)
+    this.#slotHours = Math.max(
+      1,
+      Math.floor((world.sessions.maxLeadMs - world.sessions.minLeadMs) / HOUR),
+    )
+    this.#slotCdf = new Float64Array(this.#slotHours)
+    this.#rt = world.streams.map((s) => ({
+      s,
+      rng: new Rng(deriveKey(seed, 'stream', s.name)),
+      behave: BEHAVIORS[s.behavior],
+      count: 0,
+      mult: 1,
+      valueMult: 1,
+      causes: [],
+      gen: 0,
+      rateHour: NaN,
+      rate: 0,
+      tick: 0,
+    }))
+    this.rng = this.#rt[0]!.rng
+    for (const rt of this.#rt)
+      if (rt.s.arrivalKind !== ArrivalKind.none) this.#scheduleArrival(rt, start)
+  }
+
+  get now(): number {
+    return this.#now
+  }
+
+  advance(to: number): SimEvent[] {
+    if (typeof to !== 'number' || Number.isNaN(to))
+      throw new SimError(
+        SimErrorCode.badArgument,
+        `advance(to) needs epoch milliseconds, got ${String(to)}`,
+      )
+    const out: SimEvent[] = []
+    if (to <= this.#now) return out
+    const q = this.#q
+    const aq = this.#arrivals
+    const rts = this.#rt
+    for (;;) {
+      // The earlier of the two queue heads, by (t, seq): one total order over both.
+      const p = q.peek()
+      const a = aq.peek()
+      let top: Item
+      if (a !== undefined && (p === undefined || a.t < p.t || (a.t === p.t && a.seq < p.seq)))
+        top = a
+      else if (p !== undefined) top = p
+      else break
+      // Event time is ceil(t): an item is due when ceil(t) <= to, i.e. t <= to.
+      if (top.t > to) break
+      if (top === a) aq.pop()
+      else q.pop()
+      const rt = rts[top.s]!
+      if (top.trig === -1) {
+        if (top.gen !== rt.gen) continue // superseded by a modifier change
+        if (rt.s.arrivalKind !== ArrivalKind.periodic || rt.mult > 0)
+          this.#emit(rt, null, -1, top.t, out)
+        this.#scheduleArrival(rt, top.t, top)
+      } else {
+        this.#emit(rt, top.ctx, top.trig, top.t, out)
+      }
+    }
+    this.#now = to
+    return out
+  }
+
+  catalog(): StreamInfo[] {
+    return this.world.catalog.map((c) => ({ ...c }))
+  }
+
+  setModifiers(mods: readonly RateModifier[]): void {
+    const n = this.#rt.length
+    const mult = new Float64Array(n).fill(1)
+    const vmult = new Float64Array(n).fill(1)
+    const causes: string[][] = this.#rt.map(() => [])
+    mods.forEach((m, i) => {
+      if (typeof m.stream !== 'string')
+        throw new SimError(SimErrorCode.badArgument, `modifier ${i}: stream must be a string`)
+      for (const [key, v] of [
+        ['multiplier', m.multiplier],
+        ['valueMultiplier', m.valueMultiplier],
+      ] as const) {
+        if (v !== undefined && !(Number.isFinite(v) && v >= 0))
+          throw new SimError(
+            SimErrorCode.badArgument,
+            `modifier ${i} (${m.stream}): ${key} must be a finite number >= 0, got ${String(v)}`,
+          )
+      }
+      const match = streamMatcher(m.stream)
+      let hit = false
+      for (let s = 0; s < n; s++) {
+        if (!match(this.#rt[s]!.s.name)) continue
+        hit = true
+        mult[s]! *= m.multiplier ?? 1
+        vmult[s]! *= m.valueMultiplier ?? 1
+        if (m.cause !== undefined && !causes[s]!.includes(m.cause)) causes[s]!.push(m.cause)
+      }
+      if (!hit)
+        throw new SimError(
+          SimErrorCode.badArgument,
+          `modifier ${i}: "${m.stream}" matches no stream of world ${this.world.id}`,
+        )
+    })
+    this.#modifiers = mods.length
+    for (let s = 0; s < n; s++) {
+      const rt = this.#rt[s]!
+      rt.valueMult = vmult[s]!
+      rt.causes = causes[s]!
+      if (rt.mult === mult[s]) continue
+      rt.mult = mult[s]!
+      rt.rateHour = NaN
+      if (
+        rt.s.arrivalKind === ArrivalKind.poisson ||
+        rt.s.arrivalKind === ArrivalKind.cohortChurn
+      ) {
+        // Memoryless: redraw the next arrival from now under the new rate.
+        rt.gen++
+        this.#scheduleArrival(rt, this.#now)
+      }
+    }
+  }
+
+  stats(): EngineStats {
+    const reg = this.reg
+    const byStream: Record<string, number> = {}
+    for (const rt of this.#rt) byStream[rt.s.name] = rt.count
+    const byCohort: Record<string, number> = {}
+    this.world.cohorts.forEach((c, i) => (byCohort[c.name] = reg.cohorts[i]!.size))
+    let maxRoster = 0
+    for (const t of reg.tutors.items) if (t.roster > maxRoster) maxRoster = t.roster
+    return {
+      start: this.#start,
+      now: this.#now,
+      events: this.#events,
+      eventsByStream: byStream,
+      pending: this.#q.size + this.#arrivals.size,
+      entities: {
+        students: reg.students.size,
+        tutors: reg.tutors.size,
+        studentsTotal: reg.studentsTotal,
+        tutorsTotal: reg.tutorsTotal,
+        studentsByCohort: byCohort,
+        applicants: reg.applicants,
+        approvedAwaitingAvailability: reg.approvedWaiting,
+        pendingBookings: reg.pendingBookings,
+        scheduledSessions: reg.scheduledSessions,
+        sessionsInProgress: reg.sessionsInProgress,
+        openTickets: reg.openTickets,
+        openChats: reg.openChats,
+        maxStudentsPerTutor: maxRoster,
+      },
+      initial: { students: reg.initialStudents, tutors: reg.initialTutors },
+      modifiers: this.#modifiers,
+    }
+  }
+
+  /** Host: a slot for a session requested at `t`. */
+  sessionStart(t: number, rng: Rng): number {
+    const ss = this.world.sessions
+    const h0 = Math.ceil((t + ss.minLeadMs) / HOUR)
+    const cdf = this.#slotCdf
+    if (h0 !== this.#slotH0) {
+      this.#slotH0 = h0
+      const lead0 = h0 - t / HOUR
+      let acc = 0
+      for (let k = 0; k < this.#slotHours; k++) {
+        acc += this.#rm.factor(ss.slotProfile, h0 + k) * Math.exp(-(lead0 + k) / ss.leadDecayHours)
+        cdf[k] = acc
+      }
+    }
+    const u = rng.next() * cdf[this.#slotHours - 1]!
+    let lo = 0
+    let hi = this.#slotHours - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (cdf[mid]! > u) hi = mid
+      else lo = mid + 1
+    }
+    const slots = Math.max(1, Math.floor(HOUR / ss.slotMs))
+    return (h0 + lo) * HOUR + rng.int(slots) * ss.slotMs
+  }
+
+  #emit(rt: StreamRt, ctx: unknown, trig: number, t: number, out: SimEvent[]): void {
+    const s = rt.s
+    const rng = rt.rng
+    this.rng = rng
+    this.value = s.valueSampler !== undefined ? s.valueSampler(rng) : NaN
+    this.child = null
+    const data = rt.behave(this, s, ctx, t, trig)
+    if (data === null) return
+    const fields = s.fields
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!
+      if (data[f.name] === undefined) data[f.name] = f.sample(rng)
+    }
+    let v = this.value
+    if (rt.valueMult !== 1) v = Math.round(v * rt.valueMult * 100) / 100
+    data[s.valueField] = v
+    const b = s.baseline
+    const z = b.sd > 0 ? (v - b.mean) / b.sd : 0
+    const az = z < 0 ? -z : z
+    out.push({
+      ts: Math.ceil(t),
+      stream: s.name,
+      channel: s.channel,
+      data,
+      normalizedValue: normalizeZ(z),
+      anomalyFlag: az > s.criticalSigma ? 'critical' : az > s.warningSigma ? 'warning' : 'normal',
+      causes: rt.causes.length === 0 ? [] : rt.causes.slice(),
+    })
+    rt.count++
+    this.#events++
+    const chains = s.chains
+    if (chains.length === 0) return
+    const child = this.child
+    for (let i = 0; i < chains.length; i++) this.#fire(chains[i]!, data, child, t, s.index, rng)
+  }
+
+  #weight(o: WorldOutcome, t: number): number {
+    let w = o.probability * this.#rt[o.stream]!.mult
+    if (o.supply !== undefined) {
+      const expected = this.reg.initialTutors * this.#rm.growth(t)
+      const f = Math.pow(this.reg.tutors.size / expected, o.supply.elasticity)
+      w *= f < o.supply.floor ? o.supply.floor : f > o.supply.cap ? o.supply.cap : f
+    }
+    return w
+  }
+
+  #fire(
+    c: WorldChain,
+    data: Record<string, unknown>,
+    ctx: unknown,
+    t: number,
+    trig: number,
+    rng: Rng,
+  ): void {
+    const w = c.when
+    if (w !== undefined) {
+      const x = data[w.field]
+      if (w.eq !== undefined && x !== w.eq) return
+      if (w.lte !== undefined && !(typeof x === 'number' && x <= w.lte)) return
+      if (w.gte !== undefined && !(typeof x === 'number' && x >= w.gte)) return
+    }
+    const outs = c.outcomes
+    if (c.oneOf) {
+      let sum = 0
+      for (let i = 0; i < outs.length; i++) sum += this.#weight(outs[i]!, t)
+      if (!(sum > 0)) return
+      let u = rng.next() * (c.complete || sum > 1 ? sum : 1)
+      for (let i = 0; i < outs.length; i++) {
+        const o = outs[i]!
+        u -= this.#weight(o, t)
+        if (u < 0) {
+          this.#schedule(o, ctx, t, trig, rng)
+          return
+        }
+      }
+    } else {
+      for (let i = 0; i < outs.length; i++) {
+        const o = outs[i]!
+        if (rng.next() < this.#weight(o, t)) this.#schedule(o, ctx, t, trig, rng)
+      }
+    }
+  }
+
+  #schedule(o: WorldOutcome, ctx: unknown, t: number, trig: number, rng: Rng): void {
+    const d = o.delay(rng) * HOUR
+    let at: number
+    if (o.anchor === Anchor.trigger) at = t + d
+    else {
+      const ses = ctx as { startsAt: number; endsAt: number }
+      at = (o.anchor === Anchor.start ? ses.startsAt : ses.endsAt) + d
+    }
+    if (!(at >= t)) at = t // never before its cause
+    this.#q.push({ t: at, seq: this.#seq++, s: o.stream, ctx, trig, gen: 0 })
+  }
+
+  /** Rate per ms of a Poisson stream during UTC hour `h`. */
+  #rate(rt: StreamRt, h: number): number {
+    const s = rt.s
+    if (s.arrivalKind === ArrivalKind.cohortChurn) {
+      let perMonth = 0
+      const cs = this.world.cohorts
+      for (let i = 0; i < cs.length; i++)
+        perMonth += this.reg.cohorts[i]!.size * cs[i]!.monthlyChurn
+      return (perMonth / MONTH) * this.#rm.factor(s.profile, h) * rt.mult
+    }
+    if (rt.rateHour !== h) {
+      rt.rateHour = h
+      rt.rate = (s.perDay / DAY) * this.#rm.factor(s.profile, h) * rt.mult
+    }
+    return rt.rate
+  }
+
+  #scheduleArrival(rt: StreamRt, from: number, reuse?: Item): void {
+    const s = rt.s
+    let at: number
+    if (s.arrivalKind === ArrivalKind.periodic) {
+      rt.tick++
+      at =
+        this.#start +
+        rt.tick * s.everyMs +
+        (s.jitterMs > 0 ? rt.rng.uniform(-s.jitterMs, s.jitterMs) : 0)
+    } else {
+      let e = rt.rng.exp()
+      let t = from
+      at = Infinity
+      for (let k = 0; k < MAX_WALK_HOURS; k++) {
+        const h = Math.floor(t / HOUR)
+        const r = this.#rate(rt, h)
+        const end = (h + 1) * HOUR
+        const mass = r * (end - t)
+        if (e < mass) {
+          at = t + e / r
+          break
+        }
+        e -= mass
+        t = end
+      }
+      if (at === Infinity) return // silenced (rate 0): a later setModifiers reschedules it
+    }
+    const item = reuse ?? { t: 0, seq: 0, s: s.index, ctx: null, trig: -1, gen: rt.gen }
+    item.t = at
+    item.seq = this.#seq++
+    item.gen = rt.gen
+    this.#arrivals.push(item)
+  }
+}
+
+function streamMatcher(pattern: string): (name: string) => boolean {
+  if (pattern === '*') return () => true
+  if (pattern.endsWith('.*')) {
+    const prefix = pattern.slice(0, -1)
+    return (name) => name.startsWith(prefix)
+  }
+  return (name) => name === pattern
+}
+
+/**
+ * Creates an engine for `world` from `start`, seeded with `seed`.
+ *
+ * @example
+ * const engine = createEngine({ world, seed: 42, start: Date.UTC(2025, 1, 24) })
+ * const events = engine.advance(engine.now + 60_000) // the first simulated minute
+ */
+export function createEngine(opts: EngineOptions): Engine {
+  const sim = new Sim(opts)
+  return {
+    get now() {
+      return sim.now
+    },
+    advance: (to) => sim.advance(to),
+    catalog: () => sim.catalog(),
+    setModifiers: (mods) => sim.setModifiers(mods),
+    stats: () => sim.stats(),
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * @verisim/sim — the simulation engine: pure, deterministic, no I/O beyond reading
+ * a world folder at boot. The generator drives `createEngine(...).advance(to)` from
+ * its clock; tests and benchmarks call it directly.
+ */
+
+// World configuration: load, validate, compile
+export {
+  loadWorld,
+  compileWorld,
+  WORLD_FILES,
+  type World,
+  type WorldConfig,
+  type WorldStream,
+  type WorldChain,
+  type WorldOutcome,
+  type StreamBaseline,
+} from './world/load.js'
+
+// Engine
+export {
+  createEngine,
+  type Engine,
+  type EngineOptions,
+  type EngineStats,
+  type RateModifier,
+  type SimEvent,
+} from './engine.js'
+
+// Building blocks: seeded RNG, calendar, rate model, distributions, normalization
+export { Rng, createRng, deriveKey, hashString, fmix32 } from './rng.js'
+export {
+  SECOND,
+  MINUTE,
+  HOUR,
+  DAY,
+  MONTH,
+  hourOfDay,
+  dayOfWeek,
+  civilFromDays,
+  monthDay,
+  parseMonthDay,
+  inPeriod,
+} from './calendar.js'
+export {
+  RateModel,
+  compileProfile,
+  compilePeriods,
+  calendarMultiplier,
+  type CompiledProfile,
+  type CompiledPeriod,
+} from './rates.js'
+export {
+  compileDistribution,
+  describeDistribution,
+  type CompiledDistribution,
+  type Sampler,
+} from './distributions.js'
+export { normalizeZ, normalizeValue, zScore, anomalyFlagFor } from './normalize.js'
+
+// Behaviors (what each kind of stream does to the entities)
+export { BEHAVIOR_CONTEXT, type BehaviorContract, type ContextKind } from './behaviors.js'
+
+// Documentation generated from a world (docs/streams.md)
+export { renderStreamsDoc } from './doc.js'
+
+// Errors
+export { SimError, SimErrorCode, WorldConfigError } from './errors.js'
