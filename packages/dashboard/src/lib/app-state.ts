@@ -1,0 +1,629 @@
+/**
+ * The page's state and actions: the REST reads (catalog, state, scenarios,
+ * external events, history), the live stream through `@verisim/client`, the
+ * chart and log buffers fed by it, and every control action with its toast.
+ * Components read signals from here and call its actions; nothing else talks
+ * to the gateway.
+ */
+import {
+  createClient,
+  type ConnectionState,
+  type StreamEvent,
+  type VerisimClient,
+} from '@verisim/client'
+import { ApiError, createApi, errorMessage, isUnavailable, tokenStore, type Api } from './api.js'
+import {
+  formatDuration,
+  formatSimTime,
+  readableDuration,
+  reportWallTime,
+  simNow,
+  type ClockSample,
+} from './format.js'
+import {
+  listOf,
+  readExternalEvent,
+  readScenario,
+  readState,
+  type ExternalEvent,
+  type Flag,
+  type Scenario,
+  type SimState,
+  type StreamInfo,
+} from './model.js'
+import { BucketSeries, historyPoints, type Points } from './series.js'
+import { signal, type Signal } from './signal.js'
+
+export type Loadable<T> =
+  | { status: 'loading' }
+  | { status: 'ok'; data: T }
+  | { status: 'unavailable' }
+  | { status: 'error'; message: string }
+
+export interface Toast {
+  id: number
+  kind: 'success' | 'error' | 'info'
+  text: string
+}
+
+export interface LogEntry {
+  event: StreamEvent
+  /** Lower-cased text the free-text filter searches (built on first use). */
+  haystack?: string
+}
+
+export interface AnomalyPoint {
+  /** Simulation time, seconds. */
+  t: number
+  stream: string
+  v: number
+  flag: Exclude<Flag, 'normal'>
+}
+
+export interface Connection {
+  state: ConnectionState
+  attempt: number
+  delayMs?: number
+  code?: number
+}
+
+const STATE_POLL_MS = 2000
+const EXTERNAL_POLL_MS = 15_000
+const LOG_CAPACITY = 2000
+const ANOMALY_CAPACITY = 3000
+const WEEK_MS = 7 * 86_400_000
+/** Live buffers are handed to the components at most this often. */
+const FLUSH_MS = 250
+
+export type AppState = ReturnType<typeof createAppState>
+
+export function createAppState(opts: { base?: string } = {}) {
+  // ------------------------------------------------------------------ signals
+  const catalog = signal<Loadable<StreamInfo[]>>({ status: 'loading' })
+  const state = signal<SimState | null>(null)
+  const stateError = signal<string | null>(null)
+  const clock = signal<ClockSample | null>(null)
+  const connection = signal<Connection>({ state: 'connecting', attempt: 0 })
+  const scenarios = signal<Loadable<Scenario[]>>({ status: 'loading' })
+  const externalEvents = signal<Loadable<ExternalEvent[]>>({ status: 'loading' })
+  const historyStatus = signal<Loadable<null>>({ status: 'loading' })
+  const toasts = signal<Toast[]>([])
+  const tokenPrompt = signal<{ message: string; resolve: (t: string | null) => void } | null>(null)
+  /** Incremented whenever the live buffers changed (throttled). */
+  const liveTick = signal(0)
+  /** Which action is in flight ('start', 'scenario:<id>', 'stop', …), for loading states. */
+  const busy = signal<Set<string>>(new Set())
+  /** settlingUntil of the last stop, until the state reports its own. */
+  const settlingUntil = signal<string | null>(null)
+  const eventsPerSecond = signal(0)
+
+  // ------------------------------------------------------------- live buffers
+  const series = new BucketSeries()
+  const history = new Map<string, Points>()
+  const log: LogEntry[] = []
+  const anomalies: AnomalyPoint[] = []
+  /** External events by id, from every source (REST, state, history, live). */
+  const external = new Map<string, ExternalEvent>()
+  let received = 0
+
+  // ---------------------------------------------------------------- toasts
+  let toastId = 0
+  function toast(kind: Toast['kind'], text: string, ms = kind === 'error' ? 8000 : 5000) {
+    const t = { id: ++toastId, kind, text }
+    toasts.update((l) => [...l.slice(-4), t])
+    setTimeout(() => dismiss(t.id), ms)
+  }
+  function dismiss(id: number) {
+    toasts.update((l) => l.filter((t) => t.id !== id))
+  }
+
+  // --------------------------------------------------------------------- REST
+  const api: Api = createApi({
+    base: opts.base,
+    askToken: (message) =>
+      new Promise<string | null>((resolve) => {
+        // One prompt at a time; a second 401 meanwhile waits for the same answer.
+        const open = tokenPrompt.get()
+        if (open) {
+          const prev = open.resolve
+          open.resolve = (t) => {
+            prev(t)
+            resolve(t)
+          }
+          return
+        }
+        tokenPrompt.set({ message, resolve })
+      }),
+    onToken: (token) => {
+      if (live && liveToken !== token) connectLive(token)
+    },
+  })
+
+  function answerToken(token: string | null) {
+    const p = tokenPrompt.get()
+    tokenPrompt.set(null)
+    p?.resolve(token && token.trim() ? token.trim() : null)
+  }
+
+  /** Server time of the newest state applied: an older report (a poll that raced a control answer) is dropped. */
+  let stateUpdatedAt = Number.NEGATIVE_INFINITY
+
+  function applyState(raw: unknown, receivedAt = Date.now()) {
+    const s = readState(raw)
+    if (!s) return
+    const updated = s.updatedAt ? Date.parse(s.updatedAt) : Number.NaN
+    if (Number.isFinite(updated)) {
+      if (updated < stateUpdatedAt) return
+      stateUpdatedAt = updated
+    }
+    const prev = state.get()
+    state.set(s)
+    stateError.set(null)
+    clock.set({
+      sim: Date.parse(s.currentSimulationTime),
+      wall: reportWallTime(s.updatedAt, receivedAt),
+      speed: s.speed,
+      running: s.running && !s.paused,
+    })
+    for (const e of s.activeEvents) external.set(e.id, e)
+    if (s.activeEvents.length > 0) publishExternal()
+    if (!s.activeModifiers.some((m) => m.status === 'settling')) settlingUntil.set(null)
+    if (prev && prev.historicalMode !== s.historicalMode) void refreshHistory()
+  }
+
+  /**
+   * Simulation time now. `shownBefore` (what a ticking display last showed)
+   * keeps it from stepping back by report jitter while running.
+   */
+  function now(shownBefore?: number): number {
+    const c = clock.get()
+    return simNow(c, Date.now(), c?.running ? shownBefore : undefined)
+  }
+
+  async function loadCatalog(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await api.get<{ streams: StreamInfo[] }>('/api/streams')
+        catalog.set({ status: 'ok', data: listOf(r, 'streams') as StreamInfo[] })
+        return
+      } catch (err) {
+        // 503 while the generator has not published its catalog: keep trying.
+        catalog.set({ status: 'error', message: errorMessage(err) })
+        await sleep(Math.min(5000, 500 * 2 ** attempt))
+      }
+    }
+  }
+
+  async function loadState(): Promise<void> {
+    try {
+      applyState(await api.get('/api/simulation/state'))
+    } catch (err) {
+      stateError.set(errorMessage(err))
+    }
+  }
+
+  let scenarioRetry: ReturnType<typeof setTimeout> | null = null
+  async function loadScenarios(): Promise<void> {
+    if (scenarioRetry !== null) clearTimeout(scenarioRetry)
+    scenarioRetry = null
+    try {
+      const r = await api.get('/api/simulation/scenarios')
+      const list = listOf(r, 'scenarios')
+        .map(readScenario)
+        .filter((s): s is Scenario => s !== null)
+      scenarios.set({ status: 'ok', data: list })
+    } catch (err) {
+      scenarios.set(
+        isUnavailable(err)
+          ? { status: 'unavailable' }
+          : { status: 'error', message: errorMessage(err) },
+      )
+      // 503: the generator has not published its scenarios yet; ask again shortly.
+      if (err instanceof ApiError && (err.status === 503 || err.status === 0)) {
+        scenarioRetry = setTimeout(() => void loadScenarios(), 5000)
+      }
+    }
+  }
+
+  function publishExternal() {
+    const list = [...external.values()].sort(
+      (a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp),
+    )
+    const cur = externalEvents.get()
+    // Events known from the state or the stream show even where the REST list is unavailable.
+    if (cur.status === 'unavailable' && list.length === 0) return
+    externalEvents.set({ status: 'ok', data: list })
+  }
+
+  async function loadExternal(): Promise<void> {
+    const t = now()
+    const query = Number.isFinite(t)
+      ? { start: new Date(t - WEEK_MS).toISOString(), end: new Date(t + WEEK_MS).toISOString() }
+      : undefined
+    try {
+      const r = await api.get('/api/events/external', query)
+      for (const x of listOf(r, 'events', 'externalEvents')) {
+        const e = readExternalEvent(x)
+        if (e) external.set(e.id, e)
+      }
+      externalEvents.set({ status: 'ok', data: [] })
+      publishExternal()
+    } catch (err) {
+      if (isUnavailable(err)) {
+        externalEvents.set({ status: 'unavailable' })
+        publishExternal()
+      } else if (externalEvents.get().status !== 'ok') {
+        externalEvents.set({ status: 'error', message: errorMessage(err) })
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ history
+  let historyStreams: string[] = []
+  let historySeq = 0
+
+  /** Loads the 7-day window of `streams` (1 h points) to draw in front of the live tail. */
+  async function loadHistory(streams: string[]): Promise<void> {
+    historyStreams = streams
+    const seq = ++historySeq
+    const t = now()
+    if (!Number.isFinite(t) || streams.length === 0) return
+    if (historyStatus.get().status === 'unavailable') return
+    try {
+      const r = await api.get<Record<string, unknown>>('/api/simulation/history', {
+        start: new Date(t - WEEK_MS).toISOString(),
+        end: 'now',
+        streams: streams.join(','),
+        interval: '1h',
+      })
+      if (seq !== historySeq) return
+      const byStream = (r?.streams ?? {}) as Record<string, unknown>
+      for (const s of streams) history.set(s, historyPoints(byStream[s]))
+      for (const x of listOf(r, 'events')) {
+        const e = readExternalEvent(x)
+        if (e) external.set(e.id, e)
+      }
+      publishExternal()
+      historyStatus.set({ status: 'ok', data: null })
+      bump()
+    } catch (err) {
+      if (seq !== historySeq) return
+      historyStatus.set(
+        isUnavailable(err)
+          ? { status: 'unavailable' }
+          : { status: 'error', message: errorMessage(err) },
+      )
+    }
+  }
+
+  function refreshHistory(): Promise<void> {
+    if (historyStatus.get().status === 'unavailable') return Promise.resolve()
+    history.clear()
+    return loadHistory(historyStreams)
+  }
+
+  // --------------------------------------------------------------------- live
+  let live: VerisimClient | null = null
+  let liveToken: string | null = null
+  let flushTimer: ReturnType<typeof setTimeout> | null = null
+
+  function bump() {
+    if (flushTimer !== null) return
+    flushTimer = setTimeout(() => {
+      flushTimer = null
+      liveTick.update((n) => n + 1)
+    }, FLUSH_MS)
+  }
+
+  function ingest(events: StreamEvent[]) {
+    let externalChanged = false
+    for (const e of events) {
+      if (e.channel === 'external') {
+        const x = readExternalEvent(e)
+        if (x) {
+          external.set(x.id, x)
+          externalChanged = true
+        }
+      } else {
+        const ts = Date.parse(e.timestamp)
+        series.add(e.stream, ts, e.normalizedValue)
+        if (e.anomalyFlag === 'warning' || e.anomalyFlag === 'critical') {
+          anomalies.push({
+            t: ts / 1000,
+            stream: e.stream,
+            v: e.normalizedValue,
+            flag: e.anomalyFlag,
+          })
+        }
+      }
+      log.push({ event: e })
+    }
+    received += events.length
+    if (log.length > LOG_CAPACITY * 1.5) log.splice(0, log.length - LOG_CAPACITY)
+    if (anomalies.length > ANOMALY_CAPACITY * 1.5)
+      anomalies.splice(0, anomalies.length - ANOMALY_CAPACITY)
+    if (externalChanged) publishExternal()
+    bump()
+  }
+
+  function connectLive(token: string | null) {
+    const previous = live
+    liveToken = token
+    const client = createClient({
+      url: new URL('/ws', location.href).href,
+      topics: ['*'],
+      token: token ?? undefined,
+      // Resume exactly where the previous connection stopped (a token change reconnects).
+      lastId: previous?.lastId ?? null,
+      reconnect: { initialMs: 500, maxMs: 10_000, jitter: 0.5 },
+    })
+    live = client
+    if (previous) void previous.close()
+    client.on('batch', (events) => ingest(events))
+    client.on('state', (s, info) => {
+      connection.set({ state: s, attempt: info.attempt, delayMs: info.delayMs, code: info.code })
+      if (s === 'open') void loadState()
+    })
+    client.on('control', (payload) => applyState(payload))
+    client.on('reset', () => {
+      toast('info', 'The gateway could not replay what was missed; reloading history.')
+      void refreshHistory()
+    })
+  }
+
+  // ----------------------------------------------------------------- actions
+  async function run<T>(
+    key: string,
+    fn: () => Promise<T>,
+    ok?: (r: T) => string | null,
+  ): Promise<T | null> {
+    if (busy.get().has(key)) return null
+    busy.update((s) => new Set(s).add(key))
+    try {
+      const r = await fn()
+      const msg = ok?.(r)
+      if (msg) toast('success', msg)
+      return r
+    } catch (err) {
+      const e = err as Error
+      toast(
+        'error',
+        err instanceof ApiError && err.unavailable
+          ? `${label(key)}: not available on this server`
+          : e.message,
+      )
+      return null
+    } finally {
+      busy.update((s) => {
+        const n = new Set(s)
+        n.delete(key)
+        return n
+      })
+    }
+  }
+
+  const control = {
+    start: () =>
+      run(
+        'start',
+        () => api.post('/api/simulation/start'),
+        (r) => (applyState(r), 'Simulation started'),
+      ),
+    pause: () =>
+      run(
+        'pause',
+        () => api.post('/api/simulation/pause'),
+        (r) => (applyState(r), 'Simulation paused'),
+      ),
+    resume: () =>
+      run(
+        'resume',
+        () => api.post('/api/simulation/resume'),
+        (r) => (applyState(r), 'Simulation resumed'),
+      ),
+    speed: (multiplier: number) =>
+      run(
+        'speed',
+        () => api.post('/api/simulation/speed', { multiplier }),
+        (r) => (applyState(r), `Speed set to ${multiplier}×`),
+      ),
+    activate: (s: Scenario) =>
+      run(
+        `scenario:${s.id}`,
+        () => api.post<Record<string, unknown>>('/api/simulation/scenario', { scenarioId: s.id }),
+        (r) => {
+          for (const x of listOf(r, 'events')) {
+            const e = readExternalEvent(x)
+            if (e) external.set(e.id, e)
+          }
+          publishExternal()
+          void loadState()
+          void loadExternal()
+          const est =
+            typeof r?.estimatedDuration === 'string'
+              ? ` (about ${readableDuration(r.estimatedDuration)})`
+              : ''
+          return `Scenario “${s.name}” activated${est}`
+        },
+      ),
+    stop: () =>
+      run(
+        'stop',
+        () => api.post<Record<string, unknown>>('/api/simulation/stop'),
+        (r) => {
+          const until = typeof r?.settlingUntil === 'string' ? r.settlingUntil : null
+          settlingUntil.set(until)
+          void loadState()
+          if (!until) return 'Scenario stopped; settling'
+          const left = Date.parse(until) - now()
+          return `Scenario stopped; settled by ${formatSimTime(Date.parse(until))} UTC${
+            Number.isFinite(left) && left > 0
+              ? ` (in ${formatDuration(left)} of simulation time)`
+              : ''
+          }`
+        },
+      ),
+    reset: () =>
+      run(
+        'reset',
+        () => api.post<Record<string, unknown>>('/api/simulation/reset'),
+        (r) => {
+          external.clear()
+          anomalies.length = 0
+          series.clear()
+          settlingUntil.set(null)
+          void loadState()
+          void loadExternal()
+          void refreshHistory()
+          bump()
+          return typeof r?.message === 'string' ? `Reset: ${r.message}` : 'Reset to baseline'
+        },
+      ),
+    inject: (body: Record<string, unknown>) =>
+      run(
+        'inject',
+        () => api.post<Record<string, unknown>>('/api/events/external', body),
+        (r) => {
+          const e = readExternalEvent(r?.event ?? r)
+          if (e) external.set(e.id, e)
+          publishExternal()
+          void loadState()
+          return `External event ${e ? `“${e.title}” ` : ''}injected`
+        },
+      ),
+    /** Stream modifier over WS `adjust_behavior` (no REST endpoint in the contract). */
+    modify: (payload: Record<string, unknown>) =>
+      run(
+        'modifier',
+        async () => {
+          if (!live) throw new Error('not connected')
+          try {
+            return await live.control('adjust_behavior', payload)
+          } catch (err) {
+            const code = (err as { code?: string }).code ?? ''
+            if (code === 'VS_GW_UNAUTHORIZED') {
+              const t = await api_askToken('this action needs the admin token')
+              if (t) {
+                tokenStore.set(t)
+                connectLive(t)
+                return await live.control('adjust_behavior', payload)
+              }
+            }
+            if (/NOT_SUPPORTED$/.test(code)) throw new ApiError(501, code, 'stream modifiers', true)
+            throw err
+          }
+        },
+        (r) => (applyState(r), 'Stream modifier applied'),
+      ),
+  }
+
+  function api_askToken(message: string): Promise<string | null> {
+    return new Promise((resolve) => tokenPrompt.set({ message, resolve }))
+  }
+
+  async function loadCorrelations(query: {
+    event?: string
+    stream?: string
+  }): Promise<Loadable<unknown>> {
+    try {
+      return { status: 'ok', data: await api.get('/api/correlations', query) }
+    } catch (err) {
+      return isUnavailable(err)
+        ? { status: 'unavailable' }
+        : { status: 'error', message: errorMessage(err) }
+    }
+  }
+
+  async function loadStatistics(streams: string[]): Promise<Loadable<unknown>> {
+    try {
+      return {
+        status: 'ok',
+        data: await api.get('/api/simulation/statistics', { streams: streams.join(',') }),
+      }
+    } catch (err) {
+      return isUnavailable(err)
+        ? { status: 'unavailable' }
+        : { status: 'error', message: errorMessage(err) }
+    }
+  }
+
+  // -------------------------------------------------------------------- start
+  const timers: ReturnType<typeof setInterval>[] = []
+  function start() {
+    connectLive(tokenStore.get())
+    void loadCatalog()
+    void loadState().then(() => {
+      void loadExternal()
+    })
+    void loadScenarios()
+    timers.push(setInterval(() => void loadState(), STATE_POLL_MS))
+    timers.push(setInterval(() => void loadExternal(), EXTERNAL_POLL_MS))
+    let lastCount = 0
+    let lastAt = Date.now()
+    timers.push(
+      setInterval(() => {
+        const t = Date.now()
+        eventsPerSecond.set(Math.round(((received - lastCount) * 1000) / Math.max(1, t - lastAt)))
+        lastCount = received
+        lastAt = t
+      }, 1000),
+    )
+  }
+
+  return {
+    // signals
+    catalog,
+    state,
+    stateError,
+    clock,
+    connection,
+    scenarios,
+    externalEvents,
+    historyStatus,
+    toasts,
+    tokenPrompt,
+    liveTick,
+    busy,
+    settlingUntil,
+    eventsPerSecond,
+    // buffers (read on liveTick)
+    series,
+    history,
+    log,
+    anomalies,
+    // reads and actions
+    now,
+    start,
+    toast,
+    dismiss,
+    answerToken,
+    loadHistory,
+    loadScenarios,
+    loadExternal,
+    loadCorrelations,
+    loadStatistics,
+    control,
+    /** The live client (for its lastId and stats). */
+    live: () => live,
+  }
+}
+
+const LABELS: Record<string, string> = {
+  start: 'Start',
+  pause: 'Pause',
+  resume: 'Resume',
+  speed: 'Speed',
+  stop: 'Stop',
+  reset: 'Reset',
+  inject: 'External event injection',
+  modifier: 'Stream modifiers',
+}
+function label(key: string): string {
+  return key.startsWith('scenario:') ? 'Scenarios' : (LABELS[key] ?? key)
+}
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+export type { Signal }

@@ -1,0 +1,246 @@
+/**
+ * What the page reads from the gateway, read defensively: the contract fixes
+ * paths and the main field names, the scenario and history issues fill in the
+ * rest, so every reader here accepts the seed's names and a few obvious
+ * alternatives, and never throws on a missing field.
+ */
+import type { StreamEvent } from '@verisim/client'
+
+export type { StreamEvent }
+
+export interface StreamInfo {
+  name: string
+  domain: string
+  channel: string
+  cadence: 'high' | 'medium' | 'low'
+  unit: string
+  description: string
+}
+
+export type Severity = 'info' | 'warning' | 'critical'
+export type Flag = 'normal' | 'warning' | 'critical'
+
+export interface SimState {
+  world: string
+  seed: number
+  speed: number
+  running: boolean
+  paused: boolean
+  startedAt?: string
+  currentSimulationTime: string
+  epoch?: string | null
+  lastId?: string | null
+  eventsGenerated?: number
+  activeModifiers: Modifier[]
+  activeEvents: ExternalEvent[]
+  recentAnomalies: Anomaly[]
+  historicalMode?: string
+  updatedAt?: string
+  [k: string]: unknown
+}
+
+export interface Modifier {
+  id: string
+  name: string
+  scenarioId: string | null
+  status: 'active' | 'settling' | 'settled' | string
+  startTime: string | null
+  /** Simulation time it ends (active) or is settled (settling), when known. */
+  endsAt: string | null
+  /** As the server states it ("5h 20m", or ms), when it does. */
+  timeRemaining: string | number | null
+  streams: string[]
+  description: string
+  raw: Record<string, unknown>
+}
+
+export interface ExpectedImpact {
+  streams: string[]
+  direction?: string
+  magnitude?: string
+  duration?: string
+  delay?: string
+}
+
+export interface ExternalEvent {
+  id: string
+  timestamp: string
+  type: string
+  title: string
+  description: string
+  severity: Severity
+  expectedImpact: ExpectedImpact | null
+  actualImpact: unknown
+  redHerring: boolean | null
+  templateId: string | null
+  raw: Record<string, unknown>
+}
+
+export interface Anomaly {
+  id?: string
+  stream: string
+  timestamp: string
+  normalizedValue: number
+  anomalyFlag: Flag
+}
+
+export interface Scenario {
+  id: string
+  name: string
+  description: string
+  duration: string
+}
+
+type Obj = Record<string, unknown>
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x)
+const str = (x: unknown): string | null => (typeof x === 'string' && x !== '' ? x : null)
+const strs = (x: unknown): string[] =>
+  Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : []
+
+/** The first array found at one of `keys` (or `x` itself when it is an array). */
+export function listOf(x: unknown, ...keys: string[]): unknown[] {
+  if (Array.isArray(x)) return x
+  if (!isObj(x)) return []
+  for (const k of keys) if (Array.isArray(x[k])) return x[k] as unknown[]
+  return []
+}
+
+export function readSeverity(x: unknown): Severity {
+  return x === 'critical' || x === 'warning' ? x : 'info'
+}
+
+export function readExternalEvent(x: unknown): ExternalEvent | null {
+  if (!isObj(x)) return null
+  // A live envelope on the `external` channel carries the event in `data`.
+  const inner =
+    isObj(x.data) && (x.channel === 'external' || x.data.title !== undefined) ? x.data : x
+  const id = str(inner.id) ?? str(inner.eventId) ?? str(x.id)
+  const timestamp = str(inner.timestamp) ?? str(inner.startTime) ?? str(x.timestamp)
+  if (!id || !timestamp || Number.isNaN(Date.parse(timestamp))) return null
+  const ei = isObj(inner.expectedImpact) ? inner.expectedImpact : null
+  return {
+    id,
+    timestamp,
+    type: str(inner.type) ?? str(inner.category) ?? 'event',
+    title: str(inner.title) ?? str(inner.name) ?? id,
+    description: str(inner.description) ?? '',
+    severity: readSeverity(inner.severity),
+    expectedImpact: ei
+      ? {
+          streams: strs(ei.streams),
+          direction: str(ei.direction) ?? undefined,
+          magnitude:
+            str(ei.magnitude) ??
+            (typeof ei.magnitude === 'number' ? String(ei.magnitude) : undefined),
+          duration: str(ei.duration) ?? undefined,
+          delay: str(ei.delay) ?? undefined,
+        }
+      : null,
+    actualImpact: inner.actualImpact ?? inner.actual ?? null,
+    redHerring:
+      typeof inner.redHerring === 'boolean'
+        ? inner.redHerring
+        : typeof inner.isRedHerring === 'boolean'
+          ? inner.isRedHerring
+          : null,
+    templateId: str(inner.templateId) ?? str(inner.template) ?? null,
+    raw: inner,
+  }
+}
+
+export function readModifier(x: unknown, index: number): Modifier | null {
+  if (!isObj(x)) return null
+  const affected = isObj(x.affectedStreams)
+    ? Object.keys(x.affectedStreams)
+    : strs(x.affectedStreams)
+  const tr = x.timeRemaining ?? x.remaining ?? null
+  return {
+    id: str(x.id) ?? `modifier-${index}`,
+    name:
+      str(x.name) ??
+      str(x.scenarioName) ??
+      str(x.scenarioId) ??
+      str(x.description) ??
+      str(x.id) ??
+      'modifier',
+    scenarioId: str(x.scenarioId) ?? str(x.scenario) ?? null,
+    status: str(x.status) ?? 'active',
+    startTime: str(x.startTime) ?? str(x.startedAt) ?? null,
+    endsAt:
+      (x.status === 'active' ? (str(x.activeUntil) ?? str(x.endsAt) ?? str(x.endTime)) : null) ??
+      str(x.settlingUntil) ??
+      str(x.settledBy) ??
+      str(x.settledAt) ??
+      str(x.endsAt) ??
+      str(x.endTime) ??
+      str(x.expectedEnd) ??
+      null,
+    timeRemaining: typeof tr === 'string' || typeof tr === 'number' ? tr : null,
+    streams: affected.length > 0 ? affected : strs(x.streams),
+    description: str(x.description) ?? '',
+    raw: x,
+  }
+}
+
+export function readAnomaly(x: unknown): Anomaly | null {
+  if (!isObj(x)) return null
+  const stream = str(x.stream)
+  const timestamp = str(x.timestamp)
+  const flag = x.anomalyFlag
+  if (!stream || !timestamp || (flag !== 'warning' && flag !== 'critical')) return null
+  return {
+    id: str(x.id) ?? undefined,
+    stream,
+    timestamp,
+    normalizedValue: typeof x.normalizedValue === 'number' ? x.normalizedValue : 50,
+    anomalyFlag: flag,
+  }
+}
+
+export function readState(x: unknown): SimState | null {
+  if (!isObj(x) || typeof x.currentSimulationTime !== 'string') return null
+  return {
+    ...x,
+    world: str(x.world) ?? '?',
+    seed: typeof x.seed === 'number' ? x.seed : 0,
+    speed: typeof x.speed === 'number' ? x.speed : 1,
+    running: x.running === true,
+    paused: x.paused === true,
+    currentSimulationTime: x.currentSimulationTime,
+    activeModifiers: listOf(x.activeModifiers)
+      .map(readModifier)
+      .filter((m): m is Modifier => m !== null),
+    activeEvents: listOf(x.activeEvents)
+      .map(readExternalEvent)
+      .filter((e): e is ExternalEvent => e !== null),
+    recentAnomalies: listOf(x.recentAnomalies)
+      .map(readAnomaly)
+      .filter((a): a is Anomaly => a !== null),
+  } as SimState
+}
+
+export function readScenario(x: unknown): Scenario | null {
+  if (!isObj(x)) return null
+  const id = str(x.id) ?? str(x.scenarioId)
+  if (!id) return null
+  const d = x.duration ?? x.estimatedDuration
+  return {
+    id,
+    name: str(x.name) ?? id,
+    description: str(x.description) ?? '',
+    duration: typeof d === 'string' ? d : typeof d === 'number' ? `${d}` : '',
+  }
+}
+
+/** Running (a scenario active) / Settling / Baseline, from the modifiers' statuses. */
+export function systemStatus(state: SimState | null): 'Running' | 'Settling' | 'Baseline' {
+  const mods = state?.activeModifiers ?? []
+  if (mods.some((m) => m.status === 'active')) return 'Running'
+  if (mods.some((m) => m.status === 'settling')) return 'Settling'
+  return 'Baseline'
+}
+
+export function domainOf(stream: string): string {
+  const dot = stream.indexOf('.')
+  return dot === -1 ? stream : stream.slice(0, dot)
+}

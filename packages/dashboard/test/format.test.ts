@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest'
+import {
+  formatDuration,
+  formatSimTime,
+  formatSpeed,
+  parseIsoDuration,
+  parseSpan,
+  readableDuration,
+  reportWallTime,
+  simNow,
+} from '../src/lib/format.js'
+
+describe('format', () => {
+  it('should show simulation time in UTC', () => {
+    expect(formatSimTime(Date.parse('2026-11-23T10:15:07.900Z'))).toBe('2026-11-23 10:15:07')
+    expect(formatSimTime(Number.NaN)).toBe('—')
+  })
+
+  it('should show durations and speeds compactly', () => {
+    expect(formatDuration(45_000)).toBe('45 s')
+    expect(formatDuration(12 * 60_000)).toBe('12 min')
+    expect(formatDuration(5 * 3_600_000 + 20 * 60_000)).toBe('5 h 20 min')
+    expect(formatDuration(2 * 86_400_000 + 3 * 3_600_000)).toBe('2 d 3 h')
+    expect(formatDuration(-60_000)).toBe('−1 min')
+    expect(formatSpeed(60)).toBe('60×')
+    expect(formatSpeed(0.25)).toBe('0.25×')
+    expect(formatSpeed(10000)).toBe('10\u202f000×')
+  })
+
+  it('should parse spans and ISO 8601 durations', () => {
+    expect(parseSpan('+2h')).toBe(7_200_000)
+    expect(parseSpan('-1d 6h')).toBe(-30 * 3_600_000)
+    expect(parseSpan('90m')).toBe(90 * 60_000)
+    expect(parseSpan('2026-11-23')).toBeNull()
+    expect(parseSpan('')).toBeNull()
+    expect(parseIsoDuration('PT8H')).toBe(8 * 3_600_000)
+    expect(parseIsoDuration('P2DT6H30M')).toBe((54 * 60 + 30) * 60_000)
+    expect(parseIsoDuration('PT')).toBeNull()
+    expect(parseIsoDuration('8h')).toBeNull()
+    expect(readableDuration('PT8H')).toBe('8 h')
+    expect(formatDuration(86_400_000)).toBe('1 d')
+    expect(readableDuration('6-12 hours')).toBe('6-12 hours')
+  })
+})
+
+describe('simulation clock', () => {
+  const sample = { sim: 1_000_000, wall: 5_000, speed: 60, running: true }
+
+  it('should advance by the speed while running and hold while paused', () => {
+    expect(simNow(sample, 6_000)).toBe(1_060_000)
+    expect(simNow({ ...sample, running: false }, 6_000)).toBe(1_000_000)
+    expect(Number.isNaN(simNow(null, 6_000))).toBe(true)
+  })
+
+  it('should not step back for report jitter but follow a real jump', () => {
+    expect(simNow(sample, 5_000, 1_010_000)).toBe(1_010_000)
+    expect(simNow(sample, 5_000, 1_000_000 + 3_600_000)).toBe(1_000_000)
+  })
+
+  it("should trust the server's updatedAt only when the clocks agree", () => {
+    const at = Date.parse('2026-11-23T10:00:01Z')
+    expect(reportWallTime('2026-11-23T10:00:00Z', at)).toBe(at - 1000)
+    expect(reportWallTime('2026-11-23T09:00:00Z', at)).toBe(at)
+    expect(reportWallTime(undefined, at)).toBe(at)
+  })
+})

@@ -1,0 +1,290 @@
+/**
+ * The admin page in real headless Chromium (Debian's `chromium`, driven by
+ * playwright-core; no browser is ever downloaded) against the generator and
+ * the gateway as real processes: first paint, the clock and a chart moving,
+ * pause/resume, speed, the token prompt, scenario activate → stop → reset,
+ * not-available states, and screenshots under test-output/.
+ *
+ * Skipped, saying so, only when no Chromium is installed.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startStack, type Stack } from './harness.js'
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+const here = path.dirname(fileURLToPath(import.meta.url))
+const OUT = path.resolve(here, '../test-output')
+const DIST = path.resolve(here, '../../../packages/dashboard/dist/index.html')
+const TOKEN = 'browser-test-token'
+
+const haveChromium = existsSync(CHROMIUM)
+if (!haveChromium) {
+  console.warn(
+    `admin.browser.test.ts SKIPPED: no Chromium at ${CHROMIUM} (install Debian's "chromium" package, or set CHROMIUM_PATH)`,
+  )
+}
+
+let stack: Stack
+let secured: { url: string }
+let userDataDir: string
+let context: BrowserContext
+let page: Page
+const pageErrors: string[] = []
+
+async function json<T = Record<string, any>>(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; body: T }> {
+  const r = await fetch(url, init)
+  const text = await r.text()
+  return { status: r.status, body: (text ? JSON.parse(text) : null) as T }
+}
+
+const text = (selector: string, p: Page = page) => p.locator(selector).innerText()
+
+/** Polls `fn` until it returns a truthy value. */
+async function until<T>(fn: () => Promise<T>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await fn()
+      if (v) return v
+      last = v
+    } catch (err) {
+      last = err
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what} (last: ${String(last)})`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+describe.skipIf(!haveChromium)('admin page in headless Chromium', () => {
+  beforeAll(async () => {
+    if (!existsSync(DIST))
+      throw new Error(`the admin page is not built (${DIST} missing): run \`pnpm build\` first`)
+    mkdirSync(OUT, { recursive: true })
+    // 600× makes an hour of simulation pass in 6 s: enough events for every stream's chart.
+    stack = await startStack({ env: { VERISIM_SPEED: '600' } })
+    secured = await stack.startGateway({ ADMIN_TOKEN: TOKEN })
+    userDataDir = mkdtempSync(path.join(tmpdir(), 'vs-chromium-'))
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1280, height: 900 },
+    })
+    page = context.pages()[0] ?? (await context.newPage())
+    page.on('pageerror', (err) => pageErrors.push(err.message))
+  })
+
+  afterAll(async () => {
+    await context?.close()
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true })
+    await stack?.stop()
+  })
+
+  it('should paint within 1 s and show the world and a ticking simulation clock', async () => {
+    const res = await page.goto(`${stack.gatewayUrl}/admin`)
+    expect(res?.ok()).toBe(true)
+    expect(page.url()).toBe(`${stack.gatewayUrl}/admin/`)
+    await until(async () => (await text('#world')) === 'tutoring', 'the world name')
+    const paint = await page.evaluate(() => ({
+      fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null,
+      stateShown: performance.getEntriesByName('verisim:state-shown')[0]?.startTime ?? null,
+    }))
+    console.log(
+      `admin page: first-contentful-paint ${paint.fcp?.toFixed(0)} ms, simulation state shown ${paint.stateShown?.toFixed(0)} ms (loopback)`,
+    )
+    expect(paint.fcp).not.toBeNull()
+    expect(paint.fcp!).toBeLessThan(1000)
+
+    const t1 = Date.parse(`${(await text('#sim-time')).replace(' UTC', '').replace(' ', 'T')}Z`)
+    expect(Number.isNaN(t1)).toBe(false)
+    await until(
+      async () =>
+        Date.parse(`${(await text('#sim-time')).replace(' UTC', '').replace(' ', 'T')}Z`) >
+        t1 + 60_000,
+      'the simulation clock to advance a minute',
+    )
+    expect(await text('#connection')).toContain('live')
+    expect(await text('#run-state')).toBe('running')
+  })
+
+  it('should draw live points on the chart and list events in the log', async () => {
+    await until(
+      async () => Number(await page.locator('#chart').getAttribute('data-live-points')) > 0,
+      'live points on the chart',
+    )
+    expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0)
+    await until(
+      async () => (await page.locator('#event-log tbody tr').count()) > 0,
+      'rows in the event log',
+    )
+    // Filtering by an anomaly flag shows only such rows.
+    await page.selectOption('#event-log select >> nth=2', 'anomalies')
+    await until(
+      async () => (await page.locator('#event-log tbody tr').count()) > 0,
+      'anomalous rows',
+    )
+    const flags = await page.locator('#event-log tbody tr .flag').allInnerTexts()
+    expect(flags.length).toBeGreaterThan(0)
+    for (const f of flags) expect(['warning', 'critical']).toContain(f)
+    await page.selectOption('#event-log select >> nth=2', 'all')
+  })
+
+  it('should pause the clock and resume it', async () => {
+    await page.click('#btn-pause')
+    await until(async () => (await text('#run-state')) === 'paused', 'the paused state')
+    expect((await json(`${stack.gatewayUrl}/api/simulation/state`)).body.paused).toBe(true)
+    const held = await text('#sim-time')
+    await new Promise((r) => setTimeout(r, 1200))
+    expect(await text('#sim-time')).toBe(held)
+    await page.click('#btn-resume')
+    await until(async () => (await text('#run-state')) === 'running', 'the running state')
+    await until(async () => (await text('#sim-time')) !== held, 'the clock to move again')
+    await until(async () => (await page.locator('.toast-success').count()) > 0, 'a success toast')
+  })
+
+  it('should change the speed with a preset, the keyboard and a custom value', async () => {
+    await page.click('button[data-speed="10"]')
+    await until(async () => (await text('#speed')) === '10×', 'speed 10×')
+    expect((await json(`${stack.gatewayUrl}/api/simulation/state`)).body.speed).toBe(10)
+    await page.focus('button[data-speed="60"]')
+    await page.keyboard.press('Enter')
+    await until(async () => (await text('#speed')) === '60×', 'speed 60× by keyboard')
+    await page.fill('#speed-custom', '600')
+    await page.press('#speed-custom', 'Enter')
+    await until(async () => (await text('#speed')) === '600×', 'speed 600×')
+    await page.fill('#speed-custom', '0')
+    await page.press('#speed-custom', 'Enter')
+    expect(await text('.field-error')).toContain('0.1')
+  })
+
+  it('should activate a scenario, show its state and external events, stop it and reset with confirmation', async () => {
+    // Wait briefly for the generator to publish its scenarios (503 until then).
+    let list = await json<{ scenarios?: { id: string; name: string }[] }>(
+      `${stack.gatewayUrl}/api/simulation/scenarios`,
+    )
+    for (let i = 0; i < 50 && list.status === 503; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      list = await json(`${stack.gatewayUrl}/api/simulation/scenarios`)
+    }
+    if (list.status !== 200 || !list.body?.scenarios?.length) {
+      console.log(
+        `scenario API not available yet (GET /api/simulation/scenarios → ${list.status}); checking the page says so`,
+      )
+      await page.reload()
+      await until(
+        async () => /not available|Could not load scenarios/.test(await text('#scenarios')),
+        'the scenarios panel to say it is unavailable',
+      )
+      expect(await page.locator('#btn-stop').isDisabled()).toBe(true)
+      return
+    }
+    await page.reload()
+    const scenario =
+      list.body.scenarios.find((s) => s.id !== 'normal-operations') ?? list.body.scenarios[0]!
+    const card = page.locator(`[data-scenario="${scenario.id}"]`)
+    await card.waitFor()
+    await card.locator('button').click()
+    await until(async () => (await text('#system-status')) === 'Running', 'system status Running')
+    await until(
+      async () => (await page.locator('#active-modifiers tbody tr').count()) > 0,
+      'the active scenario row',
+    )
+    expect(await page.locator(`[data-scenario] button:not([disabled])`).count()).toBe(0) // one at a time
+    await until(
+      async () => (await page.locator('#timeline [data-event-id]').count()) > 0,
+      "the scenario's external events",
+    )
+    await page.locator('#timeline [data-event-id] button').first().click()
+    await page.locator('#event-details').waitFor()
+    await page.screenshot({ path: path.join(OUT, 'admin-scenario.png'), fullPage: true })
+
+    await page.click('#btn-stop')
+    await until(
+      async () => ['Settling', 'Baseline'].includes(await text('#system-status')),
+      'system status Settling (or Baseline when it settles at once)',
+    )
+    await until(
+      async () => /settled by|settling/i.test(await text('#toasts')),
+      'the stop toast saying when it settles',
+    )
+
+    await page.click('#btn-reset')
+    const dialog = page.locator('#reset-dialog')
+    await dialog.waitFor({ state: 'visible' })
+    expect(await dialog.innerText()).toMatch(/scenario modifier|external event/)
+    await page.click('#btn-reset-confirm')
+    await until(
+      async () => (await text('#system-status')) === 'Baseline',
+      'system status Baseline after reset',
+    )
+    await until(async () => /reset/i.test(await text('#toasts')), 'the reset toast')
+    const state = (await json(`${stack.gatewayUrl}/api/simulation/state`)).body
+    expect(state.activeModifiers).toEqual([])
+  })
+
+  it('should say which panels this server cannot serve instead of breaking', async () => {
+    for (const [url, selector, what] of [
+      ['/api/simulation/history?start=now&end=now', '#history-note', /not available|7-day history/],
+      ['/api/events/external', '#timeline', /not available|External events/],
+    ] as const) {
+      const { status } = await json(`${stack.gatewayUrl}${url}`)
+      const t = await text(selector)
+      if (status === 404) expect(t).toMatch(/not available/)
+      else expect(t).toMatch(what)
+    }
+  })
+
+  it('should ask for the admin token on a 401 and keep it for the tab', async () => {
+    const p = await context.newPage()
+    p.on('pageerror', (err) => pageErrors.push(err.message))
+    await p.goto(`${secured.url}/admin/`)
+    await until(
+      async () => (await text('#run-state', p)) === 'running',
+      'the running state',
+      20_000,
+    )
+    await p.click('#btn-pause')
+    const dialog = p.locator('#token-dialog')
+    await dialog.waitFor({ state: 'visible' })
+    await p.fill('#token-dialog input', TOKEN)
+    await p.press('#token-dialog input', 'Enter')
+    await until(async () => (await text('#run-state', p)) === 'paused', 'paused with the token')
+    expect(await p.evaluate("sessionStorage.getItem('verisim:adminToken')")).toBe(TOKEN)
+    await p.click('#btn-resume') // no second prompt
+    await until(async () => (await text('#run-state', p)) === 'running', 'running again')
+    await p.close()
+  })
+
+  it('should fit a narrow screen and save screenshots', async () => {
+    await page.screenshot({ path: path.join(OUT, 'admin.png'), fullPage: true })
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.waitForTimeout(300)
+    const overflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - window.innerWidth',
+    )
+    expect(overflow).toBeLessThanOrEqual(1)
+    await page.screenshot({ path: path.join(OUT, 'admin-narrow.png'), fullPage: true })
+    await page.setViewportSize({ width: 1280, height: 900 })
+    expect(existsSync(path.join(OUT, 'admin.png'))).toBe(true)
+    expect(pageErrors).toEqual([])
+  })
+})
