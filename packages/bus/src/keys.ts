@@ -21,6 +21,8 @@ export interface WorldKeys {
   readonly state: string
   /** Stream catalog JSON (`StreamInfo[]`), written by the generator at start. */
   readonly catalog: string
+  /** Scenario catalog JSON (`[{id, name, description, duration}]`), written by the generator at start. */
+  readonly scenarios: string
   /** `{epoch, firstId}`: changes whenever the stored streams were lost. */
   readonly epoch: string
   /** Last id the generator assigned (so a restarted generator never reuses one). */
@@ -76,6 +78,7 @@ export function createKeys(prefix: string, world: string): WorldKeys {
     controlLog: `${base}:control:log`,
     state: `${base}:state`,
     catalog: `${base}:catalog`,
+    scenarios: `${base}:scenarios`,
     epoch: `${base}:epoch`,
     lastId: `${base}:last-id`,
     gatewayHeartbeat: (instanceId) => `${base}:gw:${instanceId}:alive`,

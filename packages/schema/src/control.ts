@@ -29,19 +29,56 @@ export const ControlPayloadSchemas = {
   stop_scenario: EmptyPayloadSchema,
   set_speed: SetSpeedPayloadSchema,
   set_scenario: SetScenarioPayloadSchema,
-} as const satisfies Partial<Record<ControlAction, unknown>>
+  list_external_events: Type.Object(
+    {
+      start: Type.Optional(Type.String({ format: 'date-time' })),
+      end: Type.Optional(Type.String({ format: 'date-time' })),
+    },
+    { additionalProperties: false },
+  ),
+  get_correlations: Type.Union([
+    Type.Object({ stream: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+    Type.Object({ event: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  ]),
+  scenario_transition: Type.Object(
+    {
+      to: Type.Union([Type.Literal('settling'), Type.Literal('settled')]),
+      runId: Type.String({ minLength: 1 }),
+    },
+    { additionalProperties: false },
+  ),
+} as const satisfies Partial<Record<AnyControlAction, unknown>>
+
+/**
+ * Commands the gateway sends for its own REST reads and for the generator's
+ * scheduled jobs; not part of the WebSocket `control` vocabulary.
+ */
+export const InternalControlAction = [
+  'list_external_events',
+  'get_correlations',
+  'scenario_transition',
+] as const
+export type InternalControlAction = (typeof InternalControlAction)[number]
+export type AnyControlAction = ControlAction | InternalControlAction
+
+/** Actions that only read: answered, but not recorded in the control log. */
+export const READ_ONLY_ACTIONS: readonly AnyControlAction[] = [
+  'get_state',
+  'list_external_events',
+  'get_correlations',
+]
 
 /** One command on the control stream. */
 export interface ControlCommand {
   requestId: string
-  action: ControlAction
+  action: AnyControlAction
   payload: Record<string, unknown>
 }
 
 /** What the generator answers, and what a repeated requestId gets again. */
 export interface ControlResult {
   requestId: string
-  action: ControlAction
+  action: AnyControlAction
   success: boolean
   result?: unknown
   error?: { code: string; message: string; status: number }

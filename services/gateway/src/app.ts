@@ -22,6 +22,8 @@ import wsRoutes from './routes/ws/index.js'
 import sseRoutes from './routes/sse/index.js'
 import apiRoutes from './routes/api/index.js'
 import simulationRoutes from './routes/api/simulation.js'
+import scenarioRoutes from './routes/api/scenarios.js'
+import eventRoutes from './routes/api/events.js'
 
 export async function buildApp(config: GatewayConfig, log: Logger) {
   const app = Fastify({
@@ -77,6 +79,9 @@ export async function buildApp(config: GatewayConfig, log: Logger) {
   await app.register(sseRoutes)
   await app.register(apiRoutes)
   await app.register(simulationRoutes)
+  await app.register(import('./routes/admin/index.js'))
+  await app.register(scenarioRoutes)
+  await app.register(eventRoutes)
 
   return app
 }

@@ -1,8 +1,8 @@
 /**
  * Fan-out: released events (already in id order) are collected for one batch
  * window (100 ms), then, for each distinct subscription (canonical topic list),
- * filtered and serialized once and written to every member with one write per
- * client. Members that joined with a resume point skip what they already have;
+ * filtered and serialized once — into one Buffer, which every member's socket
+ * then writes without copying or re-encoding it — with one write per client. Members that joined with a resume point skip what they already have;
  * members still catching up collect their share privately until the catch-up
  * is sent. A client whose unsent bytes exceed the bound is closed as slow and
  * can resume without loss.
@@ -18,7 +18,8 @@ import { compareIds, type RawEvent } from '@verisim/bus'
 /** Where a client's bytes go: a WebSocket or an SSE response. */
 export interface Sink {
   readonly kind: 'ws' | 'sse'
-  write(chunk: string): void
+  /** One frame (WS) or chunk (SSE); the same Buffer goes to many sinks, so it must not be modified. */
+  write(chunk: Buffer): void
   /** Bytes accepted but not yet handed to the kernel. */
   bufferedBytes(): number
   close(code: number, reason: string): void
@@ -82,8 +83,9 @@ export function encodeSse(events: readonly RawEvent[]): string {
   return out
 }
 
-export function encode(kind: Sink['kind'], events: readonly RawEvent[]): string {
-  return kind === 'ws' ? encodeWsBatch(events) : encodeSse(events)
+/** A batch as the bytes a sink writes: serialized once, shared by every member of a subscription. */
+export function encode(kind: Sink['kind'], events: readonly RawEvent[]): Buffer {
+  return Buffer.from(kind === 'ws' ? encodeWsBatch(events) : encodeSse(events))
 }
 
 export function createFanout(opts: FanoutOptions) {
@@ -112,7 +114,7 @@ export function createFanout(opts: FanoutOptions) {
     c.group = null
   }
 
-  function deliver(c: FanoutClient, chunk: string, last: string): boolean {
+  function deliver(c: FanoutClient, chunk: Buffer, last: string): boolean {
     if (c.sink.bufferedBytes() > maxBuffered) {
       opts.onSlowClient?.(c)
       remove(c)
@@ -133,7 +135,7 @@ export function createFanout(opts: FanoutOptions) {
     let bytes = 0
     for (const g of groups.values()) {
       let matched: RawEvent[] | null = null
-      const encoded: Partial<Record<Sink['kind'], string>> = {}
+      const encoded: Partial<Record<Sink['kind'], Buffer>> = {}
       for (const c of g.members) {
         matched ??= events.filter(g.match)
         if (matched.length === 0) break

@@ -14,7 +14,7 @@ function ev(n: number, stream = n % 2 ? 'customer.tutor.search' : 'session.compl
 }
 
 function fakeSink(kind: Sink['kind'] = 'ws') {
-  const frames: string[] = []
+  const frames: Buffer[] = []
   let closed: [number, string] | null = null
   let buffered = 0
   const sink: Sink = {
@@ -26,7 +26,7 @@ function fakeSink(kind: Sink['kind'] = 'ws') {
   return {
     sink,
     frames,
-    ids: () => frames.flatMap((f) => (JSON.parse(f) as { events: { id: string }[] }).events.map((e) => e.id)),
+    ids: () => frames.flatMap((f) => (JSON.parse(f.toString()) as { events: { id: string }[] }).events.map((e) => e.id)),
     closed: () => closed,
     setBuffered: (n: number) => void (buffered = n),
   }
@@ -42,7 +42,7 @@ describe('fanout', () => {
     f.push([ev(1), ev(2), ev(3)])
     f.flush()
     expect(a.frames).toHaveLength(1)
-    expect(JSON.parse(a.frames[0]!)).toEqual({ type: 'batch', events: [{ id: '1000-1' }, { id: '1000-2' }, { id: '1000-3' }] })
+    expect(JSON.parse(a.frames[0]!.toString())).toEqual({ type: 'batch', events: [{ id: '1000-1' }, { id: '1000-2' }, { id: '1000-3' }] })
   })
 
   it('should filter by topics and serialize once per distinct subscription', () => {
@@ -58,7 +58,7 @@ describe('fanout', () => {
     f.flush()
     expect(a.ids()).toEqual(['1000-1', '1000-3'])
     expect(c.ids()).toEqual(['1000-2', '1000-4'])
-    expect(a.frames[0]).toBe(b.frames[0]) // the same string object: serialized once
+    expect(a.frames[0]).toBe(b.frames[0]) // the same Buffer: serialized and encoded once
   })
 
   it('should deliver an event matched by two topics once', () => {
@@ -110,7 +110,7 @@ describe('fanout', () => {
     f.setTopics(f.add(s.sink), ['*'])
     f.push([ev(1)])
     f.flush()
-    expect(s.frames[0]).toBe('id: 1000-1\nevent: customer.tutor.search\ndata: {"id":"1000-1"}\n\n')
+    expect(s.frames[0]!.toString()).toBe('id: 1000-1\nevent: customer.tutor.search\ndata: {"id":"1000-1"}\n\n')
   })
 
   it('should drop empty groups when their last member leaves', () => {

@@ -22,6 +22,15 @@ export interface GeneratorConfig {
   retention: number
   /** Wall milliseconds between simulation steps. */
   tickMs: number
+  /**
+   * Simulated hours run (and discarded) before the start, so the world is in
+   * its steady state from the first live event: sessions booked, tickets open.
+   */
+  warmupHours: number
+  /** Period of the cleanup job (zombie consumer groups, stream trimming). */
+  cleanupEveryMs: number
+  /** Time window kept per channel stream (`MINID` trim by the cleanup job); 0 keeps by count only. */
+  retentionMs: number
 }
 
 export class ConfigError extends Error {
@@ -95,5 +104,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, now = Date.now(
     configDir: path.resolve(str(env, 'VERISIM_CONFIG_DIR', DEFAULT_CONFIG_DIR)),
     retention: num(env, 'VERISIM_RETENTION', 100_000, { min: 100, max: 100_000_000, integer: true }),
     tickMs: num(env, 'VERISIM_TICK_MS', 50, { min: 5, max: 5000, integer: true }),
+    warmupHours: num(env, 'VERISIM_WARMUP_HOURS', 48, { min: 0, max: 24 * 30, integer: true }),
+    cleanupEveryMs: num(env, 'VERISIM_CLEANUP_EVERY_MS', 30_000, { min: 100, max: 86_400_000, integer: true }),
+    retentionMs: num(env, 'VERISIM_RETENTION_MS', 0, { min: 0, max: 365 * 86_400_000, integer: true }),
   }
 }

@@ -15,7 +15,9 @@ import {
   type ControlResult,
   type Validator,
 } from '@verisim/schema'
+import type { Engine } from '@verisim/sim'
 import type { SimClock } from './clock.js'
+import { scenarioApi } from './scenario-api.js'
 
 /** Commands older than this when the generator first sees them are refused, not applied. */
 export const COMMAND_MAX_AGE_MS = 60_000
@@ -56,16 +58,90 @@ export function validatePayload(cmd: ControlCommand): void {
 
 export interface ControlTarget {
   clock: SimClock
+  engine: Engine
   /** Current state snapshot (for results). */
   state(): Record<string, unknown>
 }
 
+/** HTTP status of each engine error code. */
+const SIM_STATUS: Record<string, number> = {
+  VS_SIM_UNKNOWN_SCENARIO: 404,
+  VS_SIM_UNKNOWN_EVENT: 404,
+  VS_SIM_SCENARIO_ACTIVE: 409,
+  VS_SIM_NO_ACTIVE_SCENARIO: 409,
+  VS_SIM_BAD_ARGUMENT: 400,
+}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
 /**
- * Applies one clock/state command. Returns the result payload; throws
- * ControlError for a command that cannot be applied.
+ * Applies one command to the clock or the engine, at the simulation time the
+ * engine has reached. Returns the result payload (shaped as the REST answer);
+ * throws ControlError for a command that cannot be applied.
  */
-export function applyClockCommand(cmd: ControlCommand, target: ControlTarget, wallNow: number): unknown {
+export function applyCommand(cmd: ControlCommand, target: ControlTarget, wallNow: number): unknown {
   validatePayload(cmd)
+  try {
+    return applyValidated(cmd, target, wallNow)
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    if (typeof code === 'string' && code in SIM_STATUS) {
+      throw new ControlError(code, (err as Error).message, SIM_STATUS[code] as number)
+    }
+    throw err
+  }
+}
+
+function applyValidated(cmd: ControlCommand, target: ControlTarget, wallNow: number): unknown {
+  const engine = scenarioApi(target.engine)
+  if (engine === null) return applyClock(cmd, target, wallNow)
+  const p = cmd.payload
+  switch (cmd.action) {
+    case 'set_scenario': {
+      const a = engine.activateScenario((p as { scenarioId: string }).scenarioId)
+      return {
+        success: true,
+        scenario: a.scenario,
+        runId: a.runId,
+        events: a.events,
+        estimatedDuration: a.estimatedDuration,
+        activeUntil: iso(a.activeUntil),
+        settledBy: iso(a.settledBy),
+      }
+    }
+    case 'stop_scenario': {
+      const s = engine.stopScenario()
+      return { success: true, runId: s.runId, settlingUntil: iso(s.settlingUntil) }
+    }
+    case 'scenario_transition': {
+      const { runId, to } = p as { runId: string; to: 'settling' | 'settled' }
+      return { success: true, applied: engine.transitionScenario(runId, to), scenario: engine.scenarioStatus() }
+    }
+    case 'reset':
+      engine.reset()
+      return {
+        success: true,
+        message: 'scenario, modifiers and injected external events cleared; streams back to baseline',
+      }
+    case 'inject_event':
+      return engine.injectExternalEvent(p)
+    case 'list_external_events': {
+      const { start, end } = p as { start?: string; end?: string }
+      return {
+        events: engine.externalEvents({
+          ...(start === undefined ? {} : { start: Date.parse(start) }),
+          ...(end === undefined ? {} : { end: Date.parse(end) }),
+        }),
+      }
+    }
+    case 'get_correlations':
+      return engine.correlations(p as { stream: string } | { event: string })
+    default:
+      return applyClock(cmd, target, wallNow)
+  }
+}
+
+function applyClock(cmd: ControlCommand, target: ControlTarget, wallNow: number): unknown {
   const { clock } = target
   switch (cmd.action) {
     case 'start':
@@ -83,7 +159,7 @@ export function applyClockCommand(cmd: ControlCommand, target: ControlTarget, wa
     default:
       throw new ControlError(
         ControlErrorCode.notSupported,
-        `action "${cmd.action}" is not supported by this generator; supported: start, pause, resume, set_speed, get_state`,
+        `action "${cmd.action}" is not supported by this generator; supported: start, pause, resume, set_speed, get_state, set_scenario, stop_scenario, reset, inject_event`,
         501,
       )
   }

@@ -15,3 +15,14 @@ export { createEnvelopeEncoder } from './envelope.js'
 // The loop and its metrics
 export { GeneratorLoop, type LoopOptions } from './loop.js'
 export { createMetrics, type GeneratorMetrics } from './metrics.js'
+
+// Housekeeping job (BullMQ): zombie consumer groups, stream trimming
+export {
+  CleanupJob,
+  runCleanup,
+  CLEANUP_QUEUE,
+  CLEANUP_SCHEDULER_ID,
+  type CleanupJobOptions,
+  type CleanupReport,
+  type CleanupSettings,
+} from './jobs/cleanup.js'

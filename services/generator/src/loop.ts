@@ -22,8 +22,10 @@ import {
   type WorldKeys,
 } from '@verisim/bus'
 import type { Engine, SimEvent } from '@verisim/sim'
-import { ControlStream, type ControlResult } from '@verisim/schema'
-import { applyClockCommand, COMMAND_MAX_AGE_MS, ControlError, ControlErrorCode, errorResult } from './control.js'
+import { ControlStream, READ_ONLY_ACTIONS, type ControlResult } from '@verisim/schema'
+import { applyCommand, COMMAND_MAX_AGE_MS, ControlError, ControlErrorCode, errorResult } from './control.js'
+import type { TransitionScheduler } from './jobs/transitions.js'
+import { scenarioApi } from './scenario-api.js'
 import { SimClock } from './clock.js'
 import { createEnvelopeEncoder } from './envelope.js'
 import type { GeneratorMetrics } from './metrics.js'
@@ -41,7 +43,14 @@ export interface LoopOptions {
   metrics: GeneratorMetrics
   /** Wall clock; injectable for tests. */
   now?: () => number
+  /** Schedules scenario transitions (BullMQ); absent in tests that don't need it. */
+  transitions?: TransitionScheduler
 }
+
+/** Actions after which the scenario's next transition may have changed. */
+const SCENARIO_ACTIONS = new Set(['set_scenario', 'stop_scenario', 'scenario_transition', 'reset'])
+/** Actions after which wall delays of scheduled transitions change. */
+const CLOCK_ACTIONS = new Set(['set_speed', 'pause', 'resume', 'start'])
 
 /** Largest simulation step per tick, in wall ticks' worth of time: beyond it the clock slips. */
 const MAX_STEP_TICKS = 20
@@ -100,7 +109,7 @@ export class GeneratorLoop {
     this.#ids = createIdSequence(maxId(stored, recorded))
     this.#encode = createEnvelopeEncoder(this.#o.world, this.#ids)
     this.#epoch = await ensureEpoch(redis, keys, this.#ids.last() ?? '0-0')
-    await redis.set(keys.catalog, JSON.stringify(engine.catalog()))
+    await this.#publishCatalogs()
     this.#lastWriteOk = true
     this.#o.log.info(
       { epoch: this.#epoch.epoch, after: this.#ids.last(), channels },
@@ -190,13 +199,23 @@ export class GeneratorLoop {
               409,
             )
           }
-          const value = applyClockCommand(cmd, { clock: this.#o.clock, state: () => this.state(wall) }, wall)
+          const value = applyCommand(
+            cmd,
+            { clock: this.#o.clock, engine, state: () => this.state(wall) },
+            wall,
+          )
           result = { requestId: cmd.requestId, action: cmd.action, success: true, result: value }
+          await this.#afterCommand(cmd.action)
         } catch (err) {
           if (!(err instanceof ControlError)) this.#o.log.error({ err, cmd }, 'control command failed')
           result = errorResult(cmd, err)
         }
         result = await storeControlResult(redis, keys, result)
+        if (READ_ONLY_ACTIONS.includes(cmd.action)) {
+          await redis.set(keys.controlCursor, entry.entryId)
+          out.push(this.#controlEvent(ControlStream.ack, result))
+          continue
+        }
         await logControl(redis, keys, { command: cmd, simTime: engine.now, success: result.success })
         this.#o.log.info(
           { action: cmd.action, requestId: cmd.requestId, success: result.success, error: result.error?.message },
@@ -229,6 +248,18 @@ export class GeneratorLoop {
     if (this.#recentAnomalies.length > 20) this.#recentAnomalies = this.#recentAnomalies.slice(-20)
   }
 
+  /** Keeps the BullMQ transition job in step with the engine and the clock. */
+  async #afterCommand(action: string): Promise<void> {
+    const t = this.#o.transitions
+    if (!t) return
+    if (SCENARIO_ACTIONS.has(action)) {
+      const s = scenarioApi(this.#o.engine)?.scenarioStatus()
+      await t.schedule(s?.nextTransition ? { runId: s.runId, ...s.nextTransition } : null)
+    } else if (CLOCK_ACTIONS.has(action)) {
+      await t.reschedule()
+    }
+  }
+
   #controlEvent(stream: string, data: ControlResult | Record<string, unknown>): SimEvent {
     return {
       ts: this.#o.engine.now,
@@ -255,12 +286,30 @@ export class GeneratorLoop {
       epoch: this.#epoch?.epoch ?? null,
       lastId: this.#ids.last(),
       eventsGenerated: this.#written,
-      activeModifiers: [],
-      activeEvents: [],
+      scenario: scenarioApi(engine)?.scenarioStatus() ?? null,
+      activeModifiers: scenarioApi(engine)?.activeModifiers() ?? [],
+      activeEvents: activeExternalEvents(engine),
       recentAnomalies: [...this.#recentAnomalies].reverse(),
       historicalMode: 'baseline',
       updatedAt: new Date(wall).toISOString(),
     }
+  }
+
+  /** Stream and scenario catalogs, for the gateway's REST reads. */
+  async #publishCatalogs(): Promise<void> {
+    const { redis, keys, engine } = this.#o
+    const api = scenarioApi(engine)
+    const scenarios = (api?.scenarios() ?? []).map(({ id, name, description, duration }) => ({
+      id,
+      name,
+      description,
+      duration,
+    }))
+    await redis
+      .multi()
+      .set(keys.catalog, JSON.stringify(engine.catalog()))
+      .set(keys.scenarios, JSON.stringify(scenarios))
+      .exec()
   }
 
   /** Redis restarted empty? Then the epoch is gone: make a new one. */
@@ -268,7 +317,7 @@ export class GeneratorLoop {
     const current = await readEpoch(this.#o.redis, this.#o.keys)
     if (current && current.epoch === this.#epoch?.epoch) return
     this.#epoch = await ensureEpoch(this.#o.redis, this.#o.keys, this.#ids.last() ?? '0-0')
-    await this.#o.redis.set(this.#o.keys.catalog, JSON.stringify(this.#o.engine.catalog()))
+    await this.#publishCatalogs()
     this.#o.log.warn({ epoch: this.#epoch.epoch }, 'stream epoch changed (Redis lost its data)')
   }
 
@@ -283,4 +332,14 @@ export class GeneratorLoop {
     if (this.#timer) clearTimeout(this.#timer)
     await this.#stepping
   }
+}
+
+/** External events whose impact window contains the current simulation time. */
+function activeExternalEvents(engine: Engine): unknown[] {
+  const api = scenarioApi(engine)
+  if (!api) return []
+  return api.externalEvents().filter((e) => {
+    const w = (e as { window?: { start: number; end: number } }).window
+    return w !== undefined && w.start <= engine.now && engine.now <= w.end
+  })
 }

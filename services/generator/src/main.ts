@@ -11,21 +11,45 @@ import { SimClock } from './clock.js'
 import { loadConfig } from './config.js'
 import { ControlConsumer } from './control.js'
 import { GeneratorLoop } from './loop.js'
+import { CleanupJob } from './jobs/cleanup.js'
+import { TransitionScheduler } from './jobs/transitions.js'
 import { createMetrics } from './metrics.js'
 import { buildServer } from './server.js'
+
+const HOUR_MS = 3_600_000
 
 async function main(): Promise<void> {
   const config = loadConfig()
   const log = pino({ level: config.logLevel, base: { svc: 'generator' } })
   const world = loadWorld(path.join(config.configDir, config.world))
-  const engine = createEngine({ world, seed: config.seed, start: config.start })
+  const engine = createEngine({ world, seed: config.seed, start: config.start - config.warmupHours * HOUR_MS })
+  if (config.warmupHours > 0) {
+    // Run the world into its steady state; the events before the start are not published.
+    const t0 = performance.now()
+    let warm = 0
+    for (let t = engine.now; t < config.start; ) {
+      t = Math.min(t + HOUR_MS, config.start)
+      warm += engine.advance(t).length
+    }
+    log.info(
+      { hours: config.warmupHours, events: warm, ms: Math.round(performance.now() - t0) },
+      'world warmed up',
+    )
+  }
   const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 })
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'))
   await redis.connect()
   const keys = createKeys(config.prefix, config.world)
   const metrics = createMetrics()
   const clock = new SimClock({ start: config.start, speed: config.speed, wallNow: Date.now() })
+  const transitions = new TransitionScheduler({
+    redisUrl: config.redisUrl,
+    keys,
+    log,
+    clock: { simNow: () => engine.now, speed: () => clock.speed, paused: () => clock.paused },
+  })
   const loop = new GeneratorLoop({
+    transitions,
     redis,
     keys,
     engine,
@@ -46,12 +70,23 @@ async function main(): Promise<void> {
     log,
     onCommand: (entry) => loop.enqueue(entry),
   })
+  const cleanup = new CleanupJob({
+    redisUrl: config.redisUrl,
+    keys,
+    everyMs: config.cleanupEveryMs,
+    maxLen: config.retention,
+    retentionMs: config.retentionMs,
+    log,
+    metrics,
+  })
 
   let stopping: Promise<void> | null = null
   const stop = (signal: string) => {
     stopping ??= (async () => {
       log.info({ signal }, 'stopping generator')
       await control.close()
+      await cleanup.close()
+      await transitions.close()
       await loop.close()
       await server.close()
       redis.disconnect()
@@ -64,6 +99,8 @@ async function main(): Promise<void> {
 
   await loop.start()
   await control.start()
+  await cleanup.start()
+  transitions.start()
   await server.listen({ port: config.port, host: config.host })
   log.info(
     {

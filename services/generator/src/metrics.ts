@@ -35,6 +35,38 @@ export function createMetrics() {
       help: 'Times the generator could not keep up and slowed simulation time down',
       registers: [registry],
     }),
+    cleanupRuns: new Counter({
+      name: 'verisim_generator_cleanup_runs_total',
+      help: 'Runs of the cleanup job (zombie consumer groups, stream trimming), by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    cleanupZombies: new Counter({
+      name: 'verisim_generator_cleanup_zombie_groups_total',
+      help: 'Consumer groups of dead gateway instances destroyed (one per stream)',
+      registers: [registry],
+    }),
+    cleanupAcked: new Counter({
+      name: 'verisim_generator_cleanup_pending_acked_total',
+      help: 'Pending entries of dead consumers claimed and acknowledged before their group was destroyed',
+      registers: [registry],
+    }),
+    cleanupTrimmed: new Counter({
+      name: 'verisim_generator_cleanup_trimmed_entries_total',
+      help: 'Stream entries removed by the cleanup job to keep the retention window',
+      registers: [registry],
+    }),
+    cleanupSeconds: new Histogram({
+      name: 'verisim_generator_cleanup_run_seconds',
+      help: 'Wall time of one cleanup run',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    cleanupLastRun: new Gauge({
+      name: 'verisim_generator_cleanup_last_run_timestamp_seconds',
+      help: 'Unix time of the last successful cleanup run',
+      registers: [registry],
+    }),
     writeErrors: new Counter({
       name: 'verisim_generator_write_errors_total',
       help: 'Failed writes to Redis (retried)',

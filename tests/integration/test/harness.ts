@@ -78,14 +78,28 @@ export interface Stack {
   stop(): Promise<void>
 }
 
-export async function startStack(opts: { env?: Record<string, string> } = {}): Promise<Stack> {
-  const handle: RedisHandle = await discoverRedis({ allowContainer: true })
+export interface StackOptions {
+  /** Settings for both services. */
+  env?: Record<string, string>
+  /** Extra settings for the first gateway only (e.g. its GATEWAY_INSTANCE_ID). */
+  gatewayEnv?: Record<string, string>
+  /** Use this Redis instead of discovering one (e.g. a {@link startRedisServer} the test controls). */
+  redisUrl?: string
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const handle: RedisHandle = opts.redisUrl
+    ? { url: opts.redisUrl, source: 'env', stop: async () => {} }
+    : await discoverRedis({ allowContainer: true })
   const redis = new Redis(handle.url)
+  redis.on('error', () => undefined) // tests that stop Redis on purpose see failed commands instead
   const prefix = `t${randomBytes(4).toString('hex')}`
   const base = {
     REDIS_URL: handle.url,
     VERISIM_PREFIX: prefix,
     HOST: '127.0.0.1',
+    // Tests that do not look at steady-state rates start cold (faster start).
+    VERISIM_WARMUP_HOURS: '0',
     ...opts.env,
   }
   const genPort = await freePort()
@@ -105,7 +119,7 @@ export async function startStack(opts: { env?: Record<string, string> } = {}): P
   await waitReady(`${generatorUrl}/health/ready`).catch((err: Error) => {
     throw new Error(`${err.message}\n${generator.output.join('')}`)
   })
-  const gw = await startGateway()
+  const gw = await startGateway(opts.gatewayEnv)
   return {
     redis,
     redisUrl: handle.url,
@@ -139,6 +153,8 @@ export class TestClient {
   readonly events: Envelope[] = []
   readonly ws: WebSocket
   readonly opened: Promise<void>
+  /** Close code and reason, once the socket has closed. */
+  readonly closed: Promise<[number, string]>
   #waiters: (() => void)[] = []
 
   constructor(url: string) {
@@ -147,6 +163,7 @@ export class TestClient {
       this.ws.once('open', () => resolve())
       this.ws.once('error', reject)
     })
+    this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve([code, reason.toString()])))
     this.ws.on('message', (data) => {
       const msg = JSON.parse(data.toString()) as Record<string, unknown>
       this.messages.push(msg)
@@ -222,5 +239,72 @@ export function expectIncreasing(ids: string[]): void {
     if (compare(ids[i]!, ids[i - 1]!) <= 0) {
       throw new Error(`ids not strictly increasing at ${i}: ${ids[i - 1]} then ${ids[i]}`)
     }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// A redis-server of the test's own (to kill and restart)
+// ---------------------------------------------------------------------------
+
+export interface RedisServer {
+  url: string
+  port: number
+  /** Kills the server (SIGKILL by default: a crash, nothing saved) and waits for it to exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>
+  /** Starts it again on the same port: empty, since nothing is ever persisted. */
+  restart(): Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * Starts `redis-server` from PATH on a free loopback port with persistence off
+ * (`--save "" --appendonly no`), so every restart comes back empty.
+ */
+export async function startRedisServer(): Promise<RedisServer> {
+  const port = await freePort()
+  const url = `redis://127.0.0.1:${port}`
+  let child: ChildProcess | null = null
+  let exited: Promise<void> = Promise.resolve()
+  const output: string[] = []
+  const launch = async () => {
+    const c = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let failed: Error | null = null
+    c.once('error', (err) => (failed = err))
+    c.stdout!.on('data', (d: Buffer) => output.push(d.toString()))
+    c.stderr!.on('data', (d: Buffer) => output.push(d.toString()))
+    child = c
+    exited = new Promise<void>((resolve) => c.once('exit', () => resolve()))
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      probe.on('error', () => undefined)
+      try {
+        await probe.connect()
+        if ((await probe.ping()) === 'PONG') return
+      } catch {
+        // not up yet
+      } finally {
+        probe.disconnect()
+      }
+      if (failed) throw new Error(`this test needs redis-server on PATH to start and restart its own Redis: ${(failed as Error).message}`)
+      if (Date.now() > deadline || c.exitCode !== null) throw new Error(`redis-server did not start on ${port}: ${output.join('')}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  await launch()
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill(signal)
+    await exited
+  }
+  return {
+    url,
+    port,
+    kill,
+    restart: launch,
+    stop: () => kill('SIGTERM'),
   }
 }

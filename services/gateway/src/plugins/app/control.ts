@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto'
 import {
   ControlStream,
   SpecialChannel,
-  type ControlAction,
+  type AnyControlAction,
   type ControlResult,
 } from '@verisim/schema'
 import { readControlResult, sendControl } from '@verisim/bus'
@@ -21,7 +21,7 @@ export interface Control {
    * Throws `ControlTimeoutError` when the generator does not answer.
    */
   request(
-    action: ControlAction,
+    action: AnyControlAction,
     payload: Record<string, unknown>,
     requestId?: string,
     timeoutMs?: number,

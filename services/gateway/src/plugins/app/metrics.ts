@@ -40,6 +40,12 @@ function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    bufferedBytes: new Gauge({
+      name: 'verisim_gateway_client_buffered_bytes',
+      help: 'Bytes accepted for streaming clients but not yet handed to the kernel, over all clients (stat="sum") and the largest one (stat="max"); each client is bounded by VERISIM_MAX_CLIENT_BUFFER',
+      labelNames: ['stat'] as const,
+      registers: [registry],
+    }),
     slowClosed: new Counter({
       name: 'verisim_gateway_slow_clients_closed_total',
       help: 'Clients closed because their send queue exceeded the bound',

@@ -4,36 +4,19 @@
  * makes a retried request return the first result without applying twice.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
-import { MAX_SPEED, MIN_SPEED, type ControlAction } from '@verisim/schema'
+import { MAX_SPEED, MIN_SPEED } from '@verisim/schema'
 import { readEpoch } from '@verisim/bus'
 import { requireAdmin } from '../../auth.js'
-import { BadRequestError, ErrorBody, NotReadyError } from '../../errors.js'
+import { ErrorBody, NotReadyError } from '../../errors.js'
+import { ControlErrors, IdempotencyHeaders, controlRunner } from '../../control-route.js'
 
 const State = Type.Object({}, { additionalProperties: true })
-const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-})
 
 const simulation: FastifyPluginAsyncTypebox = async (app) => {
   const admin = requireAdmin(app.config.adminToken)
 
-  async function run(
-    req: FastifyRequest,
-    reply: FastifyReply,
-    action: ControlAction,
-    payload: Record<string, unknown> = {},
-  ) {
-    const key = req.headers['idempotency-key']
-    if (Array.isArray(key)) throw new BadRequestError('send one Idempotency-Key header, not several')
-    const res = await app.control.request(action, payload, key ? `idem:${key}` : undefined)
-    if (!res.success) {
-      const err = res.error ?? { code: 'VS_GW_INTERNAL', message: 'control failed', status: 500 }
-      return reply.code(err.status).send({ error: { code: err.code, message: err.message } })
-    }
-    return res.result
-  }
+  const run = controlRunner(app)
 
   app.get(
     '/api/simulation/state',
@@ -48,10 +31,7 @@ const simulation: FastifyPluginAsyncTypebox = async (app) => {
 
   const mutation = {
     preHandler: admin,
-    schema: {
-      headers: IdempotencyHeaders,
-      response: { 200: State, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 501: ErrorBody, 504: ErrorBody },
-    },
+    schema: { headers: IdempotencyHeaders, response: { 200: State, ...ControlErrors } },
   }
   for (const action of ['start', 'pause', 'resume'] as const) {
     app.post(`/api/simulation/${action}`, mutation, (req, reply) => run(req, reply, action))

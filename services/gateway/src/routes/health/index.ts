@@ -20,6 +20,15 @@ const health: FastifyPluginAsync = async (app) => {
   })
   app.get('/metrics', async (_req, reply) => {
     app.metrics.clients.set({ transport: 'all' }, app.streams.fanout.clientCount)
+    let sum = 0
+    let max = 0
+    for (const c of app.streams.fanout.clients()) {
+      const b = c.sink.bufferedBytes()
+      sum += b
+      if (b > max) max = b
+    }
+    app.metrics.bufferedBytes.set({ stat: 'sum' }, sum)
+    app.metrics.bufferedBytes.set({ stat: 'max' }, max)
     reply.type(app.metrics.registry.contentType)
     return app.metrics.registry.metrics()
   })

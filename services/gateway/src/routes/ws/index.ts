@@ -31,7 +31,8 @@ const ws: FastifyPluginAsync = async (app) => {
     const { config, metrics } = app
     const sink: Sink = {
       kind: 'ws',
-      write: (chunk) => socket.send(chunk),
+      // A shared Buffer: ws frames it without copying; text frame, never compressed.
+      write: (chunk) => socket.send(chunk, { binary: false, compress: false }),
       bufferedBytes: () => socket.bufferedAmount,
       close: (code, reason) => socket.close(code, reason),
     }
@@ -174,7 +175,7 @@ const ws: FastifyPluginAsync = async (app) => {
         })
         .finally(() => {
           waiting--
-          if (paused && waiting <= RESUME_AT && socket.readyState === socket.OPEN) {
+          if (paused && (waiting <= RESUME_AT || socket.readyState !== socket.OPEN)) {
             paused = false
             socket.resume()
           }

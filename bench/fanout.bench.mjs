@@ -1,0 +1,285 @@
+/**
+ * Fan-out: N = 1,000 WebSocket clients subscribed to everything, on loopback,
+ * counted by a client process that does not parse JSON (fixed-size events:
+ * counts come from frame lengths, write times from the id at a known offset).
+ *
+ * Systems, each in a process of its own with its CPU read from inside
+ * (process.cpuUsage over IPC):
+ *   verisim          the gateway (services/gateway/dist/main.js), reading the
+ *                    world's channel streams as a consumer group
+ *   bare ws          baseline (a): XREAD the same streams, one pre-serialized
+ *                    Buffer per 100 ms window written to every client
+ *   socket.io batch  baseline (b): Socket.IO 4 + @socket.io/redis-streams-adapter,
+ *                    one `batch` emit per 100 ms carrying the same events
+ *   socket.io event  baseline (b), idiomatic: one emit per event
+ *
+ * For each: (1) a fixed offered load of 2,000 events/s: delivered events/s (all
+ * clients), server CPU µs per delivery, p50/p99 latency from the event's write
+ * (its id's ms, taken just before XADD) to the client; (2) saturation: the
+ * offered load steps up until clients fall behind; the highest delivered rate
+ * counts. Targets (issue 6): saturated ≥ 0.8 × bare ws and ≥ 1.1 × socket.io
+ * batched; CPU per delivery at the fixed load ≤ 1.25 × bare ws; p99 ≤ 150 ms.
+ *
+ * Env: VERISIM_BENCH_CLIENTS (default 1000), VERISIM_BENCH_ONLY=verisim,bare,…
+ */
+import { fork } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import os from 'node:os'
+import { randomBytes } from 'node:crypto'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { createServer } from 'node:net'
+import { Redis } from 'ioredis'
+import { deletePrefix } from '@verisim/bus'
+import { WORLD, request } from './fanout/common.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const N = Number(process.env.VERISIM_BENCH_CLIENTS ?? 1000)
+const FIXED_RATE = 2000
+const SAT_RATES = [3000, 4000, 5000, 6500, 8000, 10_000, 13_000, 16_000, 20_000]
+const WARMUP_MS = 2000
+const FIXED_MS = 5000
+const STEP_SETTLE_MS = 1000
+const STEP_MS = 2500
+
+const SYSTEMS = [
+  { key: 'verisim', name: 'verisim gateway', producer: 'streams', clients: 'verisim' },
+  { key: 'bare', name: 'bare ws', producer: 'streams', clients: 'bare' },
+  { key: 'sio-batch', name: 'socket.io batched', producer: 'sio-batch', clients: 'sio' },
+  { key: 'sio-event', name: 'socket.io per event', producer: 'sio-event', clients: 'sio' },
+]
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+    srv.on('error', reject)
+  })
+}
+
+/** Forks a child with IPC; resolves once it sends `{type}` (or a readiness probe passes). */
+function start(modulePath, args, { env, execArgv = [], until = 'ready', probe } = {}) {
+  const child = fork(modulePath, args, {
+    env: { ...process.env, ...env },
+    execArgv,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  })
+  const output = []
+  const keep = (d) => {
+    output.push(d.toString())
+    if (output.length > 50) output.shift()
+  }
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  child.on('message', (m) => m?.type === 'log' && keep(m.msg))
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${modulePath} did not start: ${output.join('')}`)), 30_000)
+    const done = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+    if (probe) {
+      const poll = async () => {
+        while (child.exitCode === null) {
+          if (await probe().catch(() => false)) return done()
+          await sleep(100)
+        }
+        reject(new Error(`${modulePath} exited: ${output.join('')}`))
+      }
+      void poll()
+    } else {
+      child.on('message', (m) => m?.type === until && done())
+      void exited.then(() => reject(new Error(`${modulePath} exited: ${output.join('')}`)))
+    }
+  })
+  return {
+    child,
+    ready,
+    output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000)
+      await exited
+      clearTimeout(t)
+    },
+  }
+}
+
+function percentile(hist, q) {
+  let total = 0
+  for (const c of hist) total += c
+  if (total === 0) return NaN
+  let seen = 0
+  const want = q * total
+  for (let ms = 0; ms < hist.length; ms++) {
+    seen += hist[ms]
+    if (seen >= want) return ms
+  }
+  return hist.length - 1
+}
+
+/** Busy share of the whole machine (all cores) from /proc/stat, where there is one. */
+function machineTicks() {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    const idle = cpu[3] + cpu[4]
+    return { idle, total: cpu.reduce((a, b) => a + b, 0) }
+  } catch {
+    return null
+  }
+}
+
+async function redisCpu(redis) {
+  const info = await redis.info('cpu')
+  const f = (k) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0)
+  return f('used_cpu_user') + f('used_cpu_sys')
+}
+
+async function measureWindow(server, clients, producer, redis, ms) {
+  await request(clients.child, { type: 'reset' })
+  const r0 = await redisCpu(redis)
+  const k0 = (await request(clients.child, { type: 'stats' })).cpu
+  const c0 = await request(server.child, { type: 'cpu' })
+  const m0 = machineTicks()
+  const p0 = await request(producer.child, { type: 'stats' })
+  const w0 = p0.written
+  const t0 = performance.now()
+  await sleep(ms)
+  const c1 = await request(server.child, { type: 'cpu' })
+  const m1 = machineTicks()
+  const st = await request(clients.child, { type: 'stats' })
+  const p1 = await request(producer.child, { type: 'stats' })
+  const w1 = p1.written
+  const r1 = await redisCpu(redis)
+  const secs = (performance.now() - t0) / 1000
+  const clientCores = (st.cpu.user + st.cpu.system - k0.user - k0.system) / 1e6 / secs
+  const cpuUs = c1.usage.user + c1.usage.system - (c0.usage.user + c0.usage.system)
+  return {
+    offered: (w1 - w0) / secs,
+    delivered: st.deliveries / secs,
+    perClient: st.deliveries / secs / N,
+    cpuPerDelivery: st.deliveries > 0 ? cpuUs / st.deliveries : NaN,
+    cpuCores: cpuUs / 1e6 / secs,
+    p50: percentile(st.hist, 0.5),
+    p99: percentile(st.hist, 0.99),
+    bad: st.bad,
+    closed: st.closed,
+    closeCodes: st.closeCodes,
+    rssMiB: c1.rss / 2 ** 20,
+    clientCores,
+    producerCores: (p1.cpu.user + p1.cpu.system - p0.cpu.user - p0.cpu.system) / 1e6 / secs,
+    redisCores: (r1 - r0) / secs,
+    machineBusy: m0 && m1 ? 1 - (m1.idle - m0.idle) / (m1.total - m0.total) : NaN,
+  }
+}
+
+const behind = (m) => m.perClient < 0.9 * m.offered || m.p99 > 1000 || m.closed > 0
+
+async function measureSystem(sys, redisUrl, log) {
+  const redis = new Redis(redisUrl)
+  const prefix = `bench${randomBytes(3).toString('hex')}`
+  const port = await freePort()
+  const producer = start(join(here, 'fanout/producer.mjs'), [redisUrl, prefix, sys.producer])
+  await producer.ready
+  let server
+  if (sys.key === 'verisim') {
+    server = start(join(here, '../services/gateway/dist/main.js'), [], {
+      execArgv: ['--import', pathToFileURL(join(here, 'fanout/cpu-probe.mjs')).href],
+      env: {
+        REDIS_URL: redisUrl,
+        VERISIM_PREFIX: prefix,
+        VERISIM_WORLD: WORLD,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'error',
+        GATEWAY_INSTANCE_ID: `bench-${prefix}`,
+      },
+      probe: async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).ok,
+    })
+  } else {
+    const file = sys.key === 'bare' ? 'fanout/bare-ws.mjs' : 'fanout/sio-server.mjs'
+    server = start(join(here, file), [redisUrl, prefix, String(port)], { until: 'listening' })
+  }
+  const url = `ws://127.0.0.1:${port}${sys.key === 'verisim' ? '/ws' : ''}`
+  const clients = start(join(here, 'fanout/clients.mjs'), [url, String(N), sys.clients])
+  try {
+    await server.ready
+    await clients.ready
+    const { ready } = await request(clients.child, { type: 'connect' })
+    if (ready < N) throw new Error(`only ${ready} of ${N} clients connected to ${sys.name}`)
+    await request(producer.child, { type: 'rate', rate: FIXED_RATE })
+    await sleep(WARMUP_MS)
+    const fixed = await measureWindow(server, clients, producer, redis, FIXED_MS)
+    log(
+      `${sys.name} @${FIXED_RATE}/s: ${Math.round(fixed.delivered).toLocaleString('en-US')} deliveries/s, ` +
+        `${fixed.cpuPerDelivery.toFixed(3)} µs CPU each (${fixed.cpuCores.toFixed(2)} cores; clients ${fixed.clientCores.toFixed(2)}, producer ${fixed.producerCores.toFixed(2)}, redis ${fixed.redisCores.toFixed(2)}; machine ${Math.round(fixed.machineBusy * 100)}% busy), p50 ${fixed.p50} ms, p99 ${fixed.p99} ms` +
+        (fixed.bad ? `, ${fixed.bad} malformed frames` : ''),
+    )
+    const steps = [{ rate: FIXED_RATE, ...fixed }]
+    if (!behind(fixed)) {
+      for (const rate of SAT_RATES) {
+        await request(producer.child, { type: 'rate', rate })
+        await sleep(STEP_SETTLE_MS)
+        const m = await measureWindow(server, clients, producer, redis, STEP_MS)
+        steps.push({ rate, ...m })
+        log(
+          `${sys.name} @${rate}/s: ${Math.round(m.delivered).toLocaleString('en-US')} deliveries/s ` +
+            `(${Math.round(m.perClient)} of ${Math.round(m.offered)} events/s per client), p99 ${m.p99} ms, ` +
+            `${m.cpuCores.toFixed(2)} cores (clients ${m.clientCores.toFixed(2)}, producer ${m.producerCores.toFixed(2)}, redis ${m.redisCores.toFixed(2)}; machine ${Math.round(m.machineBusy * 100)}% busy)${m.closed ? `, ${m.closed} clients closed ${JSON.stringify(m.closeCodes)}` : ''}`,
+        )
+        if (behind(m)) break
+      }
+    }
+    const saturated = steps.reduce((a, b) => (b.delivered > a.delivered ? b : a))
+    return { fixed, saturated, steps }
+  } finally {
+    await request(clients.child, { type: 'close' }).catch(() => undefined)
+    await Promise.all([clients.stop(), server.stop(), producer.stop()])
+    await deletePrefix(redis, prefix).catch(() => undefined)
+    redis.disconnect()
+  }
+}
+
+export default async function run(ctx) {
+  const redisUrl = await ctx.redisUrl()
+  const load = os.loadavg()[0]
+  ctx.log(`load average before: ${load.toFixed(2)} on ${os.cpus().length} cores (other work on the machine skews every figure)`)
+  const only = process.env.VERISIM_BENCH_ONLY?.split(',')
+  const r = {}
+  for (const sys of SYSTEMS) {
+    if (only && !only.includes(sys.key)) continue
+    ctx.log(`${sys.name}: ${N} clients`)
+    r[sys.key] = await measureSystem(sys, redisUrl, ctx.log)
+  }
+  const rows = [{ name: 'load average (1 min) at start', value: load, unit: '', note: `${os.cpus().length} cores; other processes compete for them` }]
+  const k = (v) => Math.round(v)
+  for (const sys of SYSTEMS) {
+    const m = r[sys.key]
+    if (!m) continue
+    rows.push(
+      { name: `${sys.name}: delivered @2k ev/s`, value: k(m.fixed.delivered), unit: 'events/s', note: `${N} clients; ${k(m.fixed.perClient)} of ${k(m.fixed.offered)} ev/s each` },
+      { name: `${sys.name}: CPU per delivery @2k`, value: m.fixed.cpuPerDelivery, unit: 'µs', note: `${m.fixed.cpuCores.toFixed(2)} cores; RSS ${k(m.fixed.rssMiB)} MiB` },
+      { name: `${sys.name}: latency p50 @2k`, value: m.fixed.p50, unit: 'ms' },
+      { name: `${sys.name}: latency p99 @2k`, value: m.fixed.p99, unit: 'ms', ...(sys.key === 'verisim' ? { target: '≤ 150' } : {}) },
+      { name: `${sys.name}: saturated`, value: k(m.saturated.delivered), unit: 'events/s', note: `offered ${k(m.saturated.offered)} ev/s; p99 ${m.saturated.p99} ms; ${m.saturated.cpuCores.toFixed(2)} cores` },
+    )
+  }
+  const v = r.verisim
+  if (v && r.bare) {
+    rows.push({ name: 'verisim / bare ws: saturated', value: v.saturated.delivered / r.bare.saturated.delivered, unit: '×', target: '≥ 0.8' })
+    rows.push({ name: 'verisim / bare ws: CPU per delivery @2k', value: v.fixed.cpuPerDelivery / r.bare.fixed.cpuPerDelivery, unit: '×', target: '≤ 1.25' })
+  }
+  if (v && r['sio-batch']) {
+    rows.push({ name: 'verisim / socket.io batched: saturated', value: v.saturated.delivered / r['sio-batch'].saturated.delivered, unit: '×', target: '≥ 1.1' })
+  }
+  if (v && r['sio-event']) {
+    rows.push({ name: 'verisim / socket.io per event: saturated', value: v.saturated.delivered / r['sio-event'].saturated.delivered, unit: '×' })
+  }
+  return rows
+}

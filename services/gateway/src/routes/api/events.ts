@@ -1,0 +1,72 @@
+/**
+ * External events and correlations over REST (CONTRACT.md): list and inject
+ * external events (past ones regenerate history, future ones wait for their
+ * time), and ask which events moved a stream or which streams an event moved.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { requireAdmin } from '../../auth.js'
+import { ControlErrors, IdempotencyHeaders, controlRunner } from '../../control-route.js'
+import { BadRequestError } from '../../errors.js'
+
+const Anything = Type.Object({}, { additionalProperties: true })
+const Time = Type.String({ format: 'date-time' })
+
+const events: FastifyPluginAsyncTypebox = async (app) => {
+  const admin = requireAdmin(app.config.adminToken)
+  const run = controlRunner(app)
+
+  app.get(
+    '/api/events/external',
+    {
+      schema: {
+        querystring: Type.Object({ start: Type.Optional(Time), end: Type.Optional(Time) }, { additionalProperties: false }),
+        response: { 200: Anything, ...ControlErrors },
+      },
+    },
+    (req, reply) => run(req, reply, 'list_external_events', { ...req.query }),
+  )
+
+  app.post(
+    '/api/events/external',
+    {
+      preHandler: admin,
+      schema: {
+        headers: IdempotencyHeaders,
+        description:
+          'Inject an external event: `templateId` from the world library (plus overrides), or a full event. `timestamp` may be in the past or the future.',
+        body: Type.Object(
+          {
+            timestamp: Time,
+            templateId: Type.Optional(Type.String({ minLength: 1 })),
+          },
+          { additionalProperties: true },
+        ),
+        response: { 200: Anything, ...ControlErrors },
+      },
+    },
+    (req, reply) => run(req, reply, 'inject_event', req.body as Record<string, unknown>),
+  )
+
+  app.get(
+    '/api/correlations',
+    {
+      schema: {
+        querystring: Type.Object(
+          { stream: Type.Optional(Type.String({ minLength: 1 })), event: Type.Optional(Type.String({ minLength: 1 })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Anything, ...ControlErrors },
+      },
+    },
+    (req, reply) => {
+      const { stream, event } = req.query
+      if ((stream === undefined) === (event === undefined)) {
+        throw new BadRequestError('give exactly one of ?stream=<stream name> or ?event=<external event id>')
+      }
+      return run(req, reply, 'get_correlations', stream !== undefined ? { stream } : { event: event as string })
+    },
+  )
+}
+
+export default events

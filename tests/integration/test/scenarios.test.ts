@@ -1,0 +1,156 @@
+/**
+ * Scenarios end to end: REST activates a scenario on the running generator, its
+ * events carry the ground truth, BullMQ moves it through settling to settled at
+ * simulation speed, every transition lands in the control log, and reset
+ * restores the baseline. External events and correlations over REST.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startStack, TestClient, type Envelope, type Stack } from './harness.js'
+
+let stack: Stack
+
+beforeAll(async () => {
+  // One simulated hour per wall second: a scenario's hours pass in seconds.
+  stack = await startStack({ env: { VERISIM_SPEED: '3600', VERISIM_START: '2026-11-02T08:00:00Z' } })
+})
+afterAll(async () => {
+  await stack?.stop()
+})
+
+async function call(method: string, path: string, body?: unknown) {
+  const r = await fetch(`${stack.gatewayUrl}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  return { status: r.status, body: (await r.json()) as Record<string, any> }
+}
+const state = async () => (await call('GET', '/api/simulation/state')).body
+
+async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+describe('scenarios over REST', () => {
+  it('should list the nine scenarios of the world', async () => {
+    const { status, body } = await call('GET', '/api/simulation/scenarios')
+    expect(status).toBe(200)
+    const ids = (body.scenarios as { id: string }[]).map((s) => s.id)
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'exam-season-surge',
+        'supply-crisis',
+        'payment-outage',
+        'quality-crisis',
+        'support-overload',
+        'churn-pattern',
+        'recruiting-crisis',
+        'competitor-disruption',
+        'normal-operations',
+      ]),
+    )
+    for (const s of body.scenarios) expect(s).toMatchObject({ name: expect.any(String), duration: expect.stringMatching(/^P/) })
+  })
+
+  it('should refuse an unknown scenario with 404 and stop with nothing active with 409', async () => {
+    const unknown = await call('POST', '/api/simulation/scenario', { scenarioId: 'nope' })
+    expect(unknown.status).toBe(404)
+    expect(unknown.body.error.message).toContain('nope')
+    const stop = await call('POST', '/api/simulation/stop')
+    expect(stop.status).toBe(409)
+  })
+
+  it('should run a scenario through active, settling and settled, with causes and a control log', async () => {
+    const watcher = new TestClient(stack.wsUrl)
+    await watcher.opened
+    watcher.send({ type: 'subscribe', topics: ['*', 'external-events', 'simulation_control'] })
+
+    const started = await call('POST', '/api/simulation/scenario', { scenarioId: 'payment-outage' })
+    expect(started.status).toBe(200)
+    expect(started.body).toMatchObject({ success: true, scenario: { id: 'payment-outage' }, estimatedDuration: expect.stringMatching(/^P/) })
+    expect(Array.isArray(started.body.events)).toBe(true)
+
+    const again = await call('POST', '/api/simulation/scenario', { scenarioId: 'exam-season-surge' })
+    expect(again.status).toBe(409)
+
+    expect((await state()).scenario).toMatchObject({ id: 'payment-outage', status: 'active' })
+    expect((await state()).activeModifiers.length).toBeGreaterThan(0)
+
+    // Shaped events say so.
+    await watcher.waitFor(
+      () => watcher.events.find((e: Envelope) => (e.causes as string[] | undefined)?.includes('scenario:payment-outage')),
+      20_000,
+      'an event caused by the scenario',
+    )
+
+    // BullMQ moves it on in simulation time: active → settling → settled.
+    await until(async () => (await state()).scenario?.status === 'settling', 60_000, 'settling')
+    await until(async () => {
+      const s = (await state()).scenario
+      return s === null || s?.status === 'settled'
+    }, 60_000, 'settled')
+
+    const log = await stack.redis.xrange(`${stack.prefix}:{tutoring}:control:log`, '-', '+')
+    const entries = log.map(([, f]) => ({ a: f[f.indexOf('a') + 1], p: f[f.indexOf('p') + 1], sim: f[f.indexOf('sim') + 1] }))
+    expect(entries.map((e) => e.a)).toEqual(expect.arrayContaining(['set_scenario', 'scenario_transition']))
+    const transitions = entries.filter((e) => e.a === 'scenario_transition').map((e) => JSON.parse(e.p!).to)
+    expect(transitions).toEqual(['settling', 'settled'])
+    // The control channel carried the acks and states, in id order with the events.
+    expect(watcher.events.some((e) => e.stream === 'simulation.state')).toBe(true)
+    await watcher.close()
+  })
+
+  it('should stop a scenario into settling and reset to baseline', async () => {
+    const started = await call('POST', '/api/simulation/scenario', { scenarioId: 'exam-season-surge' })
+    expect(started.status).toBe(200)
+    const stopped = await call('POST', '/api/simulation/stop')
+    expect(stopped.status).toBe(200)
+    expect(Date.parse(stopped.body.settlingUntil)).toBeGreaterThan(0)
+    expect((await state()).scenario).toMatchObject({ status: 'settling' })
+    const reset = await call('POST', '/api/simulation/reset')
+    expect(reset.status).toBe(200)
+    expect(reset.body).toMatchObject({ success: true, message: expect.any(String) })
+    const s = await state()
+    expect(s.scenario).toBeNull()
+    expect(s.activeModifiers).toEqual([])
+  })
+})
+
+describe('external events over REST', () => {
+  it('should inject a future event from a template, list it, and answer correlations', async () => {
+    const now = Date.parse((await state()).currentSimulationTime)
+    const lib = await call('POST', '/api/events/external', {
+      templateId: 'tiktok-mention',
+      timestamp: new Date(now + 3_600_000).toISOString(),
+    })
+    // The template id must exist in the library; fall back to the first template the server names.
+    expect([200, 400]).toContain(lib.status)
+    let event = lib.body
+    if (lib.status === 400) {
+      const listed = await call('GET', '/api/events/external')
+      expect(listed.status).toBe(200)
+      throw new Error(`template "tiktok-mention" unknown: ${lib.body.error.message}`)
+    }
+    expect(event).toMatchObject({ id: expect.any(String) })
+    const listed = await call('GET', '/api/events/external')
+    expect(listed.status).toBe(200)
+    expect((listed.body.events as { id: string }[]).map((e) => e.id)).toContain(event.id)
+    const corr = await call('GET', `/api/correlations?event=${encodeURIComponent(event.id)}`)
+    expect(corr.status).toBe(200)
+    expect(Array.isArray(corr.body.results)).toBe(true)
+    const bad = await call('GET', '/api/correlations')
+    expect(bad.status).toBe(400)
+  })
+
+  it('should reject an injected event without a valid timestamp naming the field', async () => {
+    const r = await call('POST', '/api/events/external', { templateId: 'x' })
+    expect(r.status).toBe(400)
+    expect(r.body.error.message).toContain('timestamp')
+  })
+})
