@@ -154,6 +154,7 @@ const OUTPUTS = [
   'services/generator/dist/main.js',
   'services/gateway/dist/main.js',
   'packages/bus/dist/index.js',
+  'packages/dashboard/dist/index.html',
 ]
 
 /** Why a build is needed, or undefined when every output is newer than every source. */
@@ -330,9 +331,11 @@ async function main() {
     'start',
     [
       bold(`Verisim is running`) + dim(` (Redis ${redis.url}, ${redis.source})`),
+      `  Admin      http://${base}/admin/`,
       `  WebSocket  ws://${base}/ws`,
       `  SSE        http://${base}/sse?topics=*`,
       `  Ready      http://${base}/health/ready`,
+      `  API docs   http://${base}/docs`,
       `  Generator  http://localhost:${generatorPort}/health/ready`,
       dim('Ctrl-C stops everything.'),
     ].join('\n'),
