@@ -16,8 +16,11 @@
  * For each: (1) a fixed offered load of 2,000 events/s: delivered events/s (all
  * clients), server CPU µs per delivery, p50/p99 latency from the event's write
  * (its id's ms, taken just before XADD) to the client; (2) saturation: the
- * offered load steps up until clients fall behind; the highest delivered rate
- * counts. Targets (issue 6): saturated ≥ 0.8 × bare ws and ≥ 1.1 × socket.io
+ * offered load steps up until clients fall behind (under 90 % of it delivered,
+ * p99 over 1 s, or a client closed) twice in a row. Saturated throughput is the
+ * highest rate sustained at a step that kept up (delivered, but no more than
+ * offered: a step may drain a backlog of the one before); the peak delivered
+ * rate of any step is reported beside it. Targets (issue 6): saturated ≥ 0.8 × bare ws and ≥ 1.1 × socket.io
  * batched; CPU per delivery at the fixed load ≤ 1.25 × bare ws; p99 ≤ 150 ms.
  *
  * Env: VERISIM_BENCH_CLIENTS (default 1000), VERISIM_BENCH_ONLY=verisim,bare,…
@@ -141,7 +144,20 @@ async function redisCpu(redis) {
   return f('used_cpu_user') + f('used_cpu_sys')
 }
 
-async function measureWindow(server, clients, producer, redis, ms) {
+/** The gateway's own view (its /metrics): mean flush time and unsent bytes over all clients. */
+async function gatewayDiag(httpUrl) {
+  if (!httpUrl) return null
+  const text = await (await fetch(`${httpUrl}/metrics`)).text()
+  const v = (re) => Number(re.exec(text)?.[1] ?? NaN)
+  return {
+    flushSum: v(/^verisim_gateway_flush_seconds_sum ([\d.e+-]+)$/m),
+    flushCount: v(/^verisim_gateway_flush_seconds_count (\d+)$/m),
+    buffered: v(/^verisim_gateway_client_buffered_bytes\{stat="sum"\} (\d+)$/m),
+  }
+}
+
+async function measureWindow(server, clients, producer, redis, ms, httpUrl) {
+  const g0 = await gatewayDiag(httpUrl)
   await request(clients.child, { type: 'reset' })
   const r0 = await redisCpu(redis)
   const k0 = (await request(clients.child, { type: 'stats' })).cpu
@@ -153,6 +169,7 @@ async function measureWindow(server, clients, producer, redis, ms) {
   await sleep(ms)
   const c1 = await request(server.child, { type: 'cpu' })
   const m1 = machineTicks()
+  const g1 = await gatewayDiag(httpUrl)
   const st = await request(clients.child, { type: 'stats' })
   const p1 = await request(producer.child, { type: 'stats' })
   const w1 = p1.written
@@ -176,6 +193,7 @@ async function measureWindow(server, clients, producer, redis, ms) {
     producerCores: (p1.cpu.user + p1.cpu.system - p0.cpu.user - p0.cpu.system) / 1e6 / secs,
     redisCores: (r1 - r0) / secs,
     machineBusy: m0 && m1 ? 1 - (m1.idle - m0.idle) / (m1.total - m0.total) : NaN,
+    gateway: g0 && g1 ? { flushMs: ((g1.flushSum - g0.flushSum) / (g1.flushCount - g0.flushCount)) * 1000, unsentMiB: g1.buffered / 2 ** 20 } : null,
   }
 }
 
@@ -207,6 +225,8 @@ async function measureSystem(sys, redisUrl, log) {
     server = start(join(here, file), [redisUrl, prefix, String(port)], { until: 'listening' })
   }
   const url = `ws://127.0.0.1:${port}${sys.key === 'verisim' ? '/ws' : ''}`
+  const diagUrl = sys.key === 'verisim' ? `http://127.0.0.1:${port}` : null
+  const diag = (m) => (m.gateway ? `; flush ${m.gateway.flushMs.toFixed(1)} ms, unsent ${m.gateway.unsentMiB.toFixed(1)} MiB` : '')
   const clients = start(join(here, 'fanout/clients.mjs'), [url, String(N), sys.clients])
   try {
     await server.ready
@@ -215,29 +235,35 @@ async function measureSystem(sys, redisUrl, log) {
     if (ready < N) throw new Error(`only ${ready} of ${N} clients connected to ${sys.name}`)
     await request(producer.child, { type: 'rate', rate: FIXED_RATE })
     await sleep(WARMUP_MS)
-    const fixed = await measureWindow(server, clients, producer, redis, FIXED_MS)
+    const fixed = await measureWindow(server, clients, producer, redis, FIXED_MS, diagUrl)
     log(
       `${sys.name} @${FIXED_RATE}/s: ${Math.round(fixed.delivered).toLocaleString('en-US')} deliveries/s, ` +
-        `${fixed.cpuPerDelivery.toFixed(3)} µs CPU each (${fixed.cpuCores.toFixed(2)} cores; clients ${fixed.clientCores.toFixed(2)}, producer ${fixed.producerCores.toFixed(2)}, redis ${fixed.redisCores.toFixed(2)}; machine ${Math.round(fixed.machineBusy * 100)}% busy), p50 ${fixed.p50} ms, p99 ${fixed.p99} ms` +
+        `${fixed.cpuPerDelivery.toFixed(3)} µs CPU each (${fixed.cpuCores.toFixed(2)} cores; clients ${fixed.clientCores.toFixed(2)}, producer ${fixed.producerCores.toFixed(2)}, redis ${fixed.redisCores.toFixed(2)}; machine ${Math.round(fixed.machineBusy * 100)}% busy${diag(fixed)}), p50 ${fixed.p50} ms, p99 ${fixed.p99} ms` +
         (fixed.bad ? `, ${fixed.bad} malformed frames` : ''),
     )
     const steps = [{ rate: FIXED_RATE, ...fixed }]
     if (!behind(fixed)) {
+      // Up the offered load until two steps in a row fall behind (one can be a
+      // hiccup of a shared machine); the highest delivered rate is the capacity.
+      let strikes = 0
       for (const rate of SAT_RATES) {
         await request(producer.child, { type: 'rate', rate })
         await sleep(STEP_SETTLE_MS)
-        const m = await measureWindow(server, clients, producer, redis, STEP_MS)
+        const m = await measureWindow(server, clients, producer, redis, STEP_MS, diagUrl)
         steps.push({ rate, ...m })
         log(
           `${sys.name} @${rate}/s: ${Math.round(m.delivered).toLocaleString('en-US')} deliveries/s ` +
             `(${Math.round(m.perClient)} of ${Math.round(m.offered)} events/s per client), p99 ${m.p99} ms, ` +
-            `${m.cpuCores.toFixed(2)} cores (clients ${m.clientCores.toFixed(2)}, producer ${m.producerCores.toFixed(2)}, redis ${m.redisCores.toFixed(2)}; machine ${Math.round(m.machineBusy * 100)}% busy)${m.closed ? `, ${m.closed} clients closed ${JSON.stringify(m.closeCodes)}` : ''}`,
+            `${m.cpuCores.toFixed(2)} cores (clients ${m.clientCores.toFixed(2)}, producer ${m.producerCores.toFixed(2)}, redis ${m.redisCores.toFixed(2)}; machine ${Math.round(m.machineBusy * 100)}% busy${diag(m)})${m.closed ? `, ${m.closed} clients closed ${JSON.stringify(m.closeCodes)}` : ''}`,
         )
-        if (behind(m)) break
+        strikes = behind(m) ? strikes + 1 : 0
+        if (strikes === 2) break
       }
     }
-    const saturated = steps.reduce((a, b) => (b.delivered > a.delivered ? b : a))
-    return { fixed, saturated, steps }
+    const sustained = (m) => (behind(m) ? 0 : Math.min(m.delivered, m.offered * N))
+    const saturated = steps.reduce((a, b) => (sustained(b) > sustained(a) ? b : a))
+    const peak = steps.reduce((a, b) => (b.delivered > a.delivered ? b : a))
+    return { fixed, saturated: { ...saturated, sustained: sustained(saturated) }, peak, steps }
   } finally {
     await request(clients.child, { type: 'close' }).catch(() => undefined)
     await Promise.all([clients.stop(), server.stop(), producer.stop()])
@@ -267,19 +293,25 @@ export default async function run(ctx) {
       { name: `${sys.name}: CPU per delivery @2k`, value: m.fixed.cpuPerDelivery, unit: 'µs', note: `${m.fixed.cpuCores.toFixed(2)} cores; RSS ${k(m.fixed.rssMiB)} MiB` },
       { name: `${sys.name}: latency p50 @2k`, value: m.fixed.p50, unit: 'ms' },
       { name: `${sys.name}: latency p99 @2k`, value: m.fixed.p99, unit: 'ms', ...(sys.key === 'verisim' ? { target: '≤ 150' } : {}) },
-      { name: `${sys.name}: saturated`, value: k(m.saturated.delivered), unit: 'events/s', note: `offered ${k(m.saturated.offered)} ev/s; p99 ${m.saturated.p99} ms; ${m.saturated.cpuCores.toFixed(2)} cores` },
+      {
+        name: `${sys.name}: saturated (sustained)`,
+        value: k(m.saturated.sustained),
+        unit: 'events/s',
+        note: m.saturated.sustained > 0 ? `at ${k(m.saturated.offered)} ev/s offered; p99 ${m.saturated.p99} ms; ${m.saturated.cpuCores.toFixed(2)} cores` : 'behind already at the fixed load',
+      },
+      { name: `${sys.name}: peak delivered`, value: k(m.peak.delivered), unit: 'events/s', note: `at ${k(m.peak.offered)} ev/s offered; p99 ${m.peak.p99} ms` },
     )
   }
   const v = r.verisim
   if (v && r.bare) {
-    rows.push({ name: 'verisim / bare ws: saturated', value: v.saturated.delivered / r.bare.saturated.delivered, unit: '×', target: '≥ 0.8' })
+    rows.push({ name: 'verisim / bare ws: saturated', value: v.saturated.sustained / r.bare.saturated.sustained, unit: '×', target: '≥ 0.8' })
     rows.push({ name: 'verisim / bare ws: CPU per delivery @2k', value: v.fixed.cpuPerDelivery / r.bare.fixed.cpuPerDelivery, unit: '×', target: '≤ 1.25' })
   }
   if (v && r['sio-batch']) {
-    rows.push({ name: 'verisim / socket.io batched: saturated', value: v.saturated.delivered / r['sio-batch'].saturated.delivered, unit: '×', target: '≥ 1.1' })
+    rows.push({ name: 'verisim / socket.io batched: saturated', value: v.saturated.sustained / r['sio-batch'].saturated.sustained, unit: '×', target: '≥ 1.1' })
   }
   if (v && r['sio-event']) {
-    rows.push({ name: 'verisim / socket.io per event: saturated', value: v.saturated.delivered / r['sio-event'].saturated.delivered, unit: '×' })
+    rows.push({ name: 'verisim / socket.io per event: peak delivered', value: v.peak.delivered / r['sio-event'].peak.delivered, unit: '×', note: 'socket.io per event never keeps up with 2k ev/s × 1000' })
   }
   return rows
 }

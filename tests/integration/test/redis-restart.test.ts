@@ -3,10 +3,13 @@
  * killed and started again on the same port with nothing persisted. Generator
  * and gateway recover by themselves (ready again, events flow again, the
  * cleanup job is scheduled again), and clients learn that events were lost
- * instead of seeing a silent gap: connected ones are closed with 4010 and every
- * resume with an old id answers `catchup` `reason: "epoch_changed"`.
+ * instead of seeing a silent gap: connected ones are closed with 4010, every
+ * resume with an old id answers `catchup` `reason: "epoch_changed"`, and a
+ * client of the SDK reconnects by itself and emits `reset` (`epoch_changed`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { createClient, type ResetInfo, type StreamEvent } from '@verisim/client'
 import {
   compare,
   expectIncreasing,
@@ -45,6 +48,12 @@ describe('Redis restarted empty', () => {
     const live = new TestClient(stack.wsUrl)
     const away = new TestClient(stack.wsUrl)
     await Promise.all([live.opened, away.opened])
+    // …and a client of the SDK, which should reconnect by itself and report the reset.
+    const sdkEvents: StreamEvent[] = []
+    const resets: ResetInfo[] = []
+    const sdk = createClient({ url: stack.wsUrl, topics: ['*'], WebSocket, reconnect: { initialMs: 50, maxMs: 500 } })
+    sdk.on('batch', (events) => void sdkEvents.push(...events))
+    sdk.on('reset', (info) => void resets.push(info))
     live.send({ type: 'subscribe', topics: ['*'] })
     away.send({ type: 'subscribe', topics: ['*'] })
     const e1 = (await live.waitFor(() => live.message('subscribed'), 5000, 'subscribed')).epoch as string
@@ -95,6 +104,16 @@ describe('Redis restarted empty', () => {
       expect(compare(c.events[0]!.id, liveLast)).toBeGreaterThan(0)
       await c.close()
     }
+
+    // The SDK client was told (reset, epoch_changed) and carries on with the new epoch, in order.
+    const deadline0 = Date.now() + 20_000
+    while ((resets.length === 0 || compare(sdkEvents.at(-1)!.id, liveLast) <= 0) && Date.now() < deadline0) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(resets.map((r) => r.reason)).toEqual(['epoch_changed'])
+    expectIncreasing(sdkEvents.map((e) => e.id))
+    expect(sdk.epoch).not.toBe(e1)
+    await sdk.close()
 
     // A fresh subscriber gets a gap-free stream of the new epoch, equal to what is stored.
     const fresh = new TestClient(stack.wsUrl)

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import WebSocket from 'ws'
 import { createClient, type StreamEvent } from '@verisim/client'
-import { createKeys } from '@verisim/bus'
+import { createKeys, listChannelKeys, retentionFloor } from '@verisim/bus'
 import { createTopicMatcher, type StreamInfo } from '@verisim/schema'
 import { compare, startStack, storedEvents, type Stack } from './harness.js'
 
@@ -23,7 +23,8 @@ let stack: Stack
 let catalog: StreamInfo[] = []
 
 beforeAll(async () => {
-  stack = await startStack({ env: { VERISIM_SPEED: '1500', VERISIM_SEED: '21' } })
+  // Retention far above what the run writes: the read-back must still hold every event delivered.
+  stack = await startStack({ env: { VERISIM_SPEED: '1500', VERISIM_SEED: '21', VERISIM_RETENTION: '10000000' } })
   catalog = JSON.parse((await stack.redis.get(createKeys(stack.prefix, 'tutoring').catalog))!) as StreamInfo[]
 })
 afterAll(async () => {
@@ -112,6 +113,10 @@ describe('SDK resume under disconnects', () => {
 
           const ids = delivered.map((e) => e.id)
           for (let i = 1; i < ids.length; i++) expect(compare(ids[i]!, ids[i - 1]!), `order at ${i}`).toBeGreaterThan(0)
+          // The read-back is complete: nothing in the window was trimmed away.
+          const keys = createKeys(stack.prefix, 'tutoring')
+          const channels = (await listChannelKeys(stack.redis, keys)).map((k) => k.slice(k.lastIndexOf(':') + 1))
+          expect(compare(await retentionFloor(stack.redis, keys, channels), ids[0]!)).toBeLessThanOrEqual(0)
           const match = createTopicMatcher(topics, catalog)
           const stored = (await storedEvents(stack.redis, stack.prefix, 'tutoring', ids[0]!, ids.at(-1)!)).filter((e) =>
             match({ stream: e.stream, channel: e.channel, anomalyFlag: String(e.anomalyFlag) }),

@@ -173,7 +173,17 @@ export default fp(
     }
 
     const heartbeatTimer = setInterval(() => {
-      if (heartbeating && !closing) heartbeat().catch(() => undefined)
+      if (!heartbeating || closing) return
+      heartbeat().catch(() => undefined)
+      // Groups remade before the generator made the new epoch: the epoch that
+      // appears next belongs to the streams read now.
+      if (knownEpoch === null) {
+        readEpoch(redis, keys)
+          .then((e) => {
+            if (knownEpoch === null && e !== null) knownEpoch = e.epoch
+          })
+          .catch(() => undefined)
+      }
     }, GATEWAY_HEARTBEAT_EVERY_MS)
     heartbeatTimer.unref()
 
