@@ -90,9 +90,7 @@ export function createTopicMatcher(
   }
   if (unknown.length > 0) throw new UnknownTopicError(unknown)
 
-  if (parsed.some((p) => p.kind === 'all')) {
-    return (e) => e.channel !== SpecialChannel.control
-  }
+  const all = parsed.some((p) => p.kind === 'all')
   const cadenceOf = new Map(catalog.map((s) => [s.name, s.cadence]))
   const streams = new Set<string>()
   const domains = new Set<string>()
@@ -108,6 +106,7 @@ export function createTopicMatcher(
     else if (p.kind === 'external') external = true
     else if (p.kind === 'control') control = true
   }
+  if (all) return (e) => e.channel !== SpecialChannel.control || control
   return (e) => {
     if (e.channel === SpecialChannel.control) return control
     if (e.channel === SpecialChannel.external) return external

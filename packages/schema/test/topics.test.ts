@@ -16,11 +16,18 @@ const catalog: StreamInfo[] = [
 const ev = (stream: string, anomalyFlag = 'normal', channel = domainOf(stream)) => ({ stream, channel, anomalyFlag })
 
 describe('createTopicMatcher', () => {
-  it('should match everything of the world with *, but not control messages', () => {
+  it('should match every event of the world with *, external events included, control messages not', () => {
     const m = createTopicMatcher(['*'], catalog)
     expect(m(ev('customer.tutor.search'))).toBe(true)
     expect(m(ev('session.completed'))).toBe(true)
+    expect(m(ev('external.event', 'normal', 'external'))).toBe(true)
     expect(m(ev('state', 'normal', 'simulation_control'))).toBe(false)
+  })
+
+  it('should add control messages to * when simulation_control is subscribed too', () => {
+    const m = createTopicMatcher(['*', 'simulation_control'], catalog)
+    expect(m(ev('state', 'normal', 'simulation_control'))).toBe(true)
+    expect(m(ev('session.completed'))).toBe(true)
   })
 
   it('should match a domain wildcard only within the domain', () => {

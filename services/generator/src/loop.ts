@@ -205,12 +205,12 @@ export class GeneratorLoop {
             wall,
           )
           result = { requestId: cmd.requestId, action: cmd.action, success: true, result: value }
-          await this.#afterCommand(cmd.action)
         } catch (err) {
           if (!(err instanceof ControlError)) this.#o.log.error({ err, cmd }, 'control command failed')
           result = errorResult(cmd, err)
         }
         result = await storeControlResult(redis, keys, result)
+        if (result.success) await this.#afterCommand(cmd.action)
         if (READ_ONLY_ACTIONS.includes(cmd.action)) {
           await redis.set(keys.controlCursor, entry.entryId)
           out.push(this.#controlEvent(ControlStream.ack, result))
@@ -252,11 +252,16 @@ export class GeneratorLoop {
   async #afterCommand(action: string): Promise<void> {
     const t = this.#o.transitions
     if (!t) return
-    if (SCENARIO_ACTIONS.has(action)) {
-      const s = scenarioApi(this.#o.engine)?.scenarioStatus()
-      await t.schedule(s?.nextTransition ? { runId: s.runId, ...s.nextTransition } : null)
-    } else if (CLOCK_ACTIONS.has(action)) {
-      await t.reschedule()
+    try {
+      if (SCENARIO_ACTIONS.has(action)) {
+        const s = scenarioApi(this.#o.engine)?.scenarioStatus()
+        await t.schedule(s?.nextTransition ? { runId: s.runId, ...s.nextTransition } : null)
+      } else if (CLOCK_ACTIONS.has(action)) {
+        await t.reschedule()
+      }
+    } catch (err) {
+      // The command took effect; only its follow-up could not be scheduled.
+      this.#o.log.error({ err, action }, 'could not schedule the scenario transition')
     }
   }
 

@@ -72,7 +72,7 @@ describe('scenarios over REST', () => {
     watcher.send({ type: 'subscribe', topics: ['*', 'external-events', 'simulation_control'] })
 
     const started = await call('POST', '/api/simulation/scenario', { scenarioId: 'payment-outage' })
-    expect(started.status).toBe(200)
+    expect(started.status, JSON.stringify(started.body)).toBe(200)
     expect(started.body).toMatchObject({ success: true, scenario: { id: 'payment-outage' }, estimatedDuration: expect.stringMatching(/^P/) })
     expect(Array.isArray(started.body.events)).toBe(true)
 

@@ -103,7 +103,7 @@ export class TransitionScheduler {
     const t = job.data
     if (this.#clock.simNow() < t.at) {
       // Fired early in simulation terms (paused, or slowed down): wait the rest.
-      const again = `${jobId(t)}:${Date.now()}`
+      const again = `${jobId(t)}-${Date.now()}`
       if (this.#current?.runId === t.runId && this.#current.to === t.to) this.#currentJobId = again
       await this.#queue.add('transition', t, {
         jobId: again,
@@ -130,6 +130,7 @@ export class TransitionScheduler {
   }
 }
 
+/** BullMQ job ids may not contain ':'. */
 function jobId(t: Transition): string {
-  return `${t.runId}:${t.to}`
+  return `${t.runId}-${t.to}`.replace(/:/g, '_')
 }
