@@ -5,8 +5,8 @@
  * file and the JSON path; cross-file references (stream names, metric names) are
  * checked by the loader in `@verisim/sim`.
  *
- * Later issues add `scenario-definitions.json` and `external-events-library.json`;
- * the loader already reads them when present.
+ * The optional `scenario-definitions.json` and `external-events-library.json` have
+ * their schemas at the end of this file (docs/scenarios.md).
  */
 import Type, { type Static } from 'typebox'
 import { CadenceSchema } from './event.js'
@@ -586,3 +586,263 @@ export const WorldFiles = {
   relationships: { file: 'stream-relationships.json', schema: StreamRelationshipsFileSchema },
   cadences: { file: 'stream-cadences.json', schema: StreamCadencesFileSchema },
 } as const
+
+// ---------------------------------------------------------------------------
+// Scenarios and external events: scenario-definitions.json, external-events-library.json
+// (both optional: a world without them has no scenarios). Cross-references (stream
+// names, template ids, cascade order) are checked by the loader in `@verisim/sim`.
+
+/**
+ * An ISO 8601 duration in weeks, days, hours, minutes and seconds: `PT8H`, `P3D`,
+ * `P1DT12H`, `PT90M`, `PT0S`. Years and months are refused (their length varies).
+ */
+export const IsoDurationSchema = Type.String({
+  pattern: '^P(?=\\d|T\\d)(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$',
+})
+
+/** A signed ISO 8601 duration: `-PT3H` is three hours before the reference time. */
+export const IsoOffsetSchema = Type.String({
+  pattern: '^-?P(?=\\d|T\\d)(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$',
+})
+
+/** An exact stream name, a domain wildcard (`session.*`) or `*`. */
+export const StreamPatternSchema = Type.String({
+  pattern: '^(\\*|[a-z][a-z0-9]*\\.\\*|[a-z][a-z0-9]*(\\.[a-z][a-z0-9_]*)+)$',
+})
+
+export const ModifierType = {
+  multiplier: 'multiplier',
+  additive: 'additive',
+  override: 'override',
+  probabilityShift: 'probabilityShift',
+} as const
+export type ModifierType = (typeof ModifierType)[keyof typeof ModifierType]
+
+/** The parameter of a stream a modifier changes. */
+export const ModifierTarget = {
+  /** Arrival rate in events per hour (for a chain outcome: its weight among the chain's outcomes). */
+  rate: 'rate',
+  /** The primary value of each event (and so its normalized value). */
+  value: 'value',
+  /** The stream's probability as a chain outcome; the other outcomes of a `oneOf` chain are rescaled so the chain keeps its total. */
+  probability: 'probability',
+} as const
+export type ModifierTarget = (typeof ModifierTarget)[keyof typeof ModifierTarget]
+
+/**
+ * One change to one parameter of the matched streams.
+ * - `multiplier` × `value` (> 0) — rate, value or probability
+ * - `additive` + `value` — rate (events per hour, streams with an arrival of their own) or value
+ * - `override` = `value` — rate (events per hour), value, or probability (0–1)
+ * - `probabilityShift` + `value` (−1…1) — probability, in probability points
+ *
+ * Modifiers on one parameter compose in order (baseline → time patterns → scenario →
+ * external events): multipliers multiply, additives add, an override replaces what
+ * came before it. When some declare a `precedence`, only the highest applies.
+ */
+export const StreamModifierSchema = Type.Object(
+  {
+    stream: StreamPatternSchema,
+    type: Type.Enum(['multiplier', 'additive', 'override', 'probabilityShift']),
+    /** Defaults to `rate` (`probability` for `probabilityShift`). */
+    target: Type.Optional(Type.Enum(['rate', 'value', 'probability'])),
+    value: Type.Number(),
+    precedence: Type.Optional(Type.Integer()),
+    description: Type.Optional(Type.String()),
+  },
+  closed,
+)
+export type StreamModifier = Static<typeof StreamModifierSchema>
+
+export const ExternalEventCategory = {
+  marketing: 'marketing',
+  product: 'product',
+  infrastructure: 'infrastructure',
+  academic: 'academic',
+  competitive: 'competitive',
+  operational: 'operational',
+} as const
+export type ExternalEventCategory =
+  (typeof ExternalEventCategory)[keyof typeof ExternalEventCategory]
+export const ExternalEventCategorySchema = Type.Enum([
+  'marketing',
+  'product',
+  'infrastructure',
+  'academic',
+  'competitive',
+  'operational',
+])
+export const SeveritySchema = Type.Enum(['info', 'warning', 'critical'])
+export type Severity = Static<typeof SeveritySchema>
+export const ImpactDirectionSchema = Type.Enum(['increase', 'decrease', 'mixed'])
+export type ImpactDirection = Static<typeof ImpactDirectionSchema>
+export const ImpactMagnitudeSchema = Type.Enum(['low', 'medium', 'high'])
+export type ImpactMagnitude = Static<typeof ImpactMagnitudeSchema>
+
+/** What an external event is expected to do: which streams, which way, how much, from when (`delay` after the event) and for how long. */
+export const ExpectedImpactSchema = Type.Object(
+  {
+    streams: Type.Array(StreamPatternSchema, { minItems: 1 }),
+    direction: ImpactDirectionSchema,
+    magnitude: ImpactMagnitudeSchema,
+    delay: IsoDurationSchema,
+    duration: IsoDurationSchema,
+  },
+  closed,
+)
+export type ExpectedImpact = Static<typeof ExpectedImpactSchema>
+
+/**
+ * A kind of external event. `modifiers` are what it does to the streams during its
+ * impact window (every one must touch a stream listed in `expectedImpact.streams`);
+ * a `redHerring` template is announced but changes nothing.
+ */
+export const ExternalEventTemplateSchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' }),
+    category: ExternalEventCategorySchema,
+    title: Type.String({ minLength: 1 }),
+    description: Type.String(),
+    severity: SeveritySchema,
+    icon: Type.String({ minLength: 1 }),
+    expectedImpact: ExpectedImpactSchema,
+    modifiers: Type.Array(StreamModifierSchema),
+    redHerring: Type.Optional(Type.Boolean()),
+    /** When such events typically happen (documentation for authors and dashboards). */
+    timing: Type.Optional(Type.String()),
+    externalLink: Type.Optional(Type.String()),
+  },
+  closed,
+)
+export type ExternalEventTemplate = Static<typeof ExternalEventTemplateSchema>
+
+export const ExternalEventsLibraryFileSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    world: Type.String(),
+    description: Type.String(),
+    templates: Type.Array(ExternalEventTemplateSchema, { minItems: 1 }),
+  },
+  closed,
+)
+export type ExternalEventsLibraryFile = Static<typeof ExternalEventsLibraryFileSchema>
+
+/** Fields an injection (or a scenario) may change on a template. */
+export const ExternalEventOverridesSchema = Type.Object(
+  {
+    title: Type.Optional(Type.String({ minLength: 1 })),
+    description: Type.Optional(Type.String()),
+    severity: Type.Optional(SeveritySchema),
+    icon: Type.Optional(Type.String({ minLength: 1 })),
+    redHerring: Type.Optional(Type.Boolean()),
+    externalLink: Type.Optional(Type.String()),
+    injectedByAI: Type.Optional(Type.Boolean()),
+    expectedImpact: Type.Optional(Type.Partial(ExpectedImpactSchema, closed)),
+    modifiers: Type.Optional(Type.Array(StreamModifierSchema)),
+  },
+  closed,
+)
+export type ExternalEventOverrides = Static<typeof ExternalEventOverridesSchema>
+
+/**
+ * `POST /api/events/external` / `Engine.injectExternalEvent`: a template id plus
+ * overrides, or a full event (`category`, `title`, `severity`, `expectedImpact`
+ * required then). `timestamp` (ISO 8601 or epoch ms) may be in the past or the future.
+ */
+export const ExternalEventInputSchema = Type.Object(
+  {
+    templateId: Type.Optional(Type.String({ minLength: 1 })),
+    timestamp: Type.Union([Type.String({ minLength: 1 }), Type.Number()]),
+    category: Type.Optional(ExternalEventCategorySchema),
+    title: Type.Optional(Type.String({ minLength: 1 })),
+    description: Type.Optional(Type.String()),
+    severity: Type.Optional(SeveritySchema),
+    icon: Type.Optional(Type.String({ minLength: 1 })),
+    redHerring: Type.Optional(Type.Boolean()),
+    externalLink: Type.Optional(Type.String()),
+    injectedByAI: Type.Optional(Type.Boolean()),
+    expectedImpact: Type.Optional(Type.Partial(ExpectedImpactSchema, closed)),
+    modifiers: Type.Optional(Type.Array(StreamModifierSchema)),
+  },
+  closed,
+)
+export type ExternalEventInputFields = Static<typeof ExternalEventInputSchema>
+
+/**
+ * A secondary effect of a scenario: `delay` after `trigger` is affected (by the
+ * scenario's modifiers or by another cascade), `modifiers` apply too. Cascades may
+ * chain but never loop.
+ */
+export const CascadeRuleSchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' }),
+    description: Type.String(),
+    trigger: StreamNameSchema,
+    delay: IsoDurationSchema,
+    modifiers: Type.Array(StreamModifierSchema, { minItems: 1 }),
+  },
+  closed,
+)
+export type CascadeRule = Static<typeof CascadeRuleSchema>
+
+export const SettleCurve = {
+  linear: 'linear',
+  exponential: 'exponential',
+  immediate: 'immediate',
+} as const
+export type SettleCurve = (typeof SettleCurve)[keyof typeof SettleCurve]
+
+/**
+ * How a scenario returns to baseline once it stops: `linear` (the modifiers shrink
+ * evenly to neutral over `duration`), `exponential` (they decay so that the largest
+ * is within 5 % of baseline at `duration`), `immediate` (they end at once). `backlog`
+ * modifiers start when settling starts and fade linearly over `duration` (the
+ * processing spike after an outage is fixed).
+ */
+export const SettlementSchema = Type.Object(
+  {
+    curve: Type.Enum(['linear', 'exponential', 'immediate']),
+    duration: IsoDurationSchema,
+    backlog: Type.Optional(Type.Array(StreamModifierSchema)),
+  },
+  closed,
+)
+export type Settlement = Static<typeof SettlementSchema>
+
+/** An external event a scenario injects, `offset` after (or, negative, before) its activation. */
+export const ScenarioEventSchema = Type.Object(
+  {
+    templateId: Type.String({ minLength: 1 }),
+    offset: IsoOffsetSchema,
+    overrides: Type.Optional(ExternalEventOverridesSchema),
+  },
+  closed,
+)
+export type ScenarioEvent = Static<typeof ScenarioEventSchema>
+
+export const ScenarioDefinitionSchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' }),
+    name: Type.String({ minLength: 1 }),
+    description: Type.String({ minLength: 1 }),
+    /** Active phase, ISO 8601 (e.g. `PT8H`); settling follows. */
+    duration: IsoDurationSchema,
+    modifiers: Type.Array(StreamModifierSchema),
+    cascades: Type.Array(CascadeRuleSchema),
+    settlement: SettlementSchema,
+    events: Type.Array(ScenarioEventSchema),
+  },
+  closed,
+)
+export type ScenarioDefinition = Static<typeof ScenarioDefinitionSchema>
+
+export const ScenarioDefinitionsFileSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    world: Type.String(),
+    description: Type.String(),
+    scenarios: Type.Array(ScenarioDefinitionSchema),
+  },
+  closed,
+)
+export type ScenarioDefinitionsFile = Static<typeof ScenarioDefinitionsFileSchema>

@@ -11,6 +11,12 @@
  * the next arrival is found exactly by spending a unit-exponential "mass" across
  * hours (time rescaling). Periodic streams tick on a jittered grid.
  *
+ * Scenarios, external events and `setModifiers` act through one controller
+ * (scenarios.ts) that composes their modifiers into per-stream parameters; the
+ * times at which those change (cascade starts, settlement steps, impact windows,
+ * event timestamps) are breakpoints `advance()` always stops at, so the split
+ * invariance holds with them too.
+ *
  * Pure: no I/O, no timers, no wall clock, no Math.random().
  */
 import type { AnomalyFlag, StreamInfo } from '@verisim/schema'
@@ -21,6 +27,22 @@ import { SimError, SimErrorCode } from './errors.js'
 import { normalizeZ } from './normalize.js'
 import { RateModel } from './rates.js'
 import { Rng, deriveKey } from './rng.js'
+import type {
+  ChainObserver,
+  CorrelationAnswer,
+  CorrelationQuery,
+  SimPort,
+  StreamCounters,
+} from './correlations.js'
+import type { ExternalEvent, ExternalEventInput } from './external.js'
+import { type ModifierConflict, type StreamParams, streamFacts } from './modifiers.js'
+import {
+  ScenarioController,
+  type ActiveModifier,
+  type ScenarioActivation,
+  type ScenarioInfo,
+  type ScenarioStatus,
+} from './scenarios.js'
 import {
   Anchor,
   ArrivalKind,
@@ -88,7 +110,10 @@ export interface EngineStats {
   }
   /** The population present at start: students `stu_1…`, tutors `tut_1…` up to these counts. */
   initial: { students: number; tutors: number }
+  /** Modifiers in effect: those given to setModifiers plus the scenario's and the external events' in effect now. */
   modifiers: number
+  /** Parameters several sources modify right now, and how that was resolved. */
+  modifierConflicts: ModifierConflict[]
 }
 
 export interface EngineOptions {
@@ -110,6 +135,46 @@ export interface Engine {
   /** Replaces the active modifiers from `now` on. */
   setModifiers(mods: readonly RateModifier[]): void
   stats(): EngineStats
+
+  // --- scenarios (one at a time: active → settling → settled) --------------
+  /** The world's scenarios. */
+  scenarios(): ScenarioInfo[]
+  /**
+   * Starts scenario `id` at `now`: applies its modifiers, schedules its cascades,
+   * injects its external events. Throws `VS_SIM_UNKNOWN_SCENARIO`, or
+   * `VS_SIM_SCENARIO_ACTIVE` while another one is active or settling.
+   */
+  activateScenario(id: string): ScenarioActivation
+  /** Active → settling now. Throws `VS_SIM_NO_ACTIVE_SCENARIO` when none is active. */
+  stopScenario(): { runId: string; settlingUntil: number }
+  /**
+   * Applies a transition that came due (the generator's delayed job): false, and
+   * nothing happens, when `runId` is not the current run or the transition no
+   * longer applies.
+   */
+  transitionScenario(runId: string, to: 'settling' | 'settled'): boolean
+  /** The current (or last, once settled) scenario run; null when none since start/reset. */
+  scenarioStatus(): ScenarioStatus | null
+  /**
+   * Clears the scenario, its modifiers and every injected external event: back to
+   * the baseline from `now` (the seed's streams continue). Modifiers given to
+   * setModifiers stay.
+   */
+  reset(): void
+
+  // --- external events ---------------------------------------------------------
+  /**
+   * Adds an external event (template id + overrides, or a full event) at a past,
+   * present or future timestamp; announced on the `external` channel at its
+   * timestamp (past ones at once). Throws `VS_SIM_BAD_ARGUMENT` naming the field.
+   */
+  injectExternalEvent(input: ExternalEventInput): ExternalEvent
+  /** External events with `at` in `[start, end]`, with their expected and actual impact. */
+  externalEvents(range?: { start?: number; end?: number }): ExternalEvent[]
+  /** Which events moved a stream / which streams an event moved, and how strongly (see correlations.ts). */
+  correlations(q: CorrelationQuery): CorrelationAnswer
+  /** Every scenario and external-event modifier in effect or scheduled (not those of setModifiers). */
+  activeModifiers(): ActiveModifier[]
 }
 
 interface Item {
@@ -129,7 +194,22 @@ interface StreamRt {
   count: number
   mult: number
   valueMult: number
+  /** Rate override and additive, per ms (NaN / 0: none). */
+  rateOv: number
+  rateAdd: number
+  valueOv: number
+  valueAdd: number
+  /** Whether the value is modified at all. */
+  valueMod: boolean
   causes: string[]
+  /** Correlation counters: arrivals emitted, chain picks, and (while `track`) value sums. */
+  arrivals: number
+  picks: number
+  track: boolean
+  vsum: number
+  rsum: number
+  rsq: number
+  vn: number
   gen: number
   rateHour: number
   rate: number
@@ -189,7 +269,7 @@ class Queue {
 
 const MAX_WALK_HOURS = 24 * 400
 
-class Sim implements Host, Engine {
+class Sim implements Host, SimPort {
   readonly world: World
   readonly reg: Registry
   readonly campaignIds: readonly string[]
@@ -206,7 +286,13 @@ class Sim implements Host, Engine {
   readonly #arrivals = new Queue()
   #seq = 0
   #events = 0
-  #modifiers = 0
+  readonly #ctl: ScenarioController
+  /** Outcome probabilities of the chains a probability modifier touches. */
+  #chainP: Map<WorldChain, Float64Array> | null = null
+  #observer: ChainObserver | null = null
+  /** Scratch: weights and supply factors of the outcomes of the chain being fired. */
+  readonly #w: Float64Array
+  readonly #sup: Float64Array
   // Slot sampling cache: cumulative weights of the candidate hours for one first hour.
   #slotH0 = NaN
   readonly #slotCdf: Float64Array
@@ -241,13 +327,31 @@ class Sim implements Host, Engine {
       count: 0,
       mult: 1,
       valueMult: 1,
+      rateOv: NaN,
+      rateAdd: 0,
+      valueOv: NaN,
+      valueAdd: 0,
+      valueMod: false,
       causes: [],
+      arrivals: 0,
+      picks: 0,
+      track: false,
+      vsum: 0,
+      rsum: 0,
+      rsq: 0,
+      vn: 0,
       gen: 0,
       rateHour: NaN,
       rate: 0,
       tick: 0,
     }))
     this.rng = this.#rt[0]!.rng
+    let maxOutcomes = 1
+    for (const s of world.streams)
+      for (const c of s.chains) maxOutcomes = Math.max(maxOutcomes, c.outcomes.length)
+    this.#w = new Float64Array(maxOutcomes)
+    this.#sup = new Float64Array(maxOutcomes)
+    this.#ctl = new ScenarioController(this)
     for (const rt of this.#rt)
       if (rt.s.arrivalKind !== ArrivalKind.none) this.#scheduleArrival(rt, start)
   }
@@ -264,6 +368,22 @@ class Sim implements Host, Engine {
       )
     const out: SimEvent[] = []
     if (to <= this.#now) return out
+    const ctl = this.#ctl
+    ctl.flush(out)
+    // Stop at every breakpoint (a time the modifiers change) on the way: the same
+    // points whatever the split, so the output does not depend on it.
+    for (let bp = ctl.nextBreakpoint(this.#now); bp <= to; bp = ctl.nextBreakpoint(this.#now)) {
+      this.#drain(bp, out)
+      this.#now = bp
+      ctl.breakpoint(bp, out)
+    }
+    this.#drain(to, out)
+    this.#now = to
+    return out
+  }
+
+  /** Emits every item due by `to` (t <= to). */
+  #drain(to: number, out: SimEvent[]): void {
     const q = this.#q
     const aq = this.#arrivals
     const rts = this.#rt
@@ -290,8 +410,6 @@ class Sim implements Host, Engine {
         this.#emit(rt, top.ctx, top.trig, top.t, out)
       }
     }
-    this.#now = to
-    return out
   }
 
   catalog(): StreamInfo[] {
@@ -331,13 +449,59 @@ class Sim implements Host, Engine {
           `modifier ${i}: "${m.stream}" matches no stream of world ${this.world.id}`,
         )
     })
-    this.#modifiers = mods.length
-    for (let s = 0; s < n; s++) {
+    void mult
+    void vmult
+    void causes
+    // The manual layer of the controller (before scenario and external events).
+    const facts = streamFacts(this.world)
+    const manual = mods.flatMap((m) => {
+      const match = streamMatcher(m.stream)
+      const streams: number[] = []
+      facts.forEach((f, s) => {
+        if (match(f.name)) streams.push(s)
+      })
+      const one = (target: 'rate' | 'value', value: number) => ({
+        cause: m.cause,
+        mod: {
+          stream: m.stream,
+          streams,
+          type: 'multiplier' as const,
+          target,
+          value,
+          precedence: undefined,
+          description: undefined,
+          deviation: Math.abs(value - 1),
+          spec: { stream: m.stream, type: 'multiplier' as const, target, value },
+        },
+      })
+      const out = []
+      if (m.multiplier !== undefined && m.multiplier !== 1) out.push(one('rate', m.multiplier))
+      if (m.valueMultiplier !== undefined && m.valueMultiplier !== 1)
+        out.push(one('value', m.valueMultiplier))
+      // a modifier that changes nothing still marks its streams' events with its cause
+      if (out.length === 0) out.push(one('rate', 1))
+      return out
+    })
+    this.#ctl.setManual(manual, mods.length)
+  }
+
+  /** SimPort: runs with `params` from now on (arrivals of streams whose rate changed are redrawn from now). */
+  applyParams(params: readonly StreamParams[], chainP: Map<WorldChain, Float64Array> | null): void {
+    this.#chainP = chainP
+    for (let s = 0; s < this.#rt.length; s++) {
       const rt = this.#rt[s]!
-      rt.valueMult = vmult[s]!
-      rt.causes = causes[s]!
-      if (rt.mult === mult[s]) continue
-      rt.mult = mult[s]!
+      const p = params[s]!
+      rt.valueMult = p.valueMult
+      rt.valueOv = p.valueOverride
+      rt.valueAdd = p.valueAdd
+      rt.valueMod = p.valueMult !== 1 || p.valueAdd !== 0 || !Number.isNaN(p.valueOverride)
+      rt.causes = p.causes
+      const ov = Number.isNaN(p.rateOverride) ? NaN : p.rateOverride / HOUR
+      const add = p.rateAdd / HOUR
+      if (rt.mult === p.rateMult && Object.is(rt.rateOv, ov) && rt.rateAdd === add) continue
+      rt.mult = p.rateMult
+      rt.rateOv = ov
+      rt.rateAdd = add
       rt.rateHour = NaN
       if (
         rt.s.arrivalKind === ArrivalKind.poisson ||
@@ -348,6 +512,47 @@ class Sim implements Host, Engine {
         this.#scheduleArrival(rt, this.#now)
       }
     }
+  }
+
+  /** SimPort: the unmodified rate of stream `s` during UTC hour `h`, per ms. */
+  baseRate(s: number, h: number): number {
+    const st = this.#rt[s]!.s
+    if (st.arrivalKind === ArrivalKind.cohortChurn) {
+      let perMonth = 0
+      const cs = this.world.cohorts
+      for (let i = 0; i < cs.length; i++)
+        perMonth += this.reg.cohorts[i]!.size * cs[i]!.monthlyChurn
+      return (perMonth / MONTH) * this.#rm.factor(st.profile, h)
+    }
+    if (st.arrivalKind === ArrivalKind.poisson)
+      return (st.perDay / DAY) * this.#rm.factor(st.profile, h)
+    return 0
+  }
+
+  /** SimPort: cumulative counters of stream `s`. */
+  counters(s: number): StreamCounters {
+    const rt = this.#rt[s]!
+    return {
+      arrivals: rt.arrivals,
+      picks: rt.picks,
+      emitted: rt.count,
+      valueSum: rt.vsum,
+      rawSum: rt.rsum,
+      rawSq: rt.rsq,
+      valueN: rt.vn,
+    }
+  }
+
+  trackValues(s: number, on: boolean): void {
+    this.#rt[s]!.track = on
+  }
+
+  observeChains(fn: ChainObserver | null): void {
+    this.#observer = fn
+  }
+
+  get controller(): ScenarioController {
+    return this.#ctl
   }
 
   stats(): EngineStats {
@@ -380,7 +585,8 @@ class Sim implements Host, Engine {
         maxStudentsPerTutor: maxRoster,
       },
       initial: { students: reg.initialStudents, tutors: reg.initialTutors },
-      modifiers: this.#modifiers,
+      modifiers: this.#ctl.modifierCount,
+      modifierConflicts: this.#ctl.conflicts.map((c) => ({ ...c, sources: [...c.sources] })),
     }
   }
 
@@ -423,9 +629,21 @@ class Sim implements Host, Engine {
       const f = fields[i]!
       if (data[f.name] === undefined) data[f.name] = f.sample(rng)
     }
-    let v = this.value
-    if (rt.valueMult !== 1) v = Math.round(v * rt.valueMult * 100) / 100
+    const raw = this.value
+    let v = raw
+    if (rt.valueMod)
+      v =
+        Math.round(
+          ((rt.valueOv === rt.valueOv ? rt.valueOv : v) * rt.valueMult + rt.valueAdd) * 100,
+        ) / 100
     data[s.valueField] = v
+    if (trig === -1) rt.arrivals++
+    if (rt.track) {
+      rt.vsum += v
+      rt.rsum += raw
+      rt.rsq += raw * raw
+      rt.vn++
+    }
     const b = s.baseline
     const z = b.sd > 0 ? (v - b.mean) / b.sd : 0
     const az = z < 0 ? -z : z
@@ -446,14 +664,12 @@ class Sim implements Host, Engine {
     for (let i = 0; i < chains.length; i++) this.#fire(chains[i]!, data, child, t, s.index, rng)
   }
 
-  #weight(o: WorldOutcome, t: number): number {
-    let w = o.probability * this.#rt[o.stream]!.mult
-    if (o.supply !== undefined) {
-      const expected = this.reg.initialTutors * this.#rm.growth(t)
-      const f = Math.pow(this.reg.tutors.size / expected, o.supply.elasticity)
-      w *= f < o.supply.floor ? o.supply.floor : f > o.supply.cap ? o.supply.cap : f
-    }
-    return w
+  /** Supply/demand factor of an outcome at `t` (1 without a supply correlation). */
+  #supply(o: WorldOutcome, t: number): number {
+    if (o.supply === undefined) return 1
+    const expected = this.reg.initialTutors * this.#rm.growth(t)
+    const f = Math.pow(this.reg.tutors.size / expected, o.supply.elasticity)
+    return f < o.supply.floor ? o.supply.floor : f > o.supply.cap ? o.supply.cap : f
   }
 
   #fire(
@@ -472,23 +688,34 @@ class Sim implements Host, Engine {
       if (w.gte !== undefined && !(typeof x === 'number' && x >= w.gte)) return
     }
     const outs = c.outcomes
+    // weight = probability (as modified) × the outcome stream's rate multiplier × supply
+    const P = this.#chainP === null ? undefined : this.#chainP.get(c)
+    const ws = this.#w
+    const sup = this.#sup
+    let sum = 0
+    for (let i = 0; i < outs.length; i++) {
+      const o = outs[i]!
+      const f = this.#supply(o, t)
+      sup[i] = f
+      let x = (P === undefined ? o.probability : P[i]!) * this.#rt[o.stream]!.mult
+      if (o.supply !== undefined) x *= f
+      ws[i] = x
+      sum += x
+    }
+    if (this.#observer !== null) this.#observer(c, ws, sup)
     if (c.oneOf) {
-      let sum = 0
-      for (let i = 0; i < outs.length; i++) sum += this.#weight(outs[i]!, t)
       if (!(sum > 0)) return
       let u = rng.next() * (c.complete || sum > 1 ? sum : 1)
       for (let i = 0; i < outs.length; i++) {
-        const o = outs[i]!
-        u -= this.#weight(o, t)
+        u -= ws[i]!
         if (u < 0) {
-          this.#schedule(o, ctx, t, trig, rng)
+          this.#schedule(outs[i]!, ctx, t, trig, rng)
           return
         }
       }
     } else {
       for (let i = 0; i < outs.length; i++) {
-        const o = outs[i]!
-        if (rng.next() < this.#weight(o, t)) this.#schedule(o, ctx, t, trig, rng)
+        if (rng.next() < ws[i]!) this.#schedule(outs[i]!, ctx, t, trig, rng)
       }
     }
   }
@@ -502,6 +729,7 @@ class Sim implements Host, Engine {
       at = (o.anchor === Anchor.start ? ses.startsAt : ses.endsAt) + d
     }
     if (!(at >= t)) at = t // never before its cause
+    this.#rt[o.stream]!.picks++
     this.#q.push({ t: at, seq: this.#seq++, s: o.stream, ctx, trig, gen: 0 })
   }
 
@@ -513,13 +741,20 @@ class Sim implements Host, Engine {
       const cs = this.world.cohorts
       for (let i = 0; i < cs.length; i++)
         perMonth += this.reg.cohorts[i]!.size * cs[i]!.monthlyChurn
-      return (perMonth / MONTH) * this.#rm.factor(s.profile, h) * rt.mult
+      return this.#modified(rt, (perMonth / MONTH) * this.#rm.factor(s.profile, h))
     }
     if (rt.rateHour !== h) {
       rt.rateHour = h
-      rt.rate = (s.perDay / DAY) * this.#rm.factor(s.profile, h) * rt.mult
+      rt.rate = this.#modified(rt, (s.perDay / DAY) * this.#rm.factor(s.profile, h))
     }
     return rt.rate
+  }
+
+  /** A base rate with the stream's rate modifiers: (override ?? base) × multiplier + additive, never negative. */
+  #modified(rt: StreamRt, base: number): number {
+    if (rt.rateAdd === 0 && rt.rateOv !== rt.rateOv) return base * rt.mult
+    const r = (rt.rateOv === rt.rateOv ? rt.rateOv : base) * rt.mult + rt.rateAdd
+    return r > 0 ? r : 0
   }
 
   #scheduleArrival(rt: StreamRt, from: number, reuse?: Item): void {
@@ -583,5 +818,15 @@ export function createEngine(opts: EngineOptions): Engine {
     catalog: () => sim.catalog(),
     setModifiers: (mods) => sim.setModifiers(mods),
     stats: () => sim.stats(),
+    scenarios: () => sim.controller.scenarios(),
+    activateScenario: (id) => sim.controller.activate(id),
+    stopScenario: () => sim.controller.stop(),
+    transitionScenario: (runId, to) => sim.controller.transition(runId, to),
+    scenarioStatus: () => sim.controller.status(),
+    reset: () => sim.controller.reset(),
+    injectExternalEvent: (input) => sim.controller.inject(input),
+    externalEvents: (range) => sim.controller.externalEvents(range),
+    correlations: (q) => sim.controller.correlations(q),
+    activeModifiers: () => sim.controller.activeModifiers(),
   }
 }

@@ -9,6 +9,14 @@ export const SimErrorCode = {
   worldInvalidJson: 'VS_SIM_WORLD_INVALID_JSON',
   worldInvalid: 'VS_SIM_WORLD_INVALID',
   badArgument: 'VS_SIM_BAD_ARGUMENT',
+  /** No scenario with that id in the world (HTTP 404). */
+  unknownScenario: 'VS_SIM_UNKNOWN_SCENARIO',
+  /** A scenario is active or settling: one at a time (HTTP 409). */
+  scenarioActive: 'VS_SIM_SCENARIO_ACTIVE',
+  /** Stop with no active scenario (HTTP 409). */
+  noActiveScenario: 'VS_SIM_NO_ACTIVE_SCENARIO',
+  /** No external event with that id (HTTP 404). */
+  unknownEvent: 'VS_SIM_UNKNOWN_EVENT',
 } as const
 export type SimErrorCode = (typeof SimErrorCode)[keyof typeof SimErrorCode]
 

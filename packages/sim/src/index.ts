@@ -27,6 +27,46 @@ export {
   type SimEvent,
 } from './engine.js'
 
+// Scenarios, external events, modifiers and correlations (Engine.activateScenario …)
+export {
+  SETTLED_WITHIN,
+  settleStrength,
+  settleStepMs,
+  exponentialTau,
+  type ScenarioInfo,
+  type ScenarioActivation,
+  type ScenarioStatus,
+  type ScenarioPhase,
+  type ScenarioSet,
+  type CompiledScenario,
+  type ActiveModifier,
+  type SettleCurve,
+} from './scenarios.js'
+export {
+  CATEGORY_ICON,
+  MAGNITUDE_CHANGE,
+  type ExternalEvent,
+  type ExternalEventInput,
+  type ActualImpact,
+  type CompiledTemplate,
+} from './external.js'
+export {
+  compileModifier,
+  composeParams,
+  chainProbabilities,
+  type CompiledModifier,
+  type ModifierConflict,
+  type ModifierEntry,
+  type StreamParams,
+} from './modifiers.js'
+export {
+  erf,
+  type CorrelationQuery,
+  type CorrelationAnswer,
+  type CorrelationResult,
+} from './correlations.js'
+export { parseIsoDuration, formatIsoDuration } from './durations.js'
+
 // Building blocks: seeded RNG, calendar, rate model, distributions, normalization
 export { Rng, createRng, deriveKey, hashString, fmix32 } from './rng.js'
 export {

@@ -14,11 +14,12 @@ import {
   type Engine,
   type SimEvent,
 } from '../src/index.js'
-import { START, tutoring } from './helpers.js'
+import { START, fnv, tutoring } from './helpers.js'
 
 const world = tutoring()
 /** Two thirds of all events are this log stream (no relationships); thinning it keeps the 7-day runs short. */
 const THIN_API = { stream: 'system.api.request.log', multiplier: 0.1 }
+const THIN_MORE = { stream: 'system.api.request.log', multiplier: 0.02 }
 
 function sameEvent(a: SimEvent, b: SimEvent): boolean {
   if (
@@ -152,4 +153,85 @@ describe('engine determinism', () => {
     const differing = ea.slice(0, 1000).filter((ev, i) => !ec[i] || !sameEvent(ev, ec[i]!)).length
     expect(differing).toBeGreaterThan(900)
   })
+})
+
+describe('engine determinism with scenarios and external events', () => {
+  /** A control log: commands with the simulation time they took effect (transitions when due). */
+  type Command = { at: number; apply: (e: Engine) => void }
+  const T0 = START + 6 * HOUR
+  const commands: Command[] = [
+    { at: T0, apply: (e) => e.activateScenario('exam-season-surge') },
+    {
+      at: T0 + HOUR,
+      apply: (e) =>
+        void e.injectExternalEvent({ templateId: 'tiktok-mention', timestamp: T0 - 2 * HOUR }),
+    },
+    {
+      at: T0 + HOUR,
+      apply: (e) =>
+        void e.injectExternalEvent({ templateId: 'industry-report', timestamp: T0 + 3 * HOUR }),
+    },
+    { at: T0 + 5 * HOUR + 17 * MINUTE, apply: (e) => void e.stopScenario() },
+    {
+      at: T0 + 13 * HOUR + 17 * MINUTE,
+      apply: (e) => void e.transitionScenario('run_1', 'settled'),
+    },
+    { at: T0 + 14 * HOUR, apply: (e) => void e.activateScenario('payment-outage') },
+    { at: T0 + 16 * HOUR, apply: (e) => void e.transitionScenario('run_2', 'settling') },
+    { at: T0 + 18 * HOUR, apply: (e) => void e.transitionScenario('run_2', 'settled') },
+    { at: T0 + 19 * HOUR, apply: (e) => void e.activateScenario('quality-crisis') },
+    { at: T0 + 30 * HOUR + 1, apply: (e) => e.reset() },
+    { at: T0 + 31 * HOUR, apply: (e) => void e.activateScenario('support-overload') },
+  ]
+  const END = T0 + 40 * HOUR
+
+  /** Runs the log with `step` deciding the advance() calls; returns a digest of every event and the final reports. */
+  function run(step: (now: number) => number) {
+    const e = createEngine({ world, seed: 99, start: START })
+    e.setModifiers([THIN_MORE])
+    let digest = 0x811c9dc5
+    let n = 0
+    const to = (target: number) => {
+      while (e.now < target) {
+        for (const ev of e.advance(Math.min(target, e.now + step(e.now)))) {
+          digest = fnv(digest, JSON.stringify(ev))
+          n++
+        }
+      }
+    }
+    for (const c of commands) {
+      to(c.at)
+      c.apply(e)
+    }
+    to(END)
+    return {
+      n,
+      digest,
+      status: e.scenarioStatus(),
+      events: e.externalEvents(),
+      correlations: e.correlations({ stream: 'customer.tutor.search' }),
+      stats: e.stats(),
+    }
+  }
+
+  it('engine should yield identical events for the same seed and control log whatever the steps', () => {
+    const steps = createRng(8, 'steps')
+    const a = run(() => HOUR)
+    const b = run(() => {
+      const u = steps.next()
+      return u < 0.2
+        ? 1
+        : u < 0.9
+          ? Math.ceil(steps.next() * 20 * MINUTE)
+          : Math.ceil(steps.next() * 3 * HOUR)
+    })
+    expect(a.n).toBeGreaterThan(100_000)
+    expect(b.n).toBe(a.n)
+    expect(b.digest).toBe(a.digest)
+    expect(b.status).toEqual(a.status)
+    expect(b.events).toEqual(a.events)
+    expect(b.correlations).toEqual(a.correlations)
+    expect(b.stats).toEqual(a.stats)
+    expect(a.status).toMatchObject({ id: 'support-overload', status: 'active' })
+  }, 60_000)
 })

@@ -31,6 +31,8 @@ export interface SimState {
   epoch?: string | null
   lastId?: string | null
   eventsGenerated?: number
+  /** The running scenario as the generator reports it, `null` at baseline. */
+  scenario?: { id: string; name?: string; status: 'active' | 'settling' | 'settled' | string } | null
   activeModifiers: Modifier[]
   activeEvents: ExternalEvent[]
   recentAnomalies: Anomaly[]
@@ -232,8 +234,17 @@ export function readScenario(x: unknown): Scenario | null {
   }
 }
 
-/** Running (a scenario active) / Settling / Baseline, from the modifiers' statuses. */
+/**
+ * Running (a scenario active) / Settling / Baseline: from the scenario's own
+ * status when the server reports it, else from the modifiers' statuses.
+ */
 export function systemStatus(state: SimState | null): 'Running' | 'Settling' | 'Baseline' {
+  const scenario = state?.scenario
+  if (scenario !== undefined) {
+    if (scenario?.status === 'active') return 'Running'
+    if (scenario?.status === 'settling') return 'Settling'
+    return 'Baseline'
+  }
   const mods = state?.activeModifiers ?? []
   if (mods.some((m) => m.status === 'active')) return 'Running'
   if (mods.some((m) => m.status === 'settling')) return 'Settling'

@@ -21,6 +21,8 @@ import type {
 } from '@verisim/schema'
 import {
   BaselineMetricsFileSchema,
+  ExternalEventsLibraryFileSchema,
+  ScenarioDefinitionsFileSchema,
   StreamCadencesFileSchema,
   StreamRelationshipsFileSchema,
   StreamsFileSchema,
@@ -29,6 +31,7 @@ import { BEHAVIOR_CONTEXT, canArrive } from '../behaviors.js'
 import { HOUR, SECOND } from '../calendar.js'
 import { DistributionParamError, compileDistribution, type Sampler } from '../distributions.js'
 import { SimErrorCode, WorldConfigError } from '../errors.js'
+import { compileScenarioSet, type ScenarioSet } from '../scenarios.js'
 import {
   compilePeriods,
   compileProfile,
@@ -149,6 +152,8 @@ export interface World {
     readonly hourlyRateUsd: Sampler<number>
     readonly regularTutorShare: number
   }
+  /** Scenarios and external-event templates (empty when the world has no such files). */
+  readonly scenarioSet: ScenarioSet
 }
 
 type FileKey = 'streams' | 'baseline' | 'relationships' | 'cadences'
@@ -649,7 +654,7 @@ export function compileWorld(
   }
 
   const s = bf.sessions
-  return {
+  const world: Omit<World, 'scenarioSet'> = {
     id: sf.world,
     dir,
     config,
@@ -678,6 +683,26 @@ export function compileWorld(
       regularTutorShare: s.regularTutorShare,
     },
   }
+  const scenarioSet = compileScenarioSet(
+    world,
+    raw,
+    {
+      scenarios: join(dir, WORLD_FILES.scenarios),
+      externalEvents: join(dir, WORLD_FILES.externalEvents),
+    },
+    (file, value) => {
+      const validator = SCENARIO_SCHEMAS[file]
+      if (validator.Check(value)) return undefined
+      const e = describeSchemaError([...validator.Errors(value)] as SchemaError[], value)
+      return { path: e.path, rule: e.expected, found: e.found }
+    },
+  )
+  return { ...world, scenarioSet }
+}
+
+const SCENARIO_SCHEMAS = {
+  scenarios: Compile(ScenarioDefinitionsFileSchema),
+  externalEvents: Compile(ExternalEventsLibraryFileSchema),
 }
 
 // ---------------------------------------------------------------------------

@@ -163,9 +163,14 @@ describe('world/load', () => {
     const dir = mkdtempSync(join(tmpdir(), 'verisim-world-'))
     tmp.push(dir)
     cpSync(TUTORING_DIR, dir, { recursive: true })
+    // scenarios and the external-event library are optional (validated when present: test/scenarios.config.test.ts)
+    rmSync(join(dir, 'scenario-definitions.json'), { force: true })
+    rmSync(join(dir, 'external-events-library.json'), { force: true })
     expect(loadWorld(dir).config.scenarios).toBeUndefined()
-    writeFileSync(join(dir, 'scenario-definitions.json'), '{"scenarios":[]}')
-    expect(loadWorld(dir).config.scenarios).toEqual({ scenarios: [] })
+    expect(loadWorld(dir).scenarioSet.scenarios).toEqual([])
+    const empty = { world: 'tutoring', description: 'none', scenarios: [] }
+    writeFileSync(join(dir, 'scenario-definitions.json'), JSON.stringify(empty))
+    expect(loadWorld(dir).config.scenarios).toEqual(empty)
     writeFileSync(join(dir, 'stream-cadences.json'), '{ "world": "tutoring", ')
     let err: unknown
     try {
