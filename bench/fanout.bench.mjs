@@ -82,7 +82,10 @@ function start(modulePath, args, { env, execArgv = [], until = 'ready', probe } 
   child.on('message', (m) => m?.type === 'log' && keep(m.msg))
   const exited = new Promise((resolve) => child.once('exit', resolve))
   const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${modulePath} did not start: ${output.join('')}`)), 30_000)
+    const timer = setTimeout(
+      () => reject(new Error(`${modulePath} did not start: ${output.join('')}`)),
+      30_000,
+    )
     const done = () => {
       clearTimeout(timer)
       resolve()
@@ -130,7 +133,12 @@ function percentile(hist, q) {
 /** Busy share of the whole machine (all cores) from /proc/stat, where there is one. */
 function machineTicks() {
   try {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    const cpu = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number)
     const idle = cpu[3] + cpu[4]
     return { idle, total: cpu.reduce((a, b) => a + b, 0) }
   } catch {
@@ -193,7 +201,13 @@ async function measureWindow(server, clients, producer, redis, ms, httpUrl) {
     producerCores: (p1.cpu.user + p1.cpu.system - p0.cpu.user - p0.cpu.system) / 1e6 / secs,
     redisCores: (r1 - r0) / secs,
     machineBusy: m0 && m1 ? 1 - (m1.idle - m0.idle) / (m1.total - m0.total) : NaN,
-    gateway: g0 && g1 ? { flushMs: ((g1.flushSum - g0.flushSum) / (g1.flushCount - g0.flushCount)) * 1000, unsentMiB: g1.buffered / 2 ** 20 } : null,
+    gateway:
+      g0 && g1
+        ? {
+            flushMs: ((g1.flushSum - g0.flushSum) / (g1.flushCount - g0.flushCount)) * 1000,
+            unsentMiB: g1.buffered / 2 ** 20,
+          }
+        : null,
   }
 }
 
@@ -226,7 +240,10 @@ async function measureSystem(sys, redisUrl, log) {
   }
   const url = `ws://127.0.0.1:${port}${sys.key === 'verisim' ? '/ws' : ''}`
   const diagUrl = sys.key === 'verisim' ? `http://127.0.0.1:${port}` : null
-  const diag = (m) => (m.gateway ? `; flush ${m.gateway.flushMs.toFixed(1)} ms, unsent ${m.gateway.unsentMiB.toFixed(1)} MiB` : '')
+  const diag = (m) =>
+    m.gateway
+      ? `; flush ${m.gateway.flushMs.toFixed(1)} ms, unsent ${m.gateway.unsentMiB.toFixed(1)} MiB`
+      : ''
   const clients = start(join(here, 'fanout/clients.mjs'), [url, String(N), sys.clients])
   try {
     await server.ready
@@ -275,7 +292,9 @@ async function measureSystem(sys, redisUrl, log) {
 export default async function run(ctx) {
   const redisUrl = await ctx.redisUrl()
   const load = os.loadavg()[0]
-  ctx.log(`load average before: ${load.toFixed(2)} on ${os.cpus().length} cores (other work on the machine skews every figure)`)
+  ctx.log(
+    `load average before: ${load.toFixed(2)} on ${os.cpus().length} cores (other work on the machine skews every figure)`,
+  )
   const only = process.env.VERISIM_BENCH_ONLY?.split(',')
   const r = {}
   for (const sys of SYSTEMS) {
@@ -283,35 +302,85 @@ export default async function run(ctx) {
     ctx.log(`${sys.name}: ${N} clients`)
     r[sys.key] = await measureSystem(sys, redisUrl, ctx.log)
   }
-  const rows = [{ name: 'load average (1 min) at start', value: load, unit: '', note: `${os.cpus().length} cores; other processes compete for them` }]
+  const rows = [
+    {
+      name: 'load average (1 min) at start',
+      value: load,
+      unit: '',
+      note: `${os.cpus().length} cores; other processes compete for them`,
+    },
+  ]
   const k = (v) => Math.round(v)
   for (const sys of SYSTEMS) {
     const m = r[sys.key]
     if (!m) continue
     rows.push(
-      { name: `${sys.name}: delivered @2k ev/s`, value: k(m.fixed.delivered), unit: 'events/s', note: `${N} clients; ${k(m.fixed.perClient)} of ${k(m.fixed.offered)} ev/s each` },
-      { name: `${sys.name}: CPU per delivery @2k`, value: m.fixed.cpuPerDelivery, unit: 'µs', note: `${m.fixed.cpuCores.toFixed(2)} cores; RSS ${k(m.fixed.rssMiB)} MiB` },
+      {
+        name: `${sys.name}: delivered @2k ev/s`,
+        value: k(m.fixed.delivered),
+        unit: 'events/s',
+        note: `${N} clients; ${k(m.fixed.perClient)} of ${k(m.fixed.offered)} ev/s each`,
+      },
+      {
+        name: `${sys.name}: CPU per delivery @2k`,
+        value: m.fixed.cpuPerDelivery,
+        unit: 'µs',
+        note: `${m.fixed.cpuCores.toFixed(2)} cores; RSS ${k(m.fixed.rssMiB)} MiB`,
+      },
       { name: `${sys.name}: latency p50 @2k`, value: m.fixed.p50, unit: 'ms' },
-      { name: `${sys.name}: latency p99 @2k`, value: m.fixed.p99, unit: 'ms', ...(sys.key === 'verisim' ? { target: '≤ 150' } : {}) },
+      {
+        name: `${sys.name}: latency p99 @2k`,
+        value: m.fixed.p99,
+        unit: 'ms',
+        ...(sys.key === 'verisim' ? { target: '≤ 150' } : {}),
+      },
       {
         name: `${sys.name}: saturated (sustained)`,
         value: k(m.saturated.sustained),
         unit: 'events/s',
-        note: m.saturated.sustained > 0 ? `at ${k(m.saturated.offered)} ev/s offered; p99 ${m.saturated.p99} ms; ${m.saturated.cpuCores.toFixed(2)} cores` : 'behind already at the fixed load',
+        note:
+          m.saturated.sustained > 0
+            ? `at ${k(m.saturated.offered)} ev/s offered; p99 ${m.saturated.p99} ms; ${m.saturated.cpuCores.toFixed(2)} cores`
+            : 'behind already at the fixed load',
       },
-      { name: `${sys.name}: peak delivered`, value: k(m.peak.delivered), unit: 'events/s', note: `at ${k(m.peak.offered)} ev/s offered; p99 ${m.peak.p99} ms` },
+      {
+        name: `${sys.name}: peak delivered`,
+        value: k(m.peak.delivered),
+        unit: 'events/s',
+        note: `at ${k(m.peak.offered)} ev/s offered; p99 ${m.peak.p99} ms`,
+      },
     )
   }
   const v = r.verisim
   if (v && r.bare) {
-    rows.push({ name: 'verisim / bare ws: saturated', value: v.saturated.sustained / r.bare.saturated.sustained, unit: '×', target: '≥ 0.8' })
-    rows.push({ name: 'verisim / bare ws: CPU per delivery @2k', value: v.fixed.cpuPerDelivery / r.bare.fixed.cpuPerDelivery, unit: '×', target: '≤ 1.25' })
+    rows.push({
+      name: 'verisim / bare ws: saturated',
+      value: v.saturated.sustained / r.bare.saturated.sustained,
+      unit: '×',
+      target: '≥ 0.8',
+    })
+    rows.push({
+      name: 'verisim / bare ws: CPU per delivery @2k',
+      value: v.fixed.cpuPerDelivery / r.bare.fixed.cpuPerDelivery,
+      unit: '×',
+      target: '≤ 1.25',
+    })
   }
   if (v && r['sio-batch']) {
-    rows.push({ name: 'verisim / socket.io batched: saturated', value: v.saturated.sustained / r['sio-batch'].saturated.sustained, unit: '×', target: '≥ 1.1' })
+    rows.push({
+      name: 'verisim / socket.io batched: saturated',
+      value: v.saturated.sustained / r['sio-batch'].saturated.sustained,
+      unit: '×',
+      target: '≥ 1.1',
+    })
   }
   if (v && r['sio-event']) {
-    rows.push({ name: 'verisim / socket.io per event: peak delivered', value: v.peak.delivered / r['sio-event'].peak.delivered, unit: '×', note: 'socket.io per event never keeps up with 2k ev/s × 1000' })
+    rows.push({
+      name: 'verisim / socket.io per event: peak delivered',
+      value: v.peak.delivered / r['sio-event'].peak.delivered,
+      unit: '×',
+      note: 'socket.io per event never keeps up with 2k ev/s × 1000',
+    })
   }
   return rows
 }

@@ -55,7 +55,19 @@ async function plainPath(redis, payloads, prefix) {
   for (let i = 0; i < payloads.length; i += BATCH) {
     const p = redis.pipeline()
     for (const e of payloads.slice(i, i + BATCH)) {
-      p.xadd(key(e.channel), 'MAXLEN', '~', String(MAXLEN), e.id, 's', e.stream, 'f', e.anomalyFlag, 'e', e.json)
+      p.xadd(
+        key(e.channel),
+        'MAXLEN',
+        '~',
+        String(MAXLEN),
+        e.id,
+        's',
+        e.stream,
+        'f',
+        e.anomalyFlag,
+        'e',
+        e.json,
+      )
     }
     await p.exec()
   }
@@ -78,7 +90,9 @@ export default async function run(ctx) {
       try {
         const gen = await generatorPath(redis, world, prefix)
         const plain = await plainPath(redis, gen.payloads, prefix)
-        ctx.log(`round ${round + 1}: generator ${Math.round(gen.rate)} ev/s, plain XADD ${Math.round(plain)} ev/s`)
+        ctx.log(
+          `round ${round + 1}: generator ${Math.round(gen.rate)} ev/s, plain XADD ${Math.round(plain)} ev/s`,
+        )
         bestGen = Math.max(bestGen, gen.rate)
         bestPlain = Math.max(bestPlain, plain)
         count = gen.written
@@ -88,8 +102,18 @@ export default async function run(ctx) {
       }
     }
     rows.push(
-      { name: 'generator → Redis', value: bestGen, unit: 'events/s', note: `${count} events, best of 3, batch ${BATCH}, avg ${Math.round(bytes)} B` },
-      { name: 'plain pipelined XADD', value: bestPlain, unit: 'events/s', note: 'same payloads pre-serialized, same batches' },
+      {
+        name: 'generator → Redis',
+        value: bestGen,
+        unit: 'events/s',
+        note: `${count} events, best of 3, batch ${BATCH}, avg ${Math.round(bytes)} B`,
+      },
+      {
+        name: 'plain pipelined XADD',
+        value: bestPlain,
+        unit: 'events/s',
+        note: 'same payloads pre-serialized, same batches',
+      },
       { name: 'generator / plain', value: bestGen / bestPlain, unit: '×', target: '≥ 0.6' },
     )
   } finally {

@@ -20,7 +20,12 @@ const files = readdirSync(here)
   .filter((f) => wanted.length === 0 || wanted.includes(basename(f, '.bench.mjs')))
   .sort()
 if (files.length === 0) {
-  console.error(`no benchmark matches ${wanted.join(', ')}; available: ${readdirSync(here).filter((f) => f.endsWith('.bench.mjs')).map((f) => basename(f, '.bench.mjs')).join(', ')}`)
+  console.error(
+    `no benchmark matches ${wanted.join(', ')}; available: ${readdirSync(here)
+      .filter((f) => f.endsWith('.bench.mjs'))
+      .map((f) => basename(f, '.bench.mjs'))
+      .join(', ')}`,
+  )
   process.exit(2)
 }
 
@@ -48,7 +53,13 @@ for (const file of files) {
     for (const r of rows) results.push({ bench: name, ...r })
   } catch (err) {
     failed = true
-    results.push({ bench: name, name: 'error', value: NaN, unit: '', note: String(err?.stack ?? err) })
+    results.push({
+      bench: name,
+      name: 'error',
+      value: NaN,
+      unit: '',
+      note: String(err?.stack ?? err),
+    })
     process.stderr.write(`  ✖ ${name} failed: ${err?.stack ?? err}\n`)
   }
   process.stderr.write(`  done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
@@ -70,8 +81,13 @@ const table = results.map((r) => ({
   note: r.note && r.note.length > 60 ? `${r.note.slice(0, 57)}…` : (r.note ?? ''),
 }))
 const cols = ['bench', 'metric', 'value', 'unit', 'target', 'note']
-const width = Object.fromEntries(cols.map((c) => [c, Math.max(c.length, ...table.map((r) => String(r[c]).length))]))
-const line = (r) => cols.map((c) => (c === 'value' ? String(r[c]).padStart(width[c]) : String(r[c]).padEnd(width[c]))).join('  ')
+const width = Object.fromEntries(
+  cols.map((c) => [c, Math.max(c.length, ...table.map((r) => String(r[c]).length))]),
+)
+const line = (r) =>
+  cols
+    .map((c) => (c === 'value' ? String(r[c]).padStart(width[c]) : String(r[c]).padEnd(width[c])))
+    .join('  ')
 console.log(line(Object.fromEntries(cols.map((c) => [c, c]))))
 console.log(cols.map((c) => '-'.repeat(width[c])).join('  '))
 for (const r of table) console.log(line(r))

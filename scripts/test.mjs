@@ -12,7 +12,17 @@ const pnpm = findPnpm()
 await ensureInstalled(pnpm)
 let code = await runPnpm(pnpm, ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'])
 if (code === 0) {
-  code = await runPnpm(pnpm, ['exec', 'turbo', 'run', 'test', '--concurrency=1', '--output-logs=full', ...process.argv.slice(2)])
+  code = await runPnpm(pnpm, [
+    'exec',
+    'turbo',
+    'run',
+    'test',
+    '--concurrency=1',
+    '--output-logs=full',
+    ...process.argv.slice(2),
+  ])
 }
-console.log(`\n${code === 0 ? 'tests passed' : `tests FAILED (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+console.log(
+  `\n${code === 0 ? 'tests passed' : `tests FAILED (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+)
 process.exit(code)

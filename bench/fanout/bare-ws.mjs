@@ -26,7 +26,8 @@ setInterval(() => {
   if (window.length === 0) return
   const frame = Buffer.from(`{"type":"batch","events":[${window.join(',')}]}`)
   window = []
-  for (const ws of wss.clients) if (ws.readyState === 1) ws.send(frame, { binary: false, compress: false })
+  for (const ws of wss.clients)
+    if (ws.readyState === 1) ws.send(frame, { binary: false, compress: false })
 }, 100)
 
 async function read() {

@@ -39,7 +39,8 @@ const P = {
   sioBatch: B('42["batch"'),
   sioEvent: B('42["event"'),
 }
-const startsWith = (buf, p) => buf.length >= p.length && buf.compare(p, 0, p.length, 0, p.length) === 0
+const startsWith = (buf, p) =>
+  buf.length >= p.length && buf.compare(p, 0, p.length, 0, p.length) === 0
 
 /** A masked client text frame. */
 function textFrame(text) {
@@ -135,8 +136,10 @@ function connect() {
       deliveries++
       frames++
       if (whole) sample(whole, LAYOUT.sioEvent.prefix, 1, Date.now())
-    } else if (h[0] === 48) send('40') // engine.io open → connect to the main namespace
-    else if (h[0] === 52 && h[1] === 48) markReady() // "40…": namespace connected
+    } else if (h[0] === 48)
+      send('40') // engine.io open → connect to the main namespace
+    else if (h[0] === 52 && h[1] === 48)
+      markReady() // "40…": namespace connected
     else if (len === 1 && h[0] === 50) send('3') // engine.io ping → pong
   }
 

@@ -39,7 +39,10 @@ export function envelope(id, channel, isoTime) {
  *   socket.io event: 42["event",e]
  */
 export const LAYOUT = {
-  batch: { prefix: '{"type":"batch","events":['.length, overhead: '{"type":"batch","events":[]}'.length - 1 },
+  batch: {
+    prefix: '{"type":"batch","events":['.length,
+    overhead: '{"type":"batch","events":[]}'.length - 1,
+  },
   sioBatch: { prefix: '42["batch",['.length, overhead: '42["batch",[]]'.length - 1 },
   sioEvent: { prefix: '42["event",'.length, overhead: '42["event",]'.length },
 }

@@ -27,7 +27,9 @@ if (mode === 'streams') {
   await redis.set(keys.catalog, JSON.stringify(CATALOG))
   await ensureEpoch(redis, keys, '0-0')
 } else {
-  io = new Server({ adapter: createAdapter(redis, { streamName: `${prefix}:sio`, maxLen: 200_000 }) })
+  io = new Server({
+    adapter: createAdapter(redis, { streamName: `${prefix}:sio`, maxLen: 200_000 }),
+  })
 }
 
 let rate = 0
@@ -44,7 +46,13 @@ function make(n, now) {
   for (let i = 0; i < n; i++) {
     const channel = CHANNELS[channelIx++ % CHANNELS.length]
     const id = ids.next(now)
-    out.push({ id, channel, stream: `${channel}.metric`, anomalyFlag: 'normal', json: envelope(id, channel, iso) })
+    out.push({
+      id,
+      channel,
+      stream: `${channel}.metric`,
+      anomalyFlag: 'normal',
+      json: envelope(id, channel, iso),
+    })
   }
   return out
 }
@@ -52,7 +60,10 @@ function make(n, now) {
 async function tick() {
   if (rate > 0) {
     const now = Date.now()
-    const due = Math.min(Math.floor(((now - started) * rate) / 1000) - (written - madeAtStart), Math.ceil(rate / 10))
+    const due = Math.min(
+      Math.floor(((now - started) * rate) / 1000) - (written - madeAtStart),
+      Math.ceil(rate / 10),
+    )
     if (due > 0) {
       const events = make(due, now)
       written += due
@@ -66,7 +77,10 @@ async function tick() {
       pendingBatch = []
     }
   }
-  setTimeout(() => void tick().catch((err) => process.send({ type: 'log', msg: String(err) })), TICK_MS)
+  setTimeout(
+    () => void tick().catch((err) => process.send({ type: 'log', msg: String(err) })),
+    TICK_MS,
+  )
 }
 void tick()
 

@@ -6,7 +6,8 @@ import type { Redis } from 'ioredis'
 
 /** Deletes every key under `<prefix>:` with SCAN + UNLINK; returns how many. */
 export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
-  if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`invalid key prefix ${JSON.stringify(prefix)}`)
+  if (!/^[A-Za-z0-9_.-]+$/.test(prefix))
+    throw new Error(`invalid key prefix ${JSON.stringify(prefix)}`)
   let cursor = '0'
   let n = 0
   do {

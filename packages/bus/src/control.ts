@@ -12,7 +12,11 @@ import type { WorldKeys } from './keys.js'
 /** How long results are kept for idempotent replays. */
 export const CONTROL_RESULT_TTL_S = 24 * 60 * 60
 
-export async function sendControl(redis: Redis, keys: WorldKeys, cmd: ControlCommand): Promise<string> {
+export async function sendControl(
+  redis: Redis,
+  keys: WorldKeys,
+  cmd: ControlCommand,
+): Promise<string> {
   const id = await redis.xadd(
     keys.control,
     'MAXLEN',
@@ -87,9 +91,15 @@ export async function readControl(
   cursor: string,
   blockMs: number,
 ): Promise<ControlEntry[]> {
-  const reply = (await redis.xread('COUNT', 100, 'BLOCK', blockMs, 'STREAMS', keys.control, cursor)) as
-    | [string, [string, string[]][]][]
-    | null
+  const reply = (await redis.xread(
+    'COUNT',
+    100,
+    'BLOCK',
+    blockMs,
+    'STREAMS',
+    keys.control,
+    cursor,
+  )) as [string, [string, string[]][]][] | null
   if (!reply) return []
   return (reply[0]?.[1] ?? []).map(([id, fields]) => parseEntry(id, fields))
 }

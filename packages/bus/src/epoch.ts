@@ -20,8 +20,7 @@ export interface Epoch {
 export async function ensureEpoch(redis: Redis, keys: WorldKeys, floorId: string): Promise<Epoch> {
   const fresh: Epoch = { epoch: randomBytes(8).toString('hex'), floorId }
   const prev = (await redis.call('SET', keys.epoch, JSON.stringify(fresh), 'NX', 'GET')) as
-    | string
-    | null
+    string | null
   return prev === null ? fresh : (JSON.parse(prev) as Epoch)
 }
 

@@ -7,7 +7,12 @@
  */
 import type { Redis } from 'ioredis'
 import { compareIds } from './ids.js'
-import { GATEWAY_HEARTBEAT_EVERY_MS, GATEWAY_HEARTBEAT_TTL_S, instanceOfGroup, type WorldKeys } from './keys.js'
+import {
+  GATEWAY_HEARTBEAT_EVERY_MS,
+  GATEWAY_HEARTBEAT_TTL_S,
+  instanceOfGroup,
+  type WorldKeys,
+} from './keys.js'
 
 export interface GroupInfo {
   /** Stream key the group reads. */
@@ -90,7 +95,10 @@ function isMissing(err: unknown): boolean {
 }
 
 /** The consumer groups on the given stream keys (keys that vanished are skipped). */
-export async function listGroups(redis: Redis, streamKeys: readonly string[]): Promise<GroupInfo[]> {
+export async function listGroups(
+  redis: Redis,
+  streamKeys: readonly string[],
+): Promise<GroupInfo[]> {
   if (streamKeys.length === 0) return []
   const p = redis.pipeline()
   for (const key of streamKeys) p.call('XINFO', 'GROUPS', key)
@@ -116,7 +124,11 @@ export async function listGroups(redis: Redis, streamKeys: readonly string[]): P
 }
 
 /** The consumers of one group (empty when the group or stream is gone). */
-export async function listConsumers(redis: Redis, key: string, group: string): Promise<ConsumerInfo[]> {
+export async function listConsumers(
+  redis: Redis,
+  key: string,
+  group: string,
+): Promise<ConsumerInfo[]> {
   let reply: unknown
   try {
     reply = await redis.call('XINFO', 'CONSUMERS', key, group)
@@ -161,7 +173,10 @@ export async function findZombieGroups(
   const zombies: ZombieInstance[] = []
   for (let i = 0; i < candidates.length; i++) {
     if (alive[i]) continue
-    const [group, { instanceId, groups }] = candidates[i] as [string, { instanceId: string; groups: GroupInfo[] }]
+    const [group, { instanceId, groups }] = candidates[i] as [
+      string,
+      { instanceId: string; groups: GroupInfo[] },
+    ]
     let recent = false
     for (const g of groups) {
       if (g.consumers === 0) continue

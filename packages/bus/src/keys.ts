@@ -65,8 +65,10 @@ export function instanceOfGroup(group: string): string | null {
  * keys.channel('customer') // 'vs:{tutoring}:ch:customer'
  */
 export function createKeys(prefix: string, world: string): WorldKeys {
-  if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`invalid key prefix ${JSON.stringify(prefix)}`)
-  if (!/^[A-Za-z0-9_.-]+$/.test(world)) throw new Error(`invalid world name ${JSON.stringify(world)}`)
+  if (!/^[A-Za-z0-9_.-]+$/.test(prefix))
+    throw new Error(`invalid key prefix ${JSON.stringify(prefix)}`)
+  if (!/^[A-Za-z0-9_.-]+$/.test(world))
+    throw new Error(`invalid world name ${JSON.stringify(world)}`)
   const base = `${prefix}:{${world}}`
   return {
     prefix,

@@ -54,7 +54,9 @@ export interface GroupReaderOptions {
 }
 
 export class GroupReader {
-  readonly #o: Required<Omit<GroupReaderOptions, 'onError' | 'onGroupsLost' | 'onGroupsRecreated'>> &
+  readonly #o: Required<
+    Omit<GroupReaderOptions, 'onError' | 'onGroupsLost' | 'onGroupsRecreated'>
+  > &
     Pick<GroupReaderOptions, 'onError' | 'onGroupsLost' | 'onGroupsRecreated'>
   readonly #streamKeys: string[]
   #held: RawEvent[] = []

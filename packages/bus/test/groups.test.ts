@@ -49,7 +49,8 @@ function events(n: number, ids: ReturnType<typeof createIdSequence>, at: () => n
 
 /** Makes group `gw:<instance>` on every channel and has consumer `<instance>` read `n` entries without acking. */
 async function readWithoutAck(keys: ReturnType<typeof createKeys>, instance: string) {
-  for (const ch of CHANNELS) await redis.xgroup('CREATE', keys.channel(ch), groupName(instance), '0-0', 'MKSTREAM')
+  for (const ch of CHANNELS)
+    await redis.xgroup('CREATE', keys.channel(ch), groupName(instance), '0-0', 'MKSTREAM')
   await redis.call(
     'XREADGROUP',
     'GROUP',
@@ -83,14 +84,24 @@ describe('consumer group housekeeping', () => {
 
     expect(await listChannelKeys(redis, keys)).toEqual(CHANNELS.map((c) => keys.channel(c)).sort())
     const groups = await listGroups(redis, [keys.channel('customer')])
-    expect(groups.map((g) => g.name).sort()).toEqual(['gw:alive', 'gw:dead', 'gw:late', 'not-a-gateway'])
+    expect(groups.map((g) => g.name).sort()).toEqual([
+      'gw:alive',
+      'gw:dead',
+      'gw:late',
+      'not-a-gateway',
+    ])
     expect(groups.find((g) => g.name === 'gw:dead')).toMatchObject({ consumers: 1, pending: 10 })
 
     // With a 0 ms idle bound every silent instance counts; with a long one none does yet.
     const all = await findZombieGroups(redis, keys, { minIdleMs: 0 })
     expect(all.map((z) => z.instanceId).sort()).toEqual(['dead', 'late'])
-    expect(all.find((z) => z.instanceId === 'dead')).toMatchObject({ group: 'gw:dead', pending: 30 })
-    expect(all.find((z) => z.instanceId === 'dead')!.keys.sort()).toEqual(CHANNELS.map((c) => keys.channel(c)).sort())
+    expect(all.find((z) => z.instanceId === 'dead')).toMatchObject({
+      group: 'gw:dead',
+      pending: 30,
+    })
+    expect(all.find((z) => z.instanceId === 'dead')!.keys.sort()).toEqual(
+      CHANNELS.map((c) => keys.channel(c)).sort(),
+    )
     expect(await findZombieGroups(redis, keys, { minIdleMs: 60_000 })).toEqual([])
   })
 
@@ -100,13 +111,24 @@ describe('consumer group housekeeping', () => {
     await writer.write(events(3000, createIdSequence(), Date.now))
     await readWithoutAck(keys, 'dead')
     const key = keys.channel('customer')
-    expect((await listConsumers(redis, key, 'gw:dead'))[0]).toMatchObject({ name: 'dead', pending: 1000 })
+    expect((await listConsumers(redis, key, 'gw:dead'))[0]).toMatchObject({
+      name: 'dead',
+      pending: 1000,
+    })
     // Batches smaller than the pending list make it page through XAUTOCLAIM.
     const result = await destroyGroup(redis, key, 'gw:dead', { batch: 64 })
     expect(result).toEqual({ acked: 1000, consumers: 2, destroyed: true }) // `dead` and the claimer
     expect((await listGroups(redis, [key])).map((g) => g.name)).toEqual([])
-    expect(await destroyGroup(redis, key, 'gw:dead')).toEqual({ acked: 0, consumers: 0, destroyed: false })
-    expect(await destroyGroup(redis, keys.channel('nope'), 'gw:dead')).toEqual({ acked: 0, consumers: 0, destroyed: false })
+    expect(await destroyGroup(redis, key, 'gw:dead')).toEqual({
+      acked: 0,
+      consumers: 0,
+      destroyed: false,
+    })
+    expect(await destroyGroup(redis, keys.channel('nope'), 'gw:dead')).toEqual({
+      acked: 0,
+      consumers: 0,
+      destroyed: false,
+    })
     expect(CLEANUP_CONSUMER).toBe('verisim-cleanup')
   })
 
@@ -119,7 +141,10 @@ describe('consumer group housekeeping', () => {
     await writer.write(old)
     expect(await retentionFloor(redis, keys, CHANNELS)).toBe('0-0')
     t = 10_000
-    const recent = events(20, ids, () => (t += 1)).map((e, i) => ({ ...e, channel: CHANNELS[i % 2]! }))
+    const recent = events(20, ids, () => (t += 1)).map((e, i) => ({
+      ...e,
+      channel: CHANNELS[i % 2]!,
+    }))
     await writer.write(recent)
     const removed = await trimStreams(
       redis,
@@ -133,7 +158,8 @@ describe('consumer group housekeeping', () => {
     expect(compareIds(floor, lastSystem)).toBeGreaterThanOrEqual(0) // the emptied channel counts
     // Safe: every event after the floor is still stored, so a resume at or above it loses nothing.
     const stored = new Set<string>()
-    for (const c of CHANNELS) for (const [id] of await redis.xrange(keys.channel(c), '-', '+')) stored.add(id)
+    for (const c of CHANNELS)
+      for (const [id] of await redis.xrange(keys.channel(c), '-', '+')) stored.add(id)
     const all = [...old, ...recent]
     const at = all.findIndex((e) => e.id === floor)
     expect(at).toBeGreaterThanOrEqual(0)
@@ -166,12 +192,16 @@ describe('consumer group housekeeping', () => {
     })
     await reader.start()
     // Fresh: nothing pending from the predecessor, and it starts after what is stored.
-    expect((await listGroups(redis, [keys.channel('customer')]))[0]).toMatchObject({ pending: 0, consumers: 0 })
+    expect((await listGroups(redis, [keys.channel('customer')]))[0]).toMatchObject({
+      pending: 0,
+      consumers: 0,
+    })
     const first = events(30, ids, Date.now)
     await writer.write(first)
     const wait = async (n: number) => {
       const deadline = Date.now() + 5000
-      while (released.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      while (released.length < n && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20))
     }
     await wait(30)
     expect(released).toEqual(first.map((e) => e.id))

@@ -69,7 +69,7 @@ describe('GroupReader', () => {
     await reader.start()
     const written: string[] = []
     for (let batch = 0; batch < 60; batch++) {
-      const events = makeEvents(1 + (batch * 37) % 250, ids, batch + 1)
+      const events = makeEvents(1 + ((batch * 37) % 250), ids, batch + 1)
       await writer.write(events)
       for (const e of events) written.push(e.id)
       if (batch % 5 === 0) await new Promise((r) => setTimeout(r, 5))
@@ -87,7 +87,9 @@ describe('GroupReader', () => {
     expect(released).toEqual(written)
     expect(reader.frontier).toBe(written[written.length - 1])
     // Everything delivered was acknowledged.
-    const pending = await Promise.all(CHANNELS.map((c) => redis.xpending(keys.channel(c), 'gw:test')))
+    const pending = await Promise.all(
+      CHANNELS.map((c) => redis.xpending(keys.channel(c), 'gw:test')),
+    )
     expect(pending.map((p) => (p as [number])[0])).toEqual(CHANNELS.map(() => 0))
   })
 })
@@ -123,7 +125,13 @@ describe('range reads', () => {
     const events: RawEvent[] = []
     for (let i = 0; i < 2000; i++) {
       const id = ids.next(1000 + i)
-      events.push({ id, channel: 'customer', stream: 'customer.x', anomalyFlag: 'normal', json: '{}' })
+      events.push({
+        id,
+        channel: 'customer',
+        stream: 'customer.x',
+        anomalyFlag: 'normal',
+        json: '{}',
+      })
     }
     await writer.write(events)
     const trimmed = await retentionFloor(redis, k, CHANNELS)

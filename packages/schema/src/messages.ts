@@ -72,12 +72,7 @@ export type PongMessage = Static<typeof PongMessageSchema>
 export type AuthMessage = Static<typeof AuthMessageSchema>
 export type ControlMessage = Static<typeof ControlMessageSchema>
 export type ClientMessage =
-  | SubscribeMessage
-  | UnsubscribeMessage
-  | PingMessage
-  | PongMessage
-  | AuthMessage
-  | ControlMessage
+  SubscribeMessage | UnsubscribeMessage | PingMessage | PongMessage | AuthMessage | ControlMessage
 
 /** Schemas by `type`, so a bad frame is reported against the message it claims to be. */
 export const ClientMessageSchemas = {

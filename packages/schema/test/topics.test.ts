@@ -8,12 +8,44 @@ import {
 } from '../src/index.js'
 
 const catalog: StreamInfo[] = [
-  { name: 'customer.tutor.search', domain: 'customer', channel: 'customer', cadence: 'medium', unit: 'searches', description: '' },
-  { name: 'customer.payment.failed', domain: 'customer', channel: 'customer', cadence: 'low', unit: 'payments', description: '' },
-  { name: 'session.completed', domain: 'session', channel: 'session', cadence: 'high', unit: 'sessions', description: '' },
-  { name: 'system.api.request.log', domain: 'system', channel: 'system', cadence: 'high', unit: 'requests', description: '' },
+  {
+    name: 'customer.tutor.search',
+    domain: 'customer',
+    channel: 'customer',
+    cadence: 'medium',
+    unit: 'searches',
+    description: '',
+  },
+  {
+    name: 'customer.payment.failed',
+    domain: 'customer',
+    channel: 'customer',
+    cadence: 'low',
+    unit: 'payments',
+    description: '',
+  },
+  {
+    name: 'session.completed',
+    domain: 'session',
+    channel: 'session',
+    cadence: 'high',
+    unit: 'sessions',
+    description: '',
+  },
+  {
+    name: 'system.api.request.log',
+    domain: 'system',
+    channel: 'system',
+    cadence: 'high',
+    unit: 'requests',
+    description: '',
+  },
 ]
-const ev = (stream: string, anomalyFlag = 'normal', channel = domainOf(stream)) => ({ stream, channel, anomalyFlag })
+const ev = (stream: string, anomalyFlag = 'normal', channel = domainOf(stream)) => ({
+  stream,
+  channel,
+  anomalyFlag,
+})
 
 describe('createTopicMatcher', () => {
   it('should match every event of the world with *, external events included, control messages not', () => {
@@ -71,9 +103,9 @@ describe('createTopicMatcher', () => {
   })
 
   it('should name every unknown topic and the valid forms', () => {
-    expect(() => createTopicMatcher(['customer.*', 'nope.*', 'customer.tutor.serch'], catalog)).toThrow(
-      UnknownTopicError,
-    )
+    expect(() =>
+      createTopicMatcher(['customer.*', 'nope.*', 'customer.tutor.serch'], catalog),
+    ).toThrow(UnknownTopicError)
     try {
       createTopicMatcher(['nope.*', 'customer.tutor.serch'], catalog)
     } catch (err) {

@@ -3,7 +3,9 @@ import { MAX_FRAME_BYTES, parseClientFrame, ProtocolErrorCode } from '../src/ind
 
 describe('parseClientFrame', () => {
   it('should accept a subscribe with topics and a resume id', () => {
-    const r = parseClientFrame('{"type":"subscribe","topics":["customer.*"],"lastId":"1732350000000-17"}')
+    const r = parseClientFrame(
+      '{"type":"subscribe","topics":["customer.*"],"lastId":"1732350000000-17"}',
+    )
     expect(r).toEqual({
       ok: true,
       message: { type: 'subscribe', topics: ['customer.*'], lastId: '1732350000000-17' },

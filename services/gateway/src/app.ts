@@ -37,13 +37,17 @@ export async function buildApp(config: GatewayConfig, log: Logger) {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500
     if (status >= 500 && status !== 503) {
       req.log.error({ err }, 'request failed')
-      return reply.code(status).send({ error: { code: 'VS_GW_INTERNAL', message: 'internal error' } })
+      return reply
+        .code(status)
+        .send({ error: { code: 'VS_GW_INTERNAL', message: 'internal error' } })
     }
     const code = err.validation ? 'VS_GW_BAD_REQUEST' : (err.code ?? 'VS_GW_BAD_REQUEST')
     return reply.code(status).send({ error: { code, message: err.message } })
   })
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: 'VS_GW_NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
+    reply
+      .code(404)
+      .send({ error: { code: 'VS_GW_NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
   )
 
   // External capabilities. Frames up to 16× the protocol limit reach the handler,

@@ -67,7 +67,11 @@ export async function planCatchup(
 }
 
 /** Id of the last stored event whose simulation time is at or before `iso` (null if none). */
-async function findIdBefore(ctx: CatchupContext, iso: string, upTo: string): Promise<string | null> {
+async function findIdBefore(
+  ctx: CatchupContext,
+  iso: string,
+  upTo: string,
+): Promise<string | null> {
   const limit = new Date(iso).toISOString()
   let after: string | null = null
   let found: string | null = null

@@ -35,15 +35,24 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   if (raw === undefined || raw === '') return fallback
   const v = Number(raw)
   if (!Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid; expected an integer from ${min} to ${max}`)
+    throw new ConfigError(
+      `${name}=${JSON.stringify(raw)} is invalid; expected an integer from ${min} to ${max}`,
+    )
   }
   return v
 }
 
-function str(env: NodeJS.ProcessEnv, name: string, fallback: string, re?: RegExp, expected?: string) {
+function str(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: string,
+  re?: RegExp,
+  expected?: string,
+) {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
-  if (re && !re.test(raw)) throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid; expected ${expected}`)
+  if (re && !re.test(raw))
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid; expected ${expected}`)
   return raw
 }
 
@@ -52,10 +61,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   return {
     port: num(env, 'PORT', 8080, 0, 65535),
     host: str(env, 'HOST', '0.0.0.0'),
-    redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379', /^rediss?:\/\//, 'a redis:// or rediss:// URL'),
-    world: str(env, 'VERISIM_WORLD', 'tutoring', /^[a-z0-9_-]+$/, 'a world folder name like "tutoring"'),
-    prefix: str(env, 'VERISIM_PREFIX', 'vs', /^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." or "-"'),
-    logLevel: str(env, 'LOG_LEVEL', 'info', level, 'one of fatal, error, warn, info, debug, trace, silent'),
+    redisUrl: str(
+      env,
+      'REDIS_URL',
+      'redis://127.0.0.1:6379',
+      /^rediss?:\/\//,
+      'a redis:// or rediss:// URL',
+    ),
+    world: str(
+      env,
+      'VERISIM_WORLD',
+      'tutoring',
+      /^[a-z0-9_-]+$/,
+      'a world folder name like "tutoring"',
+    ),
+    prefix: str(
+      env,
+      'VERISIM_PREFIX',
+      'vs',
+      /^[A-Za-z0-9_.-]+$/,
+      'letters, digits, "_", "." or "-"',
+    ),
+    logLevel: str(
+      env,
+      'LOG_LEVEL',
+      'info',
+      level,
+      'one of fatal, error, warn, info, debug, trace, silent',
+    ),
     adminToken: env.ADMIN_TOKEN ? env.ADMIN_TOKEN : null,
     instanceId: str(
       env,
@@ -65,7 +98,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       'letters, digits, "_", "." or "-" (at most 100)',
     ),
     batchMs: num(env, 'VERISIM_BATCH_MS', 100, 10, 5000),
-    maxClientBufferBytes: num(env, 'VERISIM_MAX_CLIENT_BUFFER', 8 * 1024 * 1024, 64 * 1024, 1024 ** 3),
+    maxClientBufferBytes: num(
+      env,
+      'VERISIM_MAX_CLIENT_BUFFER',
+      8 * 1024 * 1024,
+      64 * 1024,
+      1024 ** 3,
+    ),
     pingIntervalMs: num(env, 'VERISIM_PING_INTERVAL_MS', 30_000, 100, 600_000),
     sseHeartbeatMs: num(env, 'VERISIM_SSE_HEARTBEAT_MS', 15_000, 100, 600_000),
   }

@@ -11,7 +11,11 @@ import { BadRequestError, ErrorBody } from './errors.js'
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
-    Type.String({ minLength: 1, maxLength: 200, description: 'a repeated key returns the first response and applies nothing twice' }),
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'a repeated key returns the first response and applies nothing twice',
+    }),
   ),
 })
 
@@ -34,8 +38,13 @@ export function controlRunner(app: FastifyInstance) {
     payload: Record<string, unknown> = {},
   ): Promise<unknown> {
     const key = req.headers['idempotency-key']
-    if (Array.isArray(key)) throw new BadRequestError('send one Idempotency-Key header, not several')
-    const res = await app.control.request(action, payload, key ? `idem:${action}:${key}` : undefined)
+    if (Array.isArray(key))
+      throw new BadRequestError('send one Idempotency-Key header, not several')
+    const res = await app.control.request(
+      action,
+      payload,
+      key ? `idem:${action}:${key}` : undefined,
+    )
     if (!res.success) {
       const err = res.error ?? { code: 'VS_GW_INTERNAL', message: 'control failed', status: 500 }
       return reply.code(err.status).send({ error: { code: err.code, message: err.message } })

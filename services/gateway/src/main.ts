@@ -10,7 +10,9 @@ async function main(): Promise<void> {
   const config = loadConfig()
   const log = pino({ level: config.logLevel, base: { svc: 'gateway' } })
   if (config.adminToken === null) {
-    log.warn('ADMIN_TOKEN is not set: control endpoints and messages are open to anyone who can reach this port')
+    log.warn(
+      'ADMIN_TOKEN is not set: control endpoints and messages are open to anyone who can reach this port',
+    )
   }
   const app = await buildApp(config, log)
   let stopping: Promise<void> | null = null
@@ -25,7 +27,10 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT').then(() => process.exit(0)))
   process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)))
   await app.listen({ port: config.port, host: config.host })
-  log.info({ instance: config.instanceId, port: config.port, world: config.world }, 'gateway listening')
+  log.info(
+    { instance: config.instanceId, port: config.port, world: config.world },
+    'gateway listening',
+  )
 }
 
 main().catch((err: unknown) => {

@@ -4,11 +4,29 @@ import type { RawEvent } from '@verisim/bus'
 import { CloseCode, createFanout, type Sink } from '../src/fanout.js'
 
 const catalog: StreamInfo[] = [
-  { name: 'customer.tutor.search', domain: 'customer', channel: 'customer', cadence: 'medium', unit: '', description: '' },
-  { name: 'session.completed', domain: 'session', channel: 'session', cadence: 'high', unit: '', description: '' },
+  {
+    name: 'customer.tutor.search',
+    domain: 'customer',
+    channel: 'customer',
+    cadence: 'medium',
+    unit: '',
+    description: '',
+  },
+  {
+    name: 'session.completed',
+    domain: 'session',
+    channel: 'session',
+    cadence: 'high',
+    unit: '',
+    description: '',
+  },
 ]
 
-function ev(n: number, stream = n % 2 ? 'customer.tutor.search' : 'session.completed', flag = 'normal'): RawEvent {
+function ev(
+  n: number,
+  stream = n % 2 ? 'customer.tutor.search' : 'session.completed',
+  flag = 'normal',
+): RawEvent {
   const id = `1000-${n}`
   return { id, stream, channel: stream.split('.')[0]!, anomalyFlag: flag, json: `{"id":"${id}"}` }
 }
@@ -26,7 +44,10 @@ function fakeSink(kind: Sink['kind'] = 'ws') {
   return {
     sink,
     frames,
-    ids: () => frames.flatMap((f) => (JSON.parse(f.toString()) as { events: { id: string }[] }).events.map((e) => e.id)),
+    ids: () =>
+      frames.flatMap((f) =>
+        (JSON.parse(f.toString()) as { events: { id: string }[] }).events.map((e) => e.id),
+      ),
     closed: () => closed,
     setBuffered: (n: number) => void (buffered = n),
   }
@@ -42,7 +63,10 @@ describe('fanout', () => {
     f.push([ev(1), ev(2), ev(3)])
     f.flush()
     expect(a.frames).toHaveLength(1)
-    expect(JSON.parse(a.frames[0]!.toString())).toEqual({ type: 'batch', events: [{ id: '1000-1' }, { id: '1000-2' }, { id: '1000-3' }] })
+    expect(JSON.parse(a.frames[0]!.toString())).toEqual({
+      type: 'batch',
+      events: [{ id: '1000-1' }, { id: '1000-2' }, { id: '1000-3' }],
+    })
   })
 
   it('should filter by topics and serialize once per distinct subscription', () => {
@@ -89,7 +113,11 @@ describe('fanout', () => {
 
   it('should close a client whose send queue exceeds the bound, and leave others alone', () => {
     const slow: number[] = []
-    const f = createFanout({ catalog: () => catalog, maxBufferedBytes: 1000, onSlowClient: (c) => void slow.push(c.id) })
+    const f = createFanout({
+      catalog: () => catalog,
+      maxBufferedBytes: 1000,
+      onSlowClient: (c) => void slow.push(c.id),
+    })
     const a = fakeSink()
     const b = fakeSink()
     const ca = f.add(a.sink)
@@ -110,7 +138,9 @@ describe('fanout', () => {
     f.setTopics(f.add(s.sink), ['*'])
     f.push([ev(1)])
     f.flush()
-    expect(s.frames[0]!.toString()).toBe('id: 1000-1\nevent: customer.tutor.search\ndata: {"id":"1000-1"}\n\n')
+    expect(s.frames[0]!.toString()).toBe(
+      'id: 1000-1\nevent: customer.tutor.search\ndata: {"id":"1000-1"}\n\n',
+    )
   })
 
   it('should drop empty groups when their last member leaves', () => {

@@ -26,9 +26,30 @@ import { buildApp, type GatewayApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 
 export const CATALOG: StreamInfo[] = [
-  { name: 'customer.tutor.search', domain: 'customer', channel: 'customer', cadence: 'medium', unit: 'searches', description: 'search' },
-  { name: 'session.completed', domain: 'session', channel: 'session', cadence: 'high', unit: 'sessions', description: 'done' },
-  { name: 'system.api.request.log', domain: 'system', channel: 'system', cadence: 'high', unit: 'ms', description: 'api' },
+  {
+    name: 'customer.tutor.search',
+    domain: 'customer',
+    channel: 'customer',
+    cadence: 'medium',
+    unit: 'searches',
+    description: 'search',
+  },
+  {
+    name: 'session.completed',
+    domain: 'session',
+    channel: 'session',
+    cadence: 'high',
+    unit: 'sessions',
+    description: 'done',
+  },
+  {
+    name: 'system.api.request.log',
+    domain: 'system',
+    channel: 'system',
+    cadence: 'high',
+    unit: 'ms',
+    description: 'api',
+  },
 ]
 
 export interface Harness {
@@ -54,7 +75,10 @@ export interface HarnessOptions {
 
 let counter = 0
 
-export async function startHarness(env: Record<string, string> = {}, opts: HarnessOptions = {}): Promise<Harness> {
+export async function startHarness(
+  env: Record<string, string> = {},
+  opts: HarnessOptions = {},
+): Promise<Harness> {
   const handle: RedisHandle = await discoverRedis({ allowContainer: true })
   const redis = new Redis(handle.url)
   const prefix = `t${randomBytes(4).toString('hex')}`
@@ -75,7 +99,17 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
         channel: s.channel,
         stream: s.name,
         anomalyFlag: flag,
-        json: JSON.stringify({ id, world: 'tutoring', stream: s.name, channel: s.channel, timestamp: new Date().toISOString(), data: pad > 0 ? { n: counter, pad: filler } : { n: counter }, normalizedValue: 50, anomalyFlag: flag, causes: [] }),
+        json: JSON.stringify({
+          id,
+          world: 'tutoring',
+          stream: s.name,
+          channel: s.channel,
+          timestamp: new Date().toISOString(),
+          data: pad > 0 ? { n: counter, pad: filler } : { n: counter },
+          normalizedValue: 50,
+          anomalyFlag: flag,
+          causes: [],
+        }),
       })
     }
     await writer.write(batch)
@@ -138,23 +172,35 @@ export interface Received {
   events: { id: string; stream: string; channel: string; anomalyFlag: string }[]
 }
 
-export function connect(url: string): { ws: WebSocket; rx: Received; opened: Promise<void>; closed: Promise<[number, string]> } {
+export function connect(url: string): {
+  ws: WebSocket
+  rx: Received
+  opened: Promise<void>
+  closed: Promise<[number, string]>
+} {
   const ws = new WebSocket(url.replace('http', 'ws') + '/ws')
   const rx: Received = { messages: [], events: [] }
   ws.on('message', (d) => {
     const m = JSON.parse(d.toString()) as Record<string, unknown>
     rx.messages.push(m)
-    if (m.type === 'batch' || m.type === 'catchup') rx.events.push(...(m.events as Received['events']))
+    if (m.type === 'batch' || m.type === 'catchup')
+      rx.events.push(...(m.events as Received['events']))
   })
   const opened = new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve())
     ws.once('error', reject)
   })
-  const closed = new Promise<[number, string]>((resolve) => ws.once('close', (code, reason) => resolve([code, reason.toString()])))
+  const closed = new Promise<[number, string]>((resolve) =>
+    ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+  )
   return { ws, rx, opened, closed }
 }
 
-export async function until(pred: () => unknown, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function until(
+  pred: () => unknown,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!pred()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -188,7 +234,10 @@ export function ensureBuilt(): void {
   }
   if (built >= newestMtime(path.join(gatewayRoot, 'src'))) return
   const tsc = path.resolve(gatewayRoot, '../../node_modules/typescript/bin/tsc')
-  execFileSync(process.execPath, [tsc, '-p', path.join(gatewayRoot, 'tsconfig.json')], { stdio: 'inherit', timeout: 120_000 })
+  execFileSync(process.execPath, [tsc, '-p', path.join(gatewayRoot, 'tsconfig.json')], {
+    stdio: 'inherit',
+    timeout: 120_000,
+  })
 }
 
 export interface GatewayProcess {
@@ -213,11 +262,21 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `dist/main.js` with the harness's settings plus `env`, and waits until it is ready. */
-export async function spawnGateway(h: Harness, env: Record<string, string> = {}): Promise<GatewayProcess> {
+export async function spawnGateway(
+  h: Harness,
+  env: Record<string, string> = {},
+): Promise<GatewayProcess> {
   ensureBuilt()
   const port = await freePort()
   const child = spawn(process.execPath, [path.join(gatewayRoot, 'dist/main.js')], {
-    env: { ...process.env, ...h.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
+    env: {
+      ...process.env,
+      ...h.env,
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const output: string[] = []

@@ -16,7 +16,12 @@ describe('OpenAPI', () => {
       paths: Record<string, Record<string, unknown>>
     }
     expect(doc.openapi).toMatch(/^3\./)
-    for (const path of ['/api/streams', '/api/simulation/state', '/api/simulation/speed', '/api/simulation/pause']) {
+    for (const path of [
+      '/api/streams',
+      '/api/simulation/state',
+      '/api/simulation/speed',
+      '/api/simulation/pause',
+    ]) {
       expect(Object.keys(doc.paths)).toContain(path)
     }
     const speed = doc.paths['/api/simulation/speed']!.post as { requestBody: unknown }

@@ -28,7 +28,8 @@ describe('liveness', () => {
     const c = connect(h.url)
     await c.opened
     c.ws.on('message', (d) => {
-      if ((JSON.parse(d.toString()) as { type: string }).type === 'ping') c.ws.send('{"type":"pong"}')
+      if ((JSON.parse(d.toString()) as { type: string }).type === 'ping')
+        c.ws.send('{"type":"pong"}')
     })
     const t0 = Date.now()
     await new Promise((r) => setTimeout(r, PING_MS * 5 + 100))
@@ -36,7 +37,8 @@ describe('liveness', () => {
     expect(c.ws.readyState).toBe(WebSocket.OPEN) // alive well past 3 intervals
     expect(pings.length).toBeGreaterThanOrEqual(4)
     expect(pings.length).toBeLessThanOrEqual(6)
-    for (const p of pings) expect(new Date(p.ts as string).getTime()).toBeGreaterThanOrEqual(t0 - 50)
+    for (const p of pings)
+      expect(new Date(p.ts as string).getTime()).toBeGreaterThanOrEqual(t0 - 50)
     c.ws.close()
   })
 
@@ -69,7 +71,10 @@ describe('liveness', () => {
 describe('SSE heartbeats', () => {
   it('should send a comment heartbeat every interval', async () => {
     const ac = new AbortController()
-    const r = await fetch(`${h.url}/sse?topics=*`, { headers: { accept: 'text/event-stream' }, signal: ac.signal })
+    const r = await fetch(`${h.url}/sse?topics=*`, {
+      headers: { accept: 'text/event-stream' },
+      signal: ac.signal,
+    })
     expect(r.status).toBe(200)
     expect(r.headers.get('content-type')).toContain('text/event-stream')
     const reader = r.body!.getReader()
@@ -100,14 +105,26 @@ describe('bad frames', () => {
     const cases: [string | Buffer, string, RegExp][] = [
       ['{"type":', 'VS_GW_BAD_JSON', /not valid JSON/],
       ['42', 'VS_GW_BAD_MESSAGE', /JSON object with a "type" field, got number/],
-      ['{"topics":["*"]}', 'VS_GW_BAD_MESSAGE', /no string "type" field; expected one of subscribe/],
+      [
+        '{"topics":["*"]}',
+        'VS_GW_BAD_MESSAGE',
+        /no string "type" field; expected one of subscribe/,
+      ],
       ['{"type":"hello"}', 'VS_GW_UNKNOWN_TYPE', /unknown message type "hello"; expected one of/],
       ['{"type":"subscribe","topics":[1]}', 'VS_GW_INVALID_MESSAGE', /\/topics\/0/],
       ['{"type":"subscribe","topics":["*"],"lastId":7}', 'VS_GW_INVALID_MESSAGE', /\/lastId/],
-      ['{"type":"subscribe","topics":["*"],"extra":true}', 'VS_GW_INVALID_MESSAGE', /unexpected field "extra"/],
+      [
+        '{"type":"subscribe","topics":["*"],"extra":true}',
+        'VS_GW_INVALID_MESSAGE',
+        /unexpected field "extra"/,
+      ],
       ['{"type":"unsubscribe"}', 'VS_GW_INVALID_MESSAGE', /missing required field "topics"/],
       ['{"type":"ping","ts":5}', 'VS_GW_INVALID_MESSAGE', /\/ts/],
-      [`{"type":"ping","ts":"${'y'.repeat(MAX_FRAME_BYTES)}"}`, 'VS_GW_FRAME_TOO_LARGE', /exceeds the 65536-byte limit/],
+      [
+        `{"type":"ping","ts":"${'y'.repeat(MAX_FRAME_BYTES)}"}`,
+        'VS_GW_FRAME_TOO_LARGE',
+        /exceeds the 65536-byte limit/,
+      ],
       [Buffer.from('{"type":"ping"}'), 'VS_GW_BINARY_FRAME', /binary frames are not accepted/],
     ]
     for (const [frame] of cases) c.ws.send(frame, { binary: Buffer.isBuffer(frame) })
@@ -129,7 +146,13 @@ describe('bad frames', () => {
     c.ws.send('{"type":"unsubscribe","topics":["customer.*"]}')
     c.ws.send('{"type":"ping","ts":"end"}')
     await until(() => c.rx.messages.some((m) => m.type === 'pong'), 3000, 'pong')
-    expect(c.rx.messages.map((m) => m.type)).toEqual(['subscribed', 'catchup', 'error', 'unsubscribed', 'pong'])
+    expect(c.rx.messages.map((m) => m.type)).toEqual([
+      'subscribed',
+      'catchup',
+      'error',
+      'unsubscribed',
+      'pong',
+    ])
     c.ws.close()
   })
 

@@ -8,7 +8,14 @@
 import type { Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type WebSocket from 'ws'
-import { connect, spawnGateway, startHarness, until, type GatewayProcess, type Harness } from './helpers.js'
+import {
+  connect,
+  spawnGateway,
+  startHarness,
+  until,
+  type GatewayProcess,
+  type Harness,
+} from './helpers.js'
 
 const BOUND = 1024 * 1024 // VERISIM_MAX_CLIENT_BUFFER
 const PAD = 1000 // bytes of filler per event: ~1.2 KB envelopes
@@ -39,7 +46,10 @@ afterAll(async () => {
 /** The TCP socket under a `ws` client: pausing it stops reading, as a stalled browser tab would. */
 const tcp = (ws: WebSocket) => (ws as unknown as { _socket: Socket })._socket
 
-async function subscribed(c: ReturnType<typeof connect>, msg: object = { type: 'subscribe', topics: ['*'] }) {
+async function subscribed(
+  c: ReturnType<typeof connect>,
+  msg: object = { type: 'subscribe', topics: ['*'] },
+) {
   await c.opened
   c.ws.send(JSON.stringify(msg))
   await until(() => c.rx.messages.some((m) => m.type === 'subscribed'), 5000, 'subscribed')
@@ -76,7 +86,11 @@ describe('slow clients', () => {
       await h.produce(500, 'normal', PAD)
       await new Promise((r) => setTimeout(r, 100))
     }
-    await until(() => readers.every((c) => c.rx.events.length >= TOTAL_EVENTS), 30_000, 'readers to get everything')
+    await until(
+      () => readers.every((c) => c.rx.events.length >= TOTAL_EVENTS),
+      30_000,
+      'readers to get everything',
+    )
     clearInterval(sampler)
     peak = Math.max(peak, gw.rss())
 
@@ -112,7 +126,11 @@ describe('slow clients', () => {
     const last = slow[0]!.rx.events.at(-1)!.id
     const again = connect(gw.url)
     await subscribed(again, { type: 'subscribe', topics: ['*'], lastId: last })
-    await until(() => again.rx.messages.some((m) => m.type === 'catchup' && m.complete === true), 20_000, 'catch-up')
+    await until(
+      () => again.rx.messages.some((m) => m.type === 'catchup' && m.complete === true),
+      20_000,
+      'catch-up',
+    )
     expect([...slow[0]!.rx.events, ...again.rx.events].map((e) => e.id)).toEqual(all)
     again.ws.close()
     for (const c of readers) c.ws.close()

@@ -32,7 +32,8 @@ describe('streams plugin', () => {
     const stop = h.pump(10, 10)
     await until(() => c.rx.events.length > 100, 5000, 'events')
     // What a cleanup job does to an instance it takes for dead.
-    for (const key of await listChannelKeys(h.redis, h.keys)) await destroyGroup(h.redis, key, groupName('streams-test'))
+    for (const key of await listChannelKeys(h.redis, h.keys))
+      await destroyGroup(h.redis, key, groupName('streams-test'))
     const n = c.rx.events.length
     await until(() => c.rx.events.length > n + 200, 5000, 'events after the groups were recreated')
     await stop()
@@ -52,7 +53,10 @@ describe('streams plugin', () => {
     await until(() => c.rx.events.length >= 5, 3000, 'events')
     // Redis lost everything: streams, groups and epoch; a generator then starts a new epoch.
     for (const key of await listChannelKeys(h.redis, h.keys)) await h.redis.del(key)
-    await h.redis.set(h.keys.epoch, JSON.stringify({ epoch: 'replaced', floorId: h.written.at(-1)!.id }))
+    await h.redis.set(
+      h.keys.epoch,
+      JSON.stringify({ epoch: 'replaced', floorId: h.written.at(-1)!.id }),
+    )
     await h.produce(5)
     const [code, reason] = await c.closed
     expect(code).toBe(4010)

@@ -52,7 +52,11 @@ describe('GET /ws', () => {
     const b = connect(h.url)
     await b.opened
     b.ws.send(JSON.stringify({ type: 'subscribe', topics: ['*'], lastId }))
-    await until(() => b.rx.messages.some((m) => m.type === 'catchup' && m.complete === true), 5000, 'catchup')
+    await until(
+      () => b.rx.messages.some((m) => m.type === 'catchup' && m.complete === true),
+      5000,
+      'catchup',
+    )
     const n = b.rx.events.length
     await until(() => b.rx.events.length > n + 50, 5000, 'live after catchup')
     await stop()
@@ -72,7 +76,11 @@ describe('GET /ws', () => {
     await h.redis.set(h.keys.epoch, JSON.stringify({ epoch: 'e2', floorId: h.written.at(-1)!.id }))
     c.ws.send(JSON.stringify({ type: 'subscribe', topics: ['*'], lastId: h.written[0]!.id }))
     await until(() => c.rx.messages.some((m) => m.type === 'catchup'))
-    expect(c.rx.messages.find((m) => m.type === 'catchup')).toEqual({ type: 'catchup', events: [], reason: 'epoch_changed' })
+    expect(c.rx.messages.find((m) => m.type === 'catchup')).toEqual({
+      type: 'catchup',
+      events: [],
+      reason: 'epoch_changed',
+    })
     expect(c.rx.messages[0]).toMatchObject({ type: 'subscribed', epoch: 'e2' })
     c.ws.close()
   })
@@ -82,7 +90,9 @@ describe('GET /ws', () => {
     await c.opened
     c.ws.send(JSON.stringify({ type: 'subscribe', topics: ['*'], lastId: '99999999999999-0' }))
     await until(() => c.rx.messages.some((m) => m.type === 'catchup'))
-    expect(c.rx.messages.find((m) => m.type === 'catchup')).toMatchObject({ reason: 'epoch_changed' })
+    expect(c.rx.messages.find((m) => m.type === 'catchup')).toMatchObject({
+      reason: 'epoch_changed',
+    })
     c.ws.close()
   })
 
@@ -118,7 +128,11 @@ describe('GET /ws', () => {
       '{"type":"control","requestId":"r1","action":"explode"}',
     ]
     for (const f of frames) c.ws.send(f, { binary: Buffer.isBuffer(f) })
-    await until(() => c.rx.messages.filter((m) => m.type === 'error').length >= frames.length, 3000, 'errors')
+    await until(
+      () => c.rx.messages.filter((m) => m.type === 'error').length >= frames.length,
+      3000,
+      'errors',
+    )
     expect(c.rx.messages.map((m) => m.code)).toEqual([
       'VS_GW_BAD_JSON',
       'VS_GW_BAD_MESSAGE',
@@ -142,7 +156,10 @@ describe('GET /ws', () => {
     c.ws.send(JSON.stringify({ type: 'subscribe', topics: ['customer.*', 'system.*'] }))
     c.ws.send(JSON.stringify({ type: 'unsubscribe', topics: ['system.*', 'session.*'] }))
     await until(() => c.rx.messages.some((m) => m.type === 'unsubscribed'))
-    expect(c.rx.messages.find((m) => m.type === 'unsubscribed')).toEqual({ type: 'unsubscribed', topics: ['system.*'] })
+    expect(c.rx.messages.find((m) => m.type === 'unsubscribed')).toEqual({
+      type: 'unsubscribed',
+      topics: ['system.*'],
+    })
     await h.produce(30)
     await until(() => c.rx.events.length >= 10, 3000)
     await new Promise((r) => setTimeout(r, 250))
@@ -164,12 +181,18 @@ describe('errors', () => {
   it('should answer unknown routes with a JSON error', async () => {
     const r = await fetch(`${h.url}/nope`)
     expect(r.status).toBe(404)
-    expect(await r.json()).toEqual({ error: { code: 'VS_GW_NOT_FOUND', message: 'no route GET /nope' } })
+    expect(await r.json()).toEqual({
+      error: { code: 'VS_GW_NOT_FOUND', message: 'no route GET /nope' },
+    })
   })
 
   it('should reject a malformed Last-Event-ID on SSE', async () => {
-    const r = await fetch(`${h.url}/sse?topics=*`, { headers: { accept: 'text/event-stream', 'last-event-id': 'abc' } })
+    const r = await fetch(`${h.url}/sse?topics=*`, {
+      headers: { accept: 'text/event-stream', 'last-event-id': 'abc' },
+    })
     expect(r.status).toBe(400)
-    expect(((await r.json()) as { error: { message: string } }).error.message).toContain('Last-Event-ID')
+    expect(((await r.json()) as { error: { message: string } }).error.message).toContain(
+      'Last-Event-ID',
+    )
   })
 })

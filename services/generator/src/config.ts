@@ -64,7 +64,13 @@ function num(
   return v
 }
 
-function str(env: NodeJS.ProcessEnv, name: string, fallback: string, re?: RegExp, expected?: string) {
+function str(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: string,
+  re?: RegExp,
+  expected?: string,
+) {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
   if (re && !re.test(raw)) {
@@ -74,7 +80,10 @@ function str(env: NodeJS.ProcessEnv, name: string, fallback: string, re?: RegExp
 }
 
 /** Reads and validates the settings; throws `ConfigError` naming the variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, now = Date.now()): GeneratorConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  now = Date.now(),
+): GeneratorConfig {
   const startRaw = env.VERISIM_START
   let start = now
   if (startRaw !== undefined && startRaw !== '' && startRaw !== 'now') {
@@ -88,12 +97,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, now = Date.now(
   return {
     port: num(env, 'GENERATOR_PORT', 8081, { min: 0, max: 65535, integer: true }),
     host: str(env, 'HOST', '0.0.0.0'),
-    redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379', /^rediss?:\/\//, 'a redis:// or rediss:// URL'),
-    world: str(env, 'VERISIM_WORLD', 'tutoring', /^[a-z0-9_-]+$/, 'a world folder name like "tutoring"'),
+    redisUrl: str(
+      env,
+      'REDIS_URL',
+      'redis://127.0.0.1:6379',
+      /^rediss?:\/\//,
+      'a redis:// or rediss:// URL',
+    ),
+    world: str(
+      env,
+      'VERISIM_WORLD',
+      'tutoring',
+      /^[a-z0-9_-]+$/,
+      'a world folder name like "tutoring"',
+    ),
     seed: num(env, 'VERISIM_SEED', 42, { min: 0, max: 2 ** 32 - 1, integer: true }),
     speed: num(env, 'VERISIM_SPEED', 1, { min: 0.1, max: 10000 }),
     start,
-    prefix: str(env, 'VERISIM_PREFIX', 'vs', /^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." or "-"'),
+    prefix: str(
+      env,
+      'VERISIM_PREFIX',
+      'vs',
+      /^[A-Za-z0-9_.-]+$/,
+      'letters, digits, "_", "." or "-"',
+    ),
     logLevel: str(
       env,
       'LOG_LEVEL',
@@ -102,10 +129,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, now = Date.now(
       `one of ${LOG_LEVELS.join(', ')}`,
     ),
     configDir: path.resolve(str(env, 'VERISIM_CONFIG_DIR', DEFAULT_CONFIG_DIR)),
-    retention: num(env, 'VERISIM_RETENTION', 100_000, { min: 100, max: 100_000_000, integer: true }),
+    retention: num(env, 'VERISIM_RETENTION', 100_000, {
+      min: 100,
+      max: 100_000_000,
+      integer: true,
+    }),
     tickMs: num(env, 'VERISIM_TICK_MS', 50, { min: 5, max: 5000, integer: true }),
     warmupHours: num(env, 'VERISIM_WARMUP_HOURS', 48, { min: 0, max: 24 * 30, integer: true }),
-    cleanupEveryMs: num(env, 'VERISIM_CLEANUP_EVERY_MS', 30_000, { min: 100, max: 86_400_000, integer: true }),
-    retentionMs: num(env, 'VERISIM_RETENTION_MS', 0, { min: 0, max: 365 * 86_400_000, integer: true }),
+    cleanupEveryMs: num(env, 'VERISIM_CLEANUP_EVERY_MS', 30_000, {
+      min: 100,
+      max: 86_400_000,
+      integer: true,
+    }),
+    retentionMs: num(env, 'VERISIM_RETENTION_MS', 0, {
+      min: 0,
+      max: 365 * 86_400_000,
+      integer: true,
+    }),
   }
 }

@@ -115,13 +115,18 @@ function applyValidated(cmd: ControlCommand, target: ControlTarget, wallNow: num
     }
     case 'scenario_transition': {
       const { runId, to } = p as { runId: string; to: 'settling' | 'settled' }
-      return { success: true, applied: engine.transitionScenario(runId, to), scenario: engine.scenarioStatus() }
+      return {
+        success: true,
+        applied: engine.transitionScenario(runId, to),
+        scenario: engine.scenarioStatus(),
+      }
     }
     case 'reset':
       engine.reset()
       return {
         success: true,
-        message: 'scenario, modifiers and injected external events cleared; streams back to baseline',
+        message:
+          'scenario, modifiers and injected external events cleared; streams back to baseline',
       }
     case 'inject_event':
       return engine.injectExternalEvent(p)
@@ -191,7 +196,12 @@ export class ControlConsumer {
   readonly #log: Logger
   readonly #onCommand: (entry: ControlEntry) => void
 
-  constructor(opts: { redis: Redis; keys: WorldKeys; log: Logger; onCommand: (entry: ControlEntry) => void }) {
+  constructor(opts: {
+    redis: Redis
+    keys: WorldKeys
+    log: Logger
+    onCommand: (entry: ControlEntry) => void
+  }) {
     this.#redis = opts.redis
     this.#keys = opts.keys
     this.#log = opts.log

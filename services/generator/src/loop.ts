@@ -23,7 +23,13 @@ import {
 } from '@verisim/bus'
 import type { Engine, SimEvent } from '@verisim/sim'
 import { ControlStream, READ_ONLY_ACTIONS, type ControlResult } from '@verisim/schema'
-import { applyCommand, COMMAND_MAX_AGE_MS, ControlError, ControlErrorCode, errorResult } from './control.js'
+import {
+  applyCommand,
+  COMMAND_MAX_AGE_MS,
+  ControlError,
+  ControlErrorCode,
+  errorResult,
+} from './control.js'
 import type { TransitionScheduler } from './jobs/transitions.js'
 import { scenarioApi } from './scenario-api.js'
 import { SimClock } from './clock.js'
@@ -77,7 +83,11 @@ export class GeneratorLoop {
     this.#o = opts
     this.#now = opts.now ?? Date.now
     this.#startedAt = opts.engine.now
-    this.#writer = createStreamWriter({ redis: opts.redis, keys: opts.keys, maxLen: opts.retention })
+    this.#writer = createStreamWriter({
+      redis: opts.redis,
+      keys: opts.keys,
+      maxLen: opts.retention,
+    })
   }
 
   get eventsWritten(): number {
@@ -206,7 +216,8 @@ export class GeneratorLoop {
           )
           result = { requestId: cmd.requestId, action: cmd.action, success: true, result: value }
         } catch (err) {
-          if (!(err instanceof ControlError)) this.#o.log.error({ err, cmd }, 'control command failed')
+          if (!(err instanceof ControlError))
+            this.#o.log.error({ err, cmd }, 'control command failed')
           result = errorResult(cmd, err)
         }
         result = await storeControlResult(redis, keys, result)
@@ -216,9 +227,18 @@ export class GeneratorLoop {
           out.push(this.#controlEvent(ControlStream.ack, result))
           continue
         }
-        await logControl(redis, keys, { command: cmd, simTime: engine.now, success: result.success })
+        await logControl(redis, keys, {
+          command: cmd,
+          simTime: engine.now,
+          success: result.success,
+        })
         this.#o.log.info(
-          { action: cmd.action, requestId: cmd.requestId, success: result.success, error: result.error?.message },
+          {
+            action: cmd.action,
+            requestId: cmd.requestId,
+            success: result.success,
+            error: result.error?.message,
+          },
           'control command',
         )
       }

@@ -22,12 +22,16 @@ async function main(): Promise<void> {
   const config = loadConfig()
   const log = pino({ level: config.logLevel, base: { svc: 'generator' } })
   const world = loadWorld(path.join(config.configDir, config.world))
-  const engine = createEngine({ world, seed: config.seed, start: config.start - config.warmupHours * HOUR_MS })
+  const engine = createEngine({
+    world,
+    seed: config.seed,
+    start: config.start - config.warmupHours * HOUR_MS,
+  })
   if (config.warmupHours > 0) {
     // Run the world into its steady state; the events before the start are not published.
     const t0 = performance.now()
     let warm = 0
-    for (let t = engine.now; t < config.start; ) {
+    for (let t = engine.now; t < config.start;) {
       t = Math.min(t + HOUR_MS, config.start)
       warm += engine.advance(t).length
     }

@@ -17,7 +17,9 @@ describe('generator config', () => {
   })
 
   it('should read an ISO start time', () => {
-    expect(loadConfig({ VERISIM_START: '2026-11-23T08:00:00Z' }).start).toBe(Date.parse('2026-11-23T08:00:00Z'))
+    expect(loadConfig({ VERISIM_START: '2026-11-23T08:00:00Z' }).start).toBe(
+      Date.parse('2026-11-23T08:00:00Z'),
+    )
   })
 
   it.each([
@@ -25,7 +27,11 @@ describe('generator config', () => {
     ['VERISIM_SPEED', 'fast', /VERISIM_SPEED/],
     ['VERISIM_SEED', '1.5', /VERISIM_SEED="1.5" is invalid; expected an integer/],
     ['GENERATOR_PORT', '70000', /GENERATOR_PORT/],
-    ['VERISIM_START', 'yesterday', /VERISIM_START="yesterday" is invalid; expected an ISO 8601 time/],
+    [
+      'VERISIM_START',
+      'yesterday',
+      /VERISIM_START="yesterday" is invalid; expected an ISO 8601 time/,
+    ],
     ['REDIS_URL', 'localhost:6379', /REDIS_URL="localhost:6379" is invalid; expected a redis:\/\//],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud" is invalid; expected one of/],
     ['VERISIM_PREFIX', 'a b', /VERISIM_PREFIX/],

@@ -16,7 +16,10 @@ describe('envelope encoder', () => {
       causes: [],
     }
     const a = encode(sim, 1_732_350_000_000)
-    const b = encode({ ...sim, stream: 'customer.tutor.search', channel: 'customer' }, 1_732_350_000_000)
+    const b = encode(
+      { ...sim, stream: 'customer.tutor.search', channel: 'customer' },
+      1_732_350_000_000,
+    )
     expect(a.id).toBe('1732350000000-0')
     expect(b.id).toBe('1732350000000-1')
     const env = JSON.parse(a.json)

@@ -18,7 +18,12 @@ afterAll(async () => {
   await stack?.stop()
 })
 
-async function post(path: string, body?: unknown, headers: Record<string, string> = {}, base = stack.gatewayUrl) {
+async function post(
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  base = stack.gatewayUrl,
+) {
   const r = await fetch(`${base}${path}`, {
     method: 'POST',
     headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
@@ -26,7 +31,8 @@ async function post(path: string, body?: unknown, headers: Record<string, string
   })
   return { status: r.status, body: (await r.json()) as Record<string, any> }
 }
-const state = async () => (await (await fetch(`${stack.gatewayUrl}/api/simulation/state`)).json()) as Record<string, any>
+const state = async () =>
+  (await (await fetch(`${stack.gatewayUrl}/api/simulation/state`)).json()) as Record<string, any>
 
 describe('control over REST', () => {
   it('should pause, hold simulation time still, and resume', async () => {
@@ -70,16 +76,27 @@ describe('control over REST', () => {
     const entries = await stack.redis.xrange(`${stack.prefix}:{tutoring}:control:log`, '-', '+')
     const actions = entries.map(([, f]) => f[f.indexOf('a') + 1])
     expect(actions).toEqual(expect.arrayContaining(['pause', 'resume', 'set_speed']))
-    for (const [, f] of entries) expect(Number.isNaN(Date.parse(f[f.indexOf('sim') + 1]!))).toBe(false)
+    for (const [, f] of entries)
+      expect(Number.isNaN(Date.parse(f[f.indexOf('sim') + 1]!))).toBe(false)
   })
 
   it('should require the admin token when one is set', async () => {
     const denied = await post('/api/simulation/pause', undefined, {}, secured.url)
     expect(denied.status).toBe(401)
     expect(denied.body.error.code).toBe('VS_GW_UNAUTHORIZED')
-    const wrong = await post('/api/simulation/pause', undefined, { authorization: 'Bearer nope' }, secured.url)
+    const wrong = await post(
+      '/api/simulation/pause',
+      undefined,
+      { authorization: 'Bearer nope' },
+      secured.url,
+    )
     expect(wrong.status).toBe(401)
-    const ok = await post('/api/simulation/resume', undefined, { authorization: `Bearer ${TOKEN}` }, secured.url)
+    const ok = await post(
+      '/api/simulation/resume',
+      undefined,
+      { authorization: `Bearer ${TOKEN}` },
+      secured.url,
+    )
     expect(ok.status).toBe(200)
   })
 })
@@ -90,12 +107,24 @@ describe('control over WebSocket', () => {
     const c = new TestClient(stack.wsUrl)
     await Promise.all([watcher.opened, c.opened])
     c.send({ type: 'control', requestId: 'ws-1', action: 'set_speed', payload: { multiplier: 30 } })
-    const ack = await c.waitFor(() => c.messages.find((m) => m.type === 'ack' && m.requestId === 'ws-1'), 10_000, 'ack')
+    const ack = await c.waitFor(
+      () => c.messages.find((m) => m.type === 'ack' && m.requestId === 'ws-1'),
+      10_000,
+      'ack',
+    )
     expect(ack).toMatchObject({ success: true, result: { speed: 30 } })
-    const update = await watcher.waitFor(() => watcher.message('state_update'), 10_000, 'state_update')
+    const update = await watcher.waitFor(
+      () => watcher.message('state_update'),
+      10_000,
+      'state_update',
+    )
     expect((update.payload as { speed: number }).speed).toBe(30)
     c.send({ type: 'control', requestId: 'ws-2', action: 'set_speed', payload: { multiplier: -1 } })
-    const err = await c.waitFor(() => c.messages.find((m) => m.type === 'error' && m.requestId === 'ws-2'), 10_000, 'error')
+    const err = await c.waitFor(
+      () => c.messages.find((m) => m.type === 'error' && m.requestId === 'ws-2'),
+      10_000,
+      'error',
+    )
     expect(err.code).toBe('VS_GEN_INVALID_PAYLOAD')
     expect(String(err.message)).toContain('/multiplier')
     await Promise.all([watcher.close(), c.close()])
@@ -105,11 +134,19 @@ describe('control over WebSocket', () => {
     const c = new TestClient(secured.url.replace('http', 'ws') + '/ws')
     await c.opened
     c.send({ type: 'control', requestId: 'a1', action: 'get_state' })
-    const denied = await c.waitFor(() => c.messages.find((m) => m.requestId === 'a1'), 5000, 'denial')
+    const denied = await c.waitFor(
+      () => c.messages.find((m) => m.requestId === 'a1'),
+      5000,
+      'denial',
+    )
     expect(denied).toMatchObject({ type: 'error', code: 'VS_GW_UNAUTHORIZED' })
     c.send({ type: 'auth', token: TOKEN })
     c.send({ type: 'control', requestId: 'a2', action: 'get_state' })
-    const ack = await c.waitFor(() => c.messages.find((m) => m.type === 'ack' && m.requestId === 'a2'), 10_000, 'ack')
+    const ack = await c.waitFor(
+      () => c.messages.find((m) => m.type === 'ack' && m.requestId === 'a2'),
+      10_000,
+      'ack',
+    )
     expect(ack.result).toMatchObject({ world: 'tutoring' })
     await c.close()
   })

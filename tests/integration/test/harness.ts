@@ -54,7 +54,9 @@ export function startProcess(name: 'generator' | 'gateway', env: Record<string, 
   const output: string[] = []
   child.stdout!.on('data', (d: Buffer) => output.push(d.toString()))
   child.stderr!.on('data', (d: Buffer) => output.push(d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  )
   return {
     child,
     output,
@@ -163,7 +165,9 @@ export class TestClient {
       this.ws.once('open', () => resolve())
       this.ws.once('error', reject)
     })
-    this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve([code, reason.toString()])))
+    this.closed = new Promise((resolve) =>
+      this.ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+    )
     this.ws.on('message', (data) => {
       const msg = JSON.parse(data.toString()) as Record<string, unknown>
       this.messages.push(msg)
@@ -178,7 +182,11 @@ export class TestClient {
     this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg))
   }
 
-  async waitFor<T>(pred: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  async waitFor<T>(
+    pred: () => T | undefined | false,
+    timeoutMs = 10_000,
+    what = 'condition',
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const v = pred()
@@ -269,7 +277,20 @@ export async function startRedisServer(): Promise<RedisServer> {
   const launch = async () => {
     const c = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+        '--loglevel',
+        'warning',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let failed: Error | null = null
@@ -280,7 +301,11 @@ export async function startRedisServer(): Promise<RedisServer> {
     exited = new Promise<void>((resolve) => c.once('exit', () => resolve()))
     const deadline = Date.now() + 10_000
     for (;;) {
-      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      const probe = new Redis(url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      })
       probe.on('error', () => undefined)
       try {
         await probe.connect()
@@ -290,8 +315,12 @@ export async function startRedisServer(): Promise<RedisServer> {
       } finally {
         probe.disconnect()
       }
-      if (failed) throw new Error(`this test needs redis-server on PATH to start and restart its own Redis: ${(failed as Error).message}`)
-      if (Date.now() > deadline || c.exitCode !== null) throw new Error(`redis-server did not start on ${port}: ${output.join('')}`)
+      if (failed)
+        throw new Error(
+          `this test needs redis-server on PATH to start and restart its own Redis: ${(failed as Error).message}`,
+        )
+      if (Date.now() > deadline || c.exitCode !== null)
+        throw new Error(`redis-server did not start on ${port}: ${output.join('')}`)
       await new Promise((r) => setTimeout(r, 50))
     }
   }

@@ -7,7 +7,15 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeys, groupName, listChannelKeys, listGroups } from '@verisim/bus'
-import { compare, expectIncreasing, startStack, storedEvents, TestClient, type Envelope, type Stack } from './harness.js'
+import {
+  compare,
+  expectIncreasing,
+  startStack,
+  storedEvents,
+  TestClient,
+  type Envelope,
+  type Stack,
+} from './harness.js'
 
 const CLEANUP_EVERY_MS = 1000
 const A = `gw-a-${randomBytes(3).toString('hex')}`
@@ -17,7 +25,11 @@ let stack: Stack
 
 beforeAll(async () => {
   stack = await startStack({
-    env: { VERISIM_SPEED: '120', VERISIM_SEED: '11', VERISIM_CLEANUP_EVERY_MS: String(CLEANUP_EVERY_MS) },
+    env: {
+      VERISIM_SPEED: '120',
+      VERISIM_SEED: '11',
+      VERISIM_CLEANUP_EVERY_MS: String(CLEANUP_EVERY_MS),
+    },
     gatewayEnv: { GATEWAY_INSTANCE_ID: A },
   })
 })
@@ -56,7 +68,9 @@ describe('several gateways', () => {
     expect(between(ca.events)).toEqual(between(cb.events))
 
     const groupsOf = async (instance: string) =>
-      (await listGroups(stack.redis, await listChannelKeys(stack.redis, keys))).filter((g) => g.name === groupName(instance))
+      (await listGroups(stack.redis, await listChannelKeys(stack.redis, keys))).filter(
+        (g) => g.name === groupName(instance),
+      )
     const channels = (await listChannelKeys(stack.redis, keys)).length
     expect((await groupsOf(A)).length).toBe(channels)
     expect((await groupsOf(B)).length).toBe(channels)
@@ -79,7 +93,9 @@ describe('several gateways', () => {
       await new Promise((r) => setTimeout(r, 50))
     }
     const removedAfter = Date.now() - expiredAt
-    console.info(`gateway B killed; heartbeat gone after ${expiredAt - killedAt} ms; groups removed ${removedAfter} ms later (period ${CLEANUP_EVERY_MS} ms)`)
+    console.info(
+      `gateway B killed; heartbeat gone after ${expiredAt - killedAt} ms; groups removed ${removedAfter} ms later (period ${CLEANUP_EVERY_MS} ms)`,
+    )
     expect(removedAfter).toBeLessThanOrEqual(CLEANUP_EVERY_MS + 500)
     expect((await groupsOf(A)).length).toBe(channels)
     expect((await fetch(`${stack.gatewayUrl}/health/ready`)).status).toBe(200)
@@ -92,7 +108,9 @@ describe('several gateways', () => {
 
     const metrics = await (await fetch(`${stack.generatorUrl}/metrics`)).text()
     expect(metrics).toMatch(/^verisim_generator_cleanup_runs_total\{outcome="ok"\} [1-9]\d*$/m)
-    expect(metrics).toMatch(new RegExp(`^verisim_generator_cleanup_zombie_groups_total ${channels}$`, 'm'))
+    expect(metrics).toMatch(
+      new RegExp(`^verisim_generator_cleanup_zombie_groups_total ${channels}$`, 'm'),
+    )
     await ca.close()
   }, 90_000)
 })

@@ -39,7 +39,9 @@ afterAll(async () => {
 
 const cleanupRuns = async () => {
   const text = await (await fetch(`${stack.generatorUrl}/metrics`)).text()
-  return Number(/^verisim_generator_cleanup_runs_total\{outcome="ok"\} (\d+)$/m.exec(text)?.[1] ?? 0)
+  return Number(
+    /^verisim_generator_cleanup_runs_total\{outcome="ok"\} (\d+)$/m.exec(text)?.[1] ?? 0,
+  )
 }
 
 describe('Redis restarted empty', () => {
@@ -51,12 +53,18 @@ describe('Redis restarted empty', () => {
     // …and a client of the SDK, which should reconnect by itself and report the reset.
     const sdkEvents: StreamEvent[] = []
     const resets: ResetInfo[] = []
-    const sdk = createClient({ url: stack.wsUrl, topics: ['*'], WebSocket, reconnect: { initialMs: 50, maxMs: 500 } })
+    const sdk = createClient({
+      url: stack.wsUrl,
+      topics: ['*'],
+      WebSocket,
+      reconnect: { initialMs: 50, maxMs: 500 },
+    })
     sdk.on('batch', (events) => void sdkEvents.push(...events))
     sdk.on('reset', (info) => void resets.push(info))
     live.send({ type: 'subscribe', topics: ['*'] })
     away.send({ type: 'subscribe', topics: ['*'] })
-    const e1 = (await live.waitFor(() => live.message('subscribed'), 5000, 'subscribed')).epoch as string
+    const e1 = (await live.waitFor(() => live.message('subscribed'), 5000, 'subscribed'))
+      .epoch as string
     await live.waitFor(() => live.events.length >= 100, 20_000, 'events before the restart')
     await away.waitFor(() => away.events.length >= 20, 20_000, 'events before leaving')
     await away.close()
@@ -65,7 +73,13 @@ describe('Redis restarted empty', () => {
     // What the live client had so far is exactly what was stored.
     const before = live.events.map((e) => e.id)
     expectIncreasing(before)
-    const stored = await storedEvents(stack.redis, stack.prefix, 'tutoring', before[0]!, before.at(-1)!)
+    const stored = await storedEvents(
+      stack.redis,
+      stack.prefix,
+      'tutoring',
+      before[0]!,
+      before.at(-1)!,
+    )
     expect(before.slice(1)).toEqual(stored.map((e) => e.id))
     expect(await cleanupRuns()).toBeGreaterThan(0)
 
@@ -107,7 +121,10 @@ describe('Redis restarted empty', () => {
 
     // The SDK client was told (reset, epoch_changed) and carries on with the new epoch, in order.
     const deadline0 = Date.now() + 20_000
-    while ((resets.length === 0 || compare(sdkEvents.at(-1)!.id, liveLast) <= 0) && Date.now() < deadline0) {
+    while (
+      (resets.length === 0 || compare(sdkEvents.at(-1)!.id, liveLast) <= 0) &&
+      Date.now() < deadline0
+    ) {
       await new Promise((r) => setTimeout(r, 50))
     }
     expect(resets.map((r) => r.reason)).toEqual(['epoch_changed'])

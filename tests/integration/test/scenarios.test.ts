@@ -11,7 +11,9 @@ let stack: Stack
 
 beforeAll(async () => {
   // One simulated hour per wall second: a scenario's hours pass in seconds.
-  stack = await startStack({ env: { VERISIM_SPEED: '3600', VERISIM_START: '2026-11-02T08:00:00Z' } })
+  stack = await startStack({
+    env: { VERISIM_SPEED: '3600', VERISIM_START: '2026-11-02T08:00:00Z' },
+  })
 })
 afterAll(async () => {
   await stack?.stop()
@@ -27,7 +29,11 @@ async function call(method: string, path: string, body?: unknown) {
 }
 const state = async () => (await call('GET', '/api/simulation/state')).body
 
-async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+async function until<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = await fn()
@@ -55,7 +61,8 @@ describe('scenarios over REST', () => {
         'normal-operations',
       ]),
     )
-    for (const s of body.scenarios) expect(s).toMatchObject({ name: expect.any(String), duration: expect.stringMatching(/^P/) })
+    for (const s of body.scenarios)
+      expect(s).toMatchObject({ name: expect.any(String), duration: expect.stringMatching(/^P/) })
   })
 
   it('should refuse an unknown scenario with 404 and stop with nothing active with 409', async () => {
@@ -73,10 +80,16 @@ describe('scenarios over REST', () => {
 
     const started = await call('POST', '/api/simulation/scenario', { scenarioId: 'payment-outage' })
     expect(started.status, JSON.stringify(started.body)).toBe(200)
-    expect(started.body).toMatchObject({ success: true, scenario: { id: 'payment-outage' }, estimatedDuration: expect.stringMatching(/^P/) })
+    expect(started.body).toMatchObject({
+      success: true,
+      scenario: { id: 'payment-outage' },
+      estimatedDuration: expect.stringMatching(/^P/),
+    })
     expect(Array.isArray(started.body.events)).toBe(true)
 
-    const again = await call('POST', '/api/simulation/scenario', { scenarioId: 'exam-season-surge' })
+    const again = await call('POST', '/api/simulation/scenario', {
+      scenarioId: 'exam-season-surge',
+    })
     expect(again.status).toBe(409)
 
     expect((await state()).scenario).toMatchObject({ id: 'payment-outage', status: 'active' })
@@ -84,22 +97,37 @@ describe('scenarios over REST', () => {
 
     // Shaped events say so.
     await watcher.waitFor(
-      () => watcher.events.find((e: Envelope) => (e.causes as string[] | undefined)?.includes('scenario:payment-outage')),
+      () =>
+        watcher.events.find((e: Envelope) =>
+          (e.causes as string[] | undefined)?.includes('scenario:payment-outage'),
+        ),
       20_000,
       'an event caused by the scenario',
     )
 
     // BullMQ moves it on in simulation time: active → settling → settled.
     await until(async () => (await state()).scenario?.status === 'settling', 60_000, 'settling')
-    await until(async () => {
-      const s = (await state()).scenario
-      return s === null || s?.status === 'settled'
-    }, 60_000, 'settled')
+    await until(
+      async () => {
+        const s = (await state()).scenario
+        return s === null || s?.status === 'settled'
+      },
+      60_000,
+      'settled',
+    )
 
     const log = await stack.redis.xrange(`${stack.prefix}:{tutoring}:control:log`, '-', '+')
-    const entries = log.map(([, f]) => ({ a: f[f.indexOf('a') + 1], p: f[f.indexOf('p') + 1], sim: f[f.indexOf('sim') + 1] }))
-    expect(entries.map((e) => e.a)).toEqual(expect.arrayContaining(['set_scenario', 'scenario_transition']))
-    const transitions = entries.filter((e) => e.a === 'scenario_transition').map((e) => JSON.parse(e.p!).to)
+    const entries = log.map(([, f]) => ({
+      a: f[f.indexOf('a') + 1],
+      p: f[f.indexOf('p') + 1],
+      sim: f[f.indexOf('sim') + 1],
+    }))
+    expect(entries.map((e) => e.a)).toEqual(
+      expect.arrayContaining(['set_scenario', 'scenario_transition']),
+    )
+    const transitions = entries
+      .filter((e) => e.a === 'scenario_transition')
+      .map((e) => JSON.parse(e.p!).to)
     expect(transitions).toEqual(['settling', 'settled'])
     // The control channel carried the acks and states, in id order with the events.
     expect(watcher.events.some((e) => e.stream === 'simulation.state')).toBe(true)
@@ -107,7 +135,9 @@ describe('scenarios over REST', () => {
   })
 
   it('should stop a scenario into settling and reset to baseline', async () => {
-    const started = await call('POST', '/api/simulation/scenario', { scenarioId: 'exam-season-surge' })
+    const started = await call('POST', '/api/simulation/scenario', {
+      scenarioId: 'exam-season-surge',
+    })
     expect(started.status).toBe(200)
     const stopped = await call('POST', '/api/simulation/stop')
     expect(stopped.status).toBe(200)

@@ -24,8 +24,12 @@ let catalog: StreamInfo[] = []
 
 beforeAll(async () => {
   // Retention far above what the run writes: the read-back must still hold every event delivered.
-  stack = await startStack({ env: { VERISIM_SPEED: '1500', VERISIM_SEED: '21', VERISIM_RETENTION: '10000000' } })
-  catalog = JSON.parse((await stack.redis.get(createKeys(stack.prefix, 'tutoring').catalog))!) as StreamInfo[]
+  stack = await startStack({
+    env: { VERISIM_SPEED: '1500', VERISIM_SEED: '21', VERISIM_RETENTION: '10000000' },
+  })
+  catalog = JSON.parse(
+    (await stack.redis.get(createKeys(stack.prefix, 'tutoring').catalog))!,
+  ) as StreamInfo[]
 })
 afterAll(async () => {
   await stack?.stop()
@@ -52,7 +56,17 @@ function cut(ws: WebSocket, kind: Cut['kind']): boolean {
 
 describe('SDK resume under disconnects', () => {
   it('should deliver exactly the written sequence for its topics across 100+ random disconnects', async () => {
-    const topicPool = ['*', 'customer.*', 'session.*', 'tutor.*', 'system.*', 'anomalies', 'high-frequency', 'low-frequency', ...catalog.slice(0, 6).map((s) => s.name)]
+    const topicPool = [
+      '*',
+      'customer.*',
+      'session.*',
+      'tutor.*',
+      'system.*',
+      'anomalies',
+      'high-frequency',
+      'low-frequency',
+      ...catalog.slice(0, 6).map((s) => s.name),
+    ]
     let totalCuts = 0
     let totalEvents = 0
     let rate = 0
@@ -60,7 +74,10 @@ describe('SDK resume under disconnects', () => {
       fc.asyncProperty(
         fc.uniqueArray(fc.constantFrom(...topicPool), { minLength: 1, maxLength: 3 }),
         fc.array(
-          fc.record({ afterMs: fc.integer({ min: 20, max: 250 }), kind: fc.constantFrom<Cut['kind']>('close', 'terminate', 'destroy') }),
+          fc.record({
+            afterMs: fc.integer({ min: 20, max: 250 }),
+            kind: fc.constantFrom<Cut['kind']>('close', 'terminate', 'destroy'),
+          }),
           { minLength: DISCONNECTS_PER_RUN, maxLength: DISCONNECTS_PER_RUN },
         ),
         async (topics, cuts) => {
@@ -85,7 +102,9 @@ describe('SDK resume under disconnects', () => {
               const deadline = Date.now() + 5000
               const fresh = () => {
                 const ws = sockets.at(-1)
-                return ws !== undefined && ws !== previous && ws.readyState === WebSocket.OPEN ? ws : undefined
+                return ws !== undefined && ws !== previous && ws.readyState === WebSocket.OPEN
+                  ? ws
+                  : undefined
               }
               while (!fresh() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2))
               await new Promise((r) => setTimeout(r, c.afterMs))
@@ -97,7 +116,8 @@ describe('SDK resume under disconnects', () => {
             }
             // Let the last reconnect catch up, then stop at a known point.
             const deadline = Date.now() + 10_000
-            while (client.connectionState !== 'open' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+            while (client.connectionState !== 'open' && Date.now() < deadline)
+              await new Promise((r) => setTimeout(r, 10))
             await new Promise((r) => setTimeout(r, 500))
             expect(delivered.length).toBeGreaterThan(first)
           } finally {
@@ -112,23 +132,34 @@ describe('SDK resume under disconnects', () => {
           expect(client.stats.duplicates).toBe(0)
 
           const ids = delivered.map((e) => e.id)
-          for (let i = 1; i < ids.length; i++) expect(compare(ids[i]!, ids[i - 1]!), `order at ${i}`).toBeGreaterThan(0)
+          for (let i = 1; i < ids.length; i++)
+            expect(compare(ids[i]!, ids[i - 1]!), `order at ${i}`).toBeGreaterThan(0)
           // The read-back is complete: nothing in the window was trimmed away.
           const keys = createKeys(stack.prefix, 'tutoring')
-          const channels = (await listChannelKeys(stack.redis, keys)).map((k) => k.slice(k.lastIndexOf(':') + 1))
-          expect(compare(await retentionFloor(stack.redis, keys, channels), ids[0]!)).toBeLessThanOrEqual(0)
+          const channels = (await listChannelKeys(stack.redis, keys)).map((k) =>
+            k.slice(k.lastIndexOf(':') + 1),
+          )
+          expect(
+            compare(await retentionFloor(stack.redis, keys, channels), ids[0]!),
+          ).toBeLessThanOrEqual(0)
           const match = createTopicMatcher(topics, catalog)
-          const stored = (await storedEvents(stack.redis, stack.prefix, 'tutoring', ids[0]!, ids.at(-1)!)).filter((e) =>
+          const stored = (
+            await storedEvents(stack.redis, stack.prefix, 'tutoring', ids[0]!, ids.at(-1)!)
+          ).filter((e) =>
             match({ stream: e.stream, channel: e.channel, anomalyFlag: String(e.anomalyFlag) }),
           )
           // 0 gaps, 0 duplicates: exactly the stored sequence after the first delivered event.
           expect(ids.slice(1)).toEqual(stored.map((e) => e.id))
-          expect(delivered.slice(1).map((e) => JSON.stringify(e))).toEqual(stored.map((e) => JSON.stringify(e)))
+          expect(delivered.slice(1).map((e) => JSON.stringify(e))).toEqual(
+            stored.map((e) => JSON.stringify(e)),
+          )
         },
       ),
       { numRuns: RUNS, endOnFailure: true },
     )
-    console.info(`SDK property: ${totalCuts} disconnects, ${totalEvents} events delivered, up to ${Math.round(rate)} events/s per client`)
+    console.info(
+      `SDK property: ${totalCuts} disconnects, ${totalEvents} events delivered, up to ${Math.round(rate)} events/s per client`,
+    )
     expect(totalCuts).toBeGreaterThanOrEqual(100)
   }, 240_000)
 })

@@ -10,7 +10,10 @@ export function openSse(url: string, headers: Record<string, string> = {}) {
   const messages: SseMessage[] = []
   let status = 0
   const done = (async () => {
-    const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal })
+    const res = await fetch(url, {
+      headers: { accept: 'text/event-stream', ...headers },
+      signal: controller.signal,
+    })
     status = res.status
     if (!res.ok || !res.body) return
     const decoder = new TextDecoder()

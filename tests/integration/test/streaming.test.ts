@@ -3,7 +3,15 @@
  * events over WebSocket and SSE in id order, and a resume that misses nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { compare, expectIncreasing, startStack, storedEvents, TestClient, type Envelope, type Stack } from './harness.js'
+import {
+  compare,
+  expectIncreasing,
+  startStack,
+  storedEvents,
+  TestClient,
+  type Envelope,
+  type Stack,
+} from './harness.js'
 import { openSse } from './sse-client.js'
 
 let stack: Stack
@@ -37,10 +45,15 @@ describe('walking skeleton', () => {
     await c.waitFor(() => c.events.length >= 50, 10_000, '50 events')
     expectIncreasing(c.events.map((e) => e.id))
     const e = c.events[0]!
-    expect(e).toMatchObject({ world: 'tutoring', anomalyFlag: expect.stringMatching(/normal|warning|critical/) })
+    expect(e).toMatchObject({
+      world: 'tutoring',
+      anomalyFlag: expect.stringMatching(/normal|warning|critical/),
+    })
     expect(e.stream.startsWith(`${e.channel}.`)).toBe(true)
     expect(new Date(e.timestamp).toISOString()).toBe(e.timestamp)
-    expect(c.messages.filter((m) => m.type === 'batch').every((m) => (m.events as unknown[]).length > 0)).toBe(true)
+    expect(
+      c.messages.filter((m) => m.type === 'batch').every((m) => (m.events as unknown[]).length > 0),
+    ).toBe(true)
     await c.close()
   })
 
@@ -66,7 +79,9 @@ describe('walking skeleton', () => {
     const lo = [sseEvents[0]!.id, c.events[0]!.id].sort(compare)[1]!
     const hi = [sseEvents.at(-1)!.id, c.events.at(-1)!.id].sort(compare)[0]!
     const inWindow = (list: Envelope[]) =>
-      list.filter((e) => compare(e.id, lo) >= 0 && compare(e.id, hi) <= 0).map((e) => JSON.stringify(e))
+      list
+        .filter((e) => compare(e.id, lo) >= 0 && compare(e.id, hi) <= 0)
+        .map((e) => JSON.stringify(e))
     expect(inWindow(sseEvents).length).toBeGreaterThan(10)
     expect(inWindow(sseEvents)).toEqual(inWindow(c.events))
   })
@@ -90,7 +105,9 @@ describe('walking skeleton', () => {
       'catchup complete',
     )
     expect(catchup.reason).toBeUndefined()
-    const missed = b.messages.filter((m) => m.type === 'catchup').flatMap((m) => m.events as Envelope[])
+    const missed = b.messages
+      .filter((m) => m.type === 'catchup')
+      .flatMap((m) => m.events as Envelope[])
     expect(missed.length).toBeGreaterThan(0)
     // Then live events continue.
     const afterCatchup = b.events.length
@@ -100,9 +117,17 @@ describe('walking skeleton', () => {
     const received = [...before, ...b.events]
     const ids = received.map((e) => e.id)
     expectIncreasing(ids) // no duplicates, in order
-    const stored = await storedEvents(stack.redis, stack.prefix, 'tutoring', before[0]!.id, received.at(-1)!.id)
+    const stored = await storedEvents(
+      stack.redis,
+      stack.prefix,
+      'tutoring',
+      before[0]!.id,
+      received.at(-1)!.id,
+    )
     expect(ids.slice(1)).toEqual(stored.map((e) => e.id)) // no gaps
-    expect(received.slice(1).map((e) => JSON.stringify(e))).toEqual(stored.map((e) => JSON.stringify(e)))
+    expect(received.slice(1).map((e) => JSON.stringify(e))).toEqual(
+      stored.map((e) => JSON.stringify(e)),
+    )
   })
 
   it('should resume an SSE client from Last-Event-ID with every missed event exactly once', async () => {
@@ -115,10 +140,18 @@ describe('walking skeleton', () => {
     await waitUntil(() => second.messages.length >= 10, 10_000, 'resumed sse events')
     await new Promise((r) => setTimeout(r, 300))
     await second.close()
-    const received = [...first.messages, ...second.messages].map((m) => JSON.parse(m.data) as Envelope)
+    const received = [...first.messages, ...second.messages].map(
+      (m) => JSON.parse(m.data) as Envelope,
+    )
     expectIncreasing(received.map((e) => e.id))
     const stored = (
-      await storedEvents(stack.redis, stack.prefix, 'tutoring', received[0]!.id, received.at(-1)!.id)
+      await storedEvents(
+        stack.redis,
+        stack.prefix,
+        'tutoring',
+        received[0]!.id,
+        received.at(-1)!.id,
+      )
     ).filter((e) => e.channel === 'session')
     expect(received.slice(1).map((e) => e.id)).toEqual(stored.map((e) => e.id))
   })
@@ -132,7 +165,11 @@ describe('walking skeleton', () => {
     expect(String(err.message)).toContain('/topics/0')
     c.send('not json')
     c.send({ type: 'subscribe', topics: ['nope.*'] })
-    await c.waitFor(() => c.messages.filter((m) => m.type === 'error').length >= 3, 3000, 'three errors')
+    await c.waitFor(
+      () => c.messages.filter((m) => m.type === 'error').length >= 3,
+      3000,
+      'three errors',
+    )
     const codes = c.messages.filter((m) => m.type === 'error').map((m) => m.code)
     expect(codes).toEqual(['VS_GW_INVALID_MESSAGE', 'VS_GW_BAD_JSON', 'VS_GW_UNKNOWN_TOPIC'])
     c.send({ type: 'ping' })
@@ -159,7 +196,9 @@ describe('walking skeleton', () => {
   })
 
   it('should reject an SSE request with an unknown topic with a JSON error', async () => {
-    const r = await fetch(`${stack.gatewayUrl}/sse?topics=bogus.*`, { headers: { accept: 'text/event-stream' } })
+    const r = await fetch(`${stack.gatewayUrl}/sse?topics=bogus.*`, {
+      headers: { accept: 'text/event-stream' },
+    })
     expect(r.status).toBe(400)
     const body = (await r.json()) as { error: { code: string; message: string } }
     expect(body.error.code).toBe('VS_GW_UNKNOWN_TOPIC')

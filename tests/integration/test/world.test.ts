@@ -11,7 +11,11 @@ let stack: Stack
 
 beforeAll(async () => {
   stack = await startStack({
-    env: { VERISIM_SPEED: '10000', VERISIM_WARMUP_HOURS: '48', VERISIM_START: '2026-11-02T08:00:00Z' },
+    env: {
+      VERISIM_SPEED: '10000',
+      VERISIM_WARMUP_HOURS: '48',
+      VERISIM_START: '2026-11-02T08:00:00Z',
+    },
   })
 }, 120_000)
 afterAll(async () => {
@@ -22,7 +26,9 @@ describe('tutoring world', () => {
   it('should serve the catalog of 50 streams in six domains', async () => {
     const r = await fetch(`${stack.gatewayUrl}/api/streams`)
     expect(r.status).toBe(200)
-    const { streams } = (await r.json()) as { streams: { name: string; domain: string; channel: string; cadence: string }[] }
+    const { streams } = (await r.json()) as {
+      streams: { name: string; domain: string; channel: string; cadence: string }[]
+    }
     expect(streams).toHaveLength(50)
     expect(new Set(streams.map((s) => s.domain))).toEqual(
       new Set(['customer', 'tutor', 'session', 'support', 'marketing', 'system']),
@@ -34,7 +40,9 @@ describe('tutoring world', () => {
   })
 
   it('should deliver all 50 streams to a client on * within a short accelerated run', async () => {
-    const { streams } = (await (await fetch(`${stack.gatewayUrl}/api/streams`)).json()) as { streams: { name: string }[] }
+    const { streams } = (await (await fetch(`${stack.gatewayUrl}/api/streams`)).json()) as {
+      streams: { name: string }[]
+    }
     const expected = new Set(streams.map((s) => s.name))
     const seen = new Set<string>()
     let events = 0

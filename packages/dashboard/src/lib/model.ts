@@ -32,7 +32,11 @@ export interface SimState {
   lastId?: string | null
   eventsGenerated?: number
   /** The running scenario as the generator reports it, `null` at baseline. */
-  scenario?: { id: string; name?: string; status: 'active' | 'settling' | 'settled' | string } | null
+  scenario?: {
+    id: string
+    name?: string
+    status: 'active' | 'settling' | 'settled' | string
+  } | null
   activeModifiers: Modifier[]
   activeEvents: ExternalEvent[]
   recentAnomalies: Anomaly[]

@@ -68,7 +68,13 @@ export async function runCleanup(redis: Redis, s: CleanupSettings): Promise<Clea
     streamKeys,
     ...(s.minIdleMs === undefined ? {} : { minIdleMs: s.minIdleMs }),
   })
-  const report: CleanupReport = { instances: [], groups: 0, acked: 0, trimmed: 0, streams: streamKeys.length }
+  const report: CleanupReport = {
+    instances: [],
+    groups: 0,
+    acked: 0,
+    trimmed: 0,
+    streams: streamKeys.length,
+  }
   for (const z of zombies) {
     // The instance may have come back (a restart with a fixed id) since it was judged dead.
     if ((await redis.exists(s.keys.gatewayHeartbeat(z.instanceId))) > 0) continue
@@ -135,7 +141,8 @@ export class CleanupJob {
     this.#commands = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
     this.#queueRedis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
     this.#workerRedis = new Redis(redisUrl, { maxRetriesPerRequest: null })
-    for (const r of [this.#commands, this.#queueRedis, this.#workerRedis]) r.on('error', () => undefined)
+    for (const r of [this.#commands, this.#queueRedis, this.#workerRedis])
+      r.on('error', () => undefined)
     const prefix = keys.bullPrefix
     this.#queue = new Queue(CLEANUP_QUEUE, { connection: this.#queueRedis, prefix })
     this.#queue.on('error', (err) => log.warn({ err: err.message }, 'cleanup queue error'))
@@ -146,16 +153,26 @@ export class CleanupJob {
     })
     this.#worker.on('error', (err) => log.warn({ err: err.message }, 'cleanup worker error'))
     await this.#schedule()
-    this.#watchdog = setInterval(() => void this.#ensureScheduled(), Math.max(this.#o.everyMs, 1000))
+    this.#watchdog = setInterval(
+      () => void this.#ensureScheduled(),
+      Math.max(this.#o.everyMs, 1000),
+    )
     this.#watchdog.unref()
-    log.info({ everyMs: this.#o.everyMs, retentionMs: this.#o.retentionMs, maxLen: this.#o.maxLen }, 'cleanup job scheduled')
+    log.info(
+      { everyMs: this.#o.everyMs, retentionMs: this.#o.retentionMs, maxLen: this.#o.maxLen },
+      'cleanup job scheduled',
+    )
   }
 
   async #schedule(): Promise<void> {
     await this.#queue!.upsertJobScheduler(
       CLEANUP_SCHEDULER_ID,
       { every: this.#o.everyMs },
-      { name: 'cleanup', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100, attempts: 1 } },
+      {
+        name: 'cleanup',
+        data: {},
+        opts: { removeOnComplete: 100, removeOnFail: 100, attempts: 1 },
+      },
     )
   }
 
@@ -184,13 +201,17 @@ export class CleanupJob {
       this.#lastReport = report
       const seconds = end()
       const fields = { job: job.id, ...report, ms: Math.round(seconds * 1000) }
-      if (report.instances.length > 0) log.warn(fields, 'cleanup removed consumer groups of dead gateway instances')
+      if (report.instances.length > 0)
+        log.warn(fields, 'cleanup removed consumer groups of dead gateway instances')
       else log.info(fields, 'cleanup run')
       return report
     } catch (err) {
       end()
       metrics.cleanupRuns.inc({ outcome: 'error' })
-      log.warn({ job: job.id, err: (err as Error).message }, 'cleanup run failed; the next run retries')
+      log.warn(
+        { job: job.id, err: (err as Error).message },
+        'cleanup run failed; the next run retries',
+      )
       throw err
     }
   }

@@ -61,7 +61,9 @@ export class TransitionScheduler {
       prefix: opts.keys.bullPrefix,
       autorun: false,
     })
-    this.#worker.on('error', (err) => this.#log.warn({ err: err.message }, 'transition worker error'))
+    this.#worker.on('error', (err) =>
+      this.#log.warn({ err: err.message }, 'transition worker error'),
+    )
     this.#queue.on('error', (err) => this.#log.warn({ err: err.message }, 'transition queue error'))
   }
 
@@ -96,7 +98,8 @@ export class TransitionScheduler {
   async reschedule(): Promise<void> {
     if (!this.#current || !this.#currentJobId) return
     const job = await this.#queue.getJob(this.#currentJobId)
-    if (job && (await job.isDelayed())) await job.changeDelay(wallDelay(this.#current.at, this.#clock))
+    if (job && (await job.isDelayed()))
+      await job.changeDelay(wallDelay(this.#current.at, this.#clock))
   }
 
   async #fire(job: Job<Transition>): Promise<void> {

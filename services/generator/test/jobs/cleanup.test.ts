@@ -17,7 +17,12 @@ import {
   type RedisHandle,
   type WorldKeys,
 } from '@verisim/bus'
-import { CLEANUP_QUEUE, CLEANUP_SCHEDULER_ID, CleanupJob, runCleanup } from '../../src/jobs/cleanup.js'
+import {
+  CLEANUP_QUEUE,
+  CLEANUP_SCHEDULER_ID,
+  CleanupJob,
+  runCleanup,
+} from '../../src/jobs/cleanup.js'
 import { createMetrics } from '../../src/metrics.js'
 
 const CHANNELS = ['customer', 'session']
@@ -49,13 +54,31 @@ async function write(keys: WorldKeys, n: number, at: () => number): Promise<RawE
 
 /** A gateway instance's group on every channel, with `n` entries delivered and never acked. */
 async function instanceGroups(keys: WorldKeys, instance: string, heartbeat: boolean) {
-  for (const ch of CHANNELS) await redis.xgroup('CREATE', keys.channel(ch), groupName(instance), '0-0', 'MKSTREAM')
-  await redis.call('XREADGROUP', 'GROUP', groupName(instance), instance, 'COUNT', '50', 'STREAMS', ...CHANNELS.map((c) => keys.channel(c)), ...CHANNELS.map(() => '>'))
+  for (const ch of CHANNELS)
+    await redis.xgroup('CREATE', keys.channel(ch), groupName(instance), '0-0', 'MKSTREAM')
+  await redis.call(
+    'XREADGROUP',
+    'GROUP',
+    groupName(instance),
+    instance,
+    'COUNT',
+    '50',
+    'STREAMS',
+    ...CHANNELS.map((c) => keys.channel(c)),
+    ...CHANNELS.map(() => '>'),
+  )
   if (heartbeat) await redis.set(keys.gatewayHeartbeat(instance), '1', 'EX', 15)
 }
 
 const groupsOf = async (keys: WorldKeys) =>
-  (await listGroups(redis, CHANNELS.map((c) => keys.channel(c)))).map((g) => `${g.key.split(':').at(-1)}/${g.name}`).sort()
+  (
+    await listGroups(
+      redis,
+      CHANNELS.map((c) => keys.channel(c)),
+    )
+  )
+    .map((g) => `${g.key.split(':').at(-1)}/${g.name}`)
+    .sort()
 
 describe('runCleanup', () => {
   it('should destroy the groups of dead instances, acking their pending entries, and keep live ones', async () => {
@@ -64,12 +87,23 @@ describe('runCleanup', () => {
     await instanceGroups(keys, 'dead', false)
     await instanceGroups(keys, 'live', true)
     await redis.xgroup('CREATE', keys.channel('customer'), 'someone-else', '0-0')
-    const report = await runCleanup(redis, { keys, maxLen: 1_000_000, retentionMs: 0, minIdleMs: 0 })
+    const report = await runCleanup(redis, {
+      keys,
+      maxLen: 1_000_000,
+      retentionMs: 0,
+      minIdleMs: 0,
+    })
     expect(report).toEqual({ instances: ['dead'], groups: 2, acked: 100, trimmed: 0, streams: 2 })
-    expect(await groupsOf(keys)).toEqual(['customer/gw:live', 'customer/someone-else', 'session/gw:live'])
+    expect(await groupsOf(keys)).toEqual([
+      'customer/gw:live',
+      'customer/someone-else',
+      'session/gw:live',
+    ])
     // Idle consumers are required: a just-served consumer of a heartbeat-less instance is left alone.
     await instanceGroups(keys, 'late', false)
-    expect((await runCleanup(redis, { keys, maxLen: 1_000_000, retentionMs: 0 })).instances).toEqual([])
+    expect(
+      (await runCleanup(redis, { keys, maxLen: 1_000_000, retentionMs: 0 })).instances,
+    ).toEqual([])
   })
 
   it('should trim streams to the time window and make older resume points too old', async () => {
@@ -84,7 +118,8 @@ describe('runCleanup', () => {
     expect(compareIds(floor, old[0]!.id)).toBeGreaterThan(0)
     expect(compareIds(floor, recent[0]!.id)).toBeLessThanOrEqual(0)
     const stored = new Set<string>()
-    for (const c of CHANNELS) for (const [id] of await redis.xrange(keys.channel(c), '-', '+')) stored.add(id)
+    for (const c of CHANNELS)
+      for (const [id] of await redis.xrange(keys.channel(c), '-', '+')) stored.add(id)
     for (const e of recent) expect(stored.has(e.id)).toBe(true)
     // By count as well.
     const byCount = await runCleanup(redis, { keys, maxLen: 100, retentionMs: 0 })
@@ -110,7 +145,8 @@ describe('CleanupJob', () => {
     })
     await job.start()
     await expect(job.start()).rejects.toThrow(/already started/)
-    const runs = async () => (await metrics.cleanupRuns.get()).values.find((v) => v.labels.outcome === 'ok')?.value ?? 0
+    const runs = async () =>
+      (await metrics.cleanupRuns.get()).values.find((v) => v.labels.outcome === 'ok')?.value ?? 0
     const waitFor = async (pred: () => Promise<boolean>, ms: number, what: string) => {
       const deadline = Date.now() + ms
       while (!(await pred())) {
@@ -136,7 +172,11 @@ describe('CleanupJob', () => {
     // Redis loses BullMQ's keys (as in a restart without persistence): the watchdog schedules again.
     for (const k of await redis.keys(`${keys.bullPrefix}:*`)) await redis.del(k)
     const before = await runs()
-    await waitFor(async () => (await runs()) >= before + 2, 5000, 'runs after the scheduler was lost')
+    await waitFor(
+      async () => (await runs()) >= before + 2,
+      5000,
+      'runs after the scheduler was lost',
+    )
     expect(await queue.getJobScheduler(CLEANUP_SCHEDULER_ID)).toBeDefined()
     await queue.close()
 

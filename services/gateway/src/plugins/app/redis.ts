@@ -13,7 +13,10 @@ declare module 'fastify' {
 
 export default fp(
   async (app) => {
-    const redis = new Redis(app.config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
+    const redis = new Redis(app.config.redisUrl, {
+      maxRetriesPerRequest: 2,
+      enableOfflineQueue: true,
+    })
     let warned = false
     redis.on('error', (err) => {
       if (!warned) app.log.warn({ err: err.message }, 'redis connection error (retrying)')

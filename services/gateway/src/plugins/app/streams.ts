@@ -86,7 +86,12 @@ export default fp(
     }
 
     async function heartbeat() {
-      await redis.set(keys.gatewayHeartbeat(config.instanceId), String(Date.now()), 'EX', HEARTBEAT_TTL_S)
+      await redis.set(
+        keys.gatewayHeartbeat(config.instanceId),
+        String(Date.now()),
+        'EX',
+        HEARTBEAT_TTL_S,
+      )
     }
 
     /** Waits for the catalog, then starts reading; retries (Redis may come and go) until closing. */
@@ -145,7 +150,10 @@ export default fp(
           const list = [...fanout.clients()]
           for (const c of list) {
             fanout.remove(c)
-            c.sink.close(CloseCode.streamsLost, 'streams lost (epoch changed); reconnect with lastId')
+            c.sink.close(
+              CloseCode.streamsLost,
+              'streams lost (epoch changed); reconnect with lastId',
+            )
           }
           app.log.warn(
             { epoch, frontier, closedClients: list.length },
@@ -167,7 +175,12 @@ export default fp(
       fanout.start()
       reason = null
       app.log.info(
-        { group: groupName(config.instanceId), channels, streams: catalog.length, from: r.frontier },
+        {
+          group: groupName(config.instanceId),
+          channels,
+          streams: catalog.length,
+          from: r.frontier,
+        },
         'reading world streams',
       )
     }

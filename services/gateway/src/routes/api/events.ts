@@ -20,7 +20,10 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
     '/api/events/external',
     {
       schema: {
-        querystring: Type.Object({ start: Type.Optional(Time), end: Type.Optional(Time) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { start: Type.Optional(Time), end: Type.Optional(Time) },
+          { additionalProperties: false },
+        ),
         response: { 200: Anything, ...ControlErrors },
       },
     },
@@ -53,7 +56,10 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         querystring: Type.Object(
-          { stream: Type.Optional(Type.String({ minLength: 1 })), event: Type.Optional(Type.String({ minLength: 1 })) },
+          {
+            stream: Type.Optional(Type.String({ minLength: 1 })),
+            event: Type.Optional(Type.String({ minLength: 1 })),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Anything, ...ControlErrors },
@@ -62,9 +68,16 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
     (req, reply) => {
       const { stream, event } = req.query
       if ((stream === undefined) === (event === undefined)) {
-        throw new BadRequestError('give exactly one of ?stream=<stream name> or ?event=<external event id>')
+        throw new BadRequestError(
+          'give exactly one of ?stream=<stream name> or ?event=<external event id>',
+        )
       }
-      return run(req, reply, 'get_correlations', stream !== undefined ? { stream } : { event: event as string })
+      return run(
+        req,
+        reply,
+        'get_correlations',
+        stream !== undefined ? { stream } : { event: event as string },
+      )
     },
   )
 }

@@ -7,7 +7,11 @@ import { ErrorBody, NotReadyError } from '../../errors.js'
 const api: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/streams',
-    { schema: { response: { 200: Type.Object({ streams: Type.Array(StreamInfoSchema) }), 503: ErrorBody } } },
+    {
+      schema: {
+        response: { 200: Type.Object({ streams: Type.Array(StreamInfoSchema) }), 503: ErrorBody },
+      },
+    },
     async () => {
       const reason = app.streams.notReadyReason()
       if (reason !== null) throw new NotReadyError(`gateway not ready: ${reason}`)

@@ -25,10 +25,15 @@ const scenarios: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/simulation/scenarios',
-    { schema: { response: { 200: Type.Object({ scenarios: Type.Array(ScenarioInfo) }), 503: ErrorBody } } },
+    {
+      schema: {
+        response: { 200: Type.Object({ scenarios: Type.Array(ScenarioInfo) }), 503: ErrorBody },
+      },
+    },
     async () => {
       const raw = await app.redis.get(app.streams.keys.scenarios)
-      if (raw === null) throw new NotReadyError('no scenario catalog yet: is the generator running?')
+      if (raw === null)
+        throw new NotReadyError('no scenario catalog yet: is the generator running?')
       return { scenarios: JSON.parse(raw) as [] }
     },
   )
@@ -40,7 +45,13 @@ const scenarios: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         headers: IdempotencyHeaders,
         body: Type.Object(
-          { scenarioId: Type.String({ minLength: 1, maxLength: 200, description: 'an id from /api/simulation/scenarios' }) },
+          {
+            scenarioId: Type.String({
+              minLength: 1,
+              maxLength: 200,
+              description: 'an id from /api/simulation/scenarios',
+            }),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Anything, ...ControlErrors },
@@ -51,13 +62,19 @@ const scenarios: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/api/simulation/stop',
-    { preHandler: admin, schema: { headers: IdempotencyHeaders, response: { 200: Anything, ...ControlErrors } } },
+    {
+      preHandler: admin,
+      schema: { headers: IdempotencyHeaders, response: { 200: Anything, ...ControlErrors } },
+    },
     (req, reply) => run(req, reply, 'stop_scenario'),
   )
 
   app.post(
     '/api/simulation/reset',
-    { preHandler: admin, schema: { headers: IdempotencyHeaders, response: { 200: Anything, ...ControlErrors } } },
+    {
+      preHandler: admin,
+      schema: { headers: IdempotencyHeaders, response: { 200: Anything, ...ControlErrors } },
+    },
     (req, reply) => run(req, reply, 'reset'),
   )
 }

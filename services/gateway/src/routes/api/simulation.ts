@@ -23,7 +23,8 @@ const simulation: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { response: { 200: State, 503: ErrorBody } } },
     async () => {
       const raw = await app.redis.get(app.streams.keys.state)
-      if (raw === null) throw new NotReadyError('no simulation state yet: is the generator running?')
+      if (raw === null)
+        throw new NotReadyError('no simulation state yet: is the generator running?')
       const epoch = await readEpoch(app.redis, app.streams.keys)
       return { ...(JSON.parse(raw) as object), epoch: epoch?.epoch ?? null }
     },

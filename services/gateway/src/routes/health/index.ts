@@ -7,7 +7,9 @@ const health: FastifyPluginAsync = async (app) => {
     try {
       await app.redis.ping()
     } catch (err) {
-      return reply.code(503).send({ status: 'unavailable', reason: `Redis unreachable: ${(err as Error).message}` })
+      return reply
+        .code(503)
+        .send({ status: 'unavailable', reason: `Redis unreachable: ${(err as Error).message}` })
     }
     const reason = app.streams.notReadyReason()
     if (reason !== null) return reply.code(503).send({ status: 'unavailable', reason })

@@ -22,7 +22,9 @@ const sse: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         querystring: Type.Object(
           {
-            topics: Type.Optional(Type.String({ maxLength: 4000, description: 'comma-separated topics; default "*"' })),
+            topics: Type.Optional(
+              Type.String({ maxLength: 4000, description: 'comma-separated topics; default "*"' }),
+            ),
             lastId: Type.Optional(EventIdSchema),
             token: Type.Optional(Type.String()),
           },
@@ -38,11 +40,16 @@ const sse: FastifyPluginAsyncTypebox = async (app) => {
         .split(',')
         .map((t) => t.trim())
         .filter((t) => t.length > 0)
-      if (topics.length === 0) throw new BadRequestError('topics is empty; expected e.g. ?topics=* or ?topics=customer.*,anomalies')
+      if (topics.length === 0)
+        throw new BadRequestError(
+          'topics is empty; expected e.g. ?topics=* or ?topics=customer.*,anomalies',
+        )
       const header = req.headers['last-event-id']
       const lastId = (Array.isArray(header) ? header[0] : header) || req.query.lastId
       if (lastId !== undefined && !ID_RE.test(lastId)) {
-        throw new BadRequestError(`Last-Event-ID ${JSON.stringify(lastId)} is not an event id; expected "<ms>-<seq>"`)
+        throw new BadRequestError(
+          `Last-Event-ID ${JSON.stringify(lastId)} is not an event id; expected "<ms>-<seq>"`,
+        )
       }
 
       const raw = reply.raw

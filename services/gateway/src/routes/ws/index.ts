@@ -71,7 +71,10 @@ const ws: FastifyPluginAsync = async (app) => {
       switch (msg.type) {
         case 'subscribe': {
           if (app.streams.notReadyReason() !== null) {
-            return fail(ProtocolErrorCode.internal, `gateway not ready: ${app.streams.notReadyReason()}`)
+            return fail(
+              ProtocolErrorCode.internal,
+              `gateway not ready: ${app.streams.notReadyReason()}`,
+            )
           }
           if (msg.lastId !== undefined && msg.lastTimestamp !== undefined) {
             return fail(
@@ -83,7 +86,8 @@ const ws: FastifyPluginAsync = async (app) => {
           try {
             topics = session.subscribe(msg.topics)
           } catch (err) {
-            if (err instanceof UnknownTopicError) return fail(ProtocolErrorCode.unknownTopic, err.message)
+            if (err instanceof UnknownTopicError)
+              return fail(ProtocolErrorCode.unknownTopic, err.message)
             throw err
           }
           const point =
@@ -96,7 +100,12 @@ const ws: FastifyPluginAsync = async (app) => {
           // catch-up window and live delivery.
           if (point) session.hold()
           const epoch = await readEpoch(app.redis, app.streams.keys)
-          send({ type: 'subscribed', topics, epoch: epoch?.epoch ?? null, lastId: app.streams.frontier() })
+          send({
+            type: 'subscribed',
+            topics,
+            epoch: epoch?.epoch ?? null,
+            lastId: app.streams.frontier(),
+          })
           if (point) {
             await session.resume(point, {
               page(events, lastId, complete) {
@@ -144,14 +153,21 @@ const ws: FastifyPluginAsync = async (app) => {
           app.control
             .request(action, msg.payload ?? {}, `ws:${requestId}`)
             .then((res) => {
-              if (res.success) send({ type: 'ack', requestId, success: true, result: res.result ?? null })
+              if (res.success)
+                send({ type: 'ack', requestId, success: true, result: res.result ?? null })
               else {
                 metrics.protocolErrors.inc({ code: res.error?.code ?? 'unknown' })
-                send({ type: 'error', code: res.error?.code, message: res.error?.message, requestId })
+                send({
+                  type: 'error',
+                  code: res.error?.code,
+                  message: res.error?.message,
+                  requestId,
+                })
               }
             })
             .catch((err: Error & { code?: string }) => {
-              const code = err.code === 'VS_GW_CONTROL_TIMEOUT' ? err.code : ProtocolErrorCode.internal
+              const code =
+                err.code === 'VS_GW_CONTROL_TIMEOUT' ? err.code : ProtocolErrorCode.internal
               metrics.protocolErrors.inc({ code })
               send({ type: 'error', code, message: err.message, requestId })
             })
@@ -185,7 +201,12 @@ const ws: FastifyPluginAsync = async (app) => {
     socket.on('message', (data, isBinary) => {
       lastHeard = Date.now()
       if (isBinary) {
-        enqueue(() => fail(ProtocolErrorCode.binaryFrame, 'binary frames are not accepted; send JSON text frames'))
+        enqueue(() =>
+          fail(
+            ProtocolErrorCode.binaryFrame,
+            'binary frames are not accepted; send JSON text frames',
+          ),
+        )
         return
       }
       const parsed = parseClientFrame(data.toString())
@@ -199,7 +220,10 @@ const ws: FastifyPluginAsync = async (app) => {
     // Liveness: a ping every interval; a connection from which nothing (a pong or
     // any other frame) has arrived for 3 intervals is closed.
     const livenessMs = config.pingIntervalMs * 3
-    const pinger = setInterval(() => send({ type: 'ping', ts: new Date().toISOString() }), config.pingIntervalMs)
+    const pinger = setInterval(
+      () => send({ type: 'ping', ts: new Date().toISOString() }),
+      config.pingIntervalMs,
+    )
     let watchdog = setTimeout(function check() {
       const silent = Date.now() - lastHeard
       if (silent >= livenessMs) {
