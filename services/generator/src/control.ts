@@ -15,9 +15,8 @@ import {
   type ControlResult,
   type Validator,
 } from '@verisim/schema'
-import type { Engine } from '@verisim/sim'
+import type { Engine, ExternalEventInput } from '@verisim/sim'
 import type { SimClock } from './clock.js'
-import { scenarioApi } from './scenario-api.js'
 
 /** Commands older than this when the generator first sees them are refused, not applied. */
 export const COMMAND_MAX_AGE_MS = 60_000
@@ -93,8 +92,7 @@ export function applyCommand(cmd: ControlCommand, target: ControlTarget, wallNow
 }
 
 function applyValidated(cmd: ControlCommand, target: ControlTarget, wallNow: number): unknown {
-  const engine = scenarioApi(target.engine)
-  if (engine === null) return applyClock(cmd, target, wallNow)
+  const { engine } = target
   const p = cmd.payload
   switch (cmd.action) {
     case 'set_scenario': {
@@ -129,7 +127,7 @@ function applyValidated(cmd: ControlCommand, target: ControlTarget, wallNow: num
           'scenario, modifiers and injected external events cleared; streams back to baseline',
       }
     case 'inject_event':
-      return engine.injectExternalEvent(p)
+      return engine.injectExternalEvent(p as unknown as ExternalEventInput)
     case 'list_external_events': {
       const { start, end } = p as { start?: string; end?: string }
       return {

@@ -21,7 +21,7 @@ import {
   type RawEvent,
   type WorldKeys,
 } from '@verisim/bus'
-import type { Engine, SimEvent } from '@verisim/sim'
+import type { Engine, ExternalEvent, SimEvent } from '@verisim/sim'
 import { ControlStream, READ_ONLY_ACTIONS, type ControlResult } from '@verisim/schema'
 import {
   applyCommand,
@@ -31,7 +31,6 @@ import {
   errorResult,
 } from './control.js'
 import type { TransitionScheduler } from './jobs/transitions.js'
-import { scenarioApi } from './scenario-api.js'
 import { SimClock } from './clock.js'
 import { createEnvelopeEncoder } from './envelope.js'
 import type { GeneratorMetrics } from './metrics.js'
@@ -274,7 +273,7 @@ export class GeneratorLoop {
     if (!t) return
     try {
       if (SCENARIO_ACTIONS.has(action)) {
-        const s = scenarioApi(this.#o.engine)?.scenarioStatus()
+        const s = this.#o.engine.scenarioStatus()
         await t.schedule(s?.nextTransition ? { runId: s.runId, ...s.nextTransition } : null)
       } else if (CLOCK_ACTIONS.has(action)) {
         await t.reschedule()
@@ -311,8 +310,8 @@ export class GeneratorLoop {
       epoch: this.#epoch?.epoch ?? null,
       lastId: this.#ids.last(),
       eventsGenerated: this.#written,
-      scenario: scenarioApi(engine)?.scenarioStatus() ?? null,
-      activeModifiers: scenarioApi(engine)?.activeModifiers() ?? [],
+      scenario: engine.scenarioStatus(),
+      activeModifiers: engine.activeModifiers(),
       activeEvents: activeExternalEvents(engine),
       recentAnomalies: [...this.#recentAnomalies].reverse(),
       historicalMode: 'baseline',
@@ -323,8 +322,7 @@ export class GeneratorLoop {
   /** Stream and scenario catalogs, for the gateway's REST reads. */
   async #publishCatalogs(): Promise<void> {
     const { redis, keys, engine } = this.#o
-    const api = scenarioApi(engine)
-    const scenarios = (api?.scenarios() ?? []).map(({ id, name, description, duration }) => ({
+    const scenarios = engine.scenarios().map(({ id, name, description, duration }) => ({
       id,
       name,
       description,
@@ -359,12 +357,9 @@ export class GeneratorLoop {
   }
 }
 
-/** External events whose impact window contains the current simulation time. */
-function activeExternalEvents(engine: Engine): unknown[] {
-  const api = scenarioApi(engine)
-  if (!api) return []
-  return api.externalEvents().filter((e) => {
-    const w = (e as { window?: { start: number; end: number } }).window
-    return w !== undefined && w.start <= engine.now && engine.now <= w.end
-  })
+/** External events (red herrings included, flagged) whose impact window contains the current simulation time. */
+function activeExternalEvents(engine: Engine): ExternalEvent[] {
+  return engine
+    .externalEvents()
+    .filter((e) => e.window.start <= engine.now && engine.now < e.window.end)
 }
