@@ -19,3 +19,6 @@ export * from './world.js'
 
 // Control plane: commands, acknowledgements, simulation state
 export * from './control.js'
+
+// Settings from the environment
+export * from './env.js'

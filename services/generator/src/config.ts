@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
+import { ConfigError, envNumber as num, envString, sharedSettings, type Env } from '@verisim/schema'
 
 export interface GeneratorConfig {
   port: number
@@ -33,57 +34,14 @@ export interface GeneratorConfig {
   retentionMs: number
 }
 
-export class ConfigError extends Error {
-  readonly code = 'VS_GEN_CONFIG'
-  constructor(message: string) {
-    super(message)
-    this.name = 'ConfigError'
-  }
-}
+export { ConfigError }
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 /** `config/worlds` of the repository this file was built in (services/generator/dist → ../../../). */
 export const DEFAULT_CONFIG_DIR = path.resolve(here, '../../../config/worlds')
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-
-function num(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: number,
-  { min, max, integer }: { min: number; max: number; integer?: boolean },
-): number {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  const v = Number(raw)
-  if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
-    throw new ConfigError(
-      `${name}=${JSON.stringify(raw)} is invalid; expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`,
-    )
-  }
-  return v
-}
-
-function str(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: string,
-  re?: RegExp,
-  expected?: string,
-) {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  if (re && !re.test(raw)) {
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid; expected ${expected}`)
-  }
-  return raw
-}
-
 /** Reads and validates the settings; throws `ConfigError` naming the variable. */
-export function loadConfig(
-  env: NodeJS.ProcessEnv = process.env,
-  now = Date.now(),
-): GeneratorConfig {
+export function loadConfig(env: Env = process.env, now = Date.now()): GeneratorConfig {
   const startRaw = env.VERISIM_START
   let start = now
   if (startRaw !== undefined && startRaw !== '' && startRaw !== 'now') {
@@ -95,40 +53,12 @@ export function loadConfig(
     }
   }
   return {
+    ...sharedSettings(env),
     port: num(env, 'GENERATOR_PORT', 8081, { min: 0, max: 65535, integer: true }),
-    host: str(env, 'HOST', '0.0.0.0'),
-    redisUrl: str(
-      env,
-      'REDIS_URL',
-      'redis://127.0.0.1:6379',
-      /^rediss?:\/\//,
-      'a redis:// or rediss:// URL',
-    ),
-    world: str(
-      env,
-      'VERISIM_WORLD',
-      'tutoring',
-      /^[a-z0-9_-]+$/,
-      'a world folder name like "tutoring"',
-    ),
     seed: num(env, 'VERISIM_SEED', 42, { min: 0, max: 2 ** 32 - 1, integer: true }),
     speed: num(env, 'VERISIM_SPEED', 1, { min: 0.1, max: 10000 }),
     start,
-    prefix: str(
-      env,
-      'VERISIM_PREFIX',
-      'vs',
-      /^[A-Za-z0-9_.-]+$/,
-      'letters, digits, "_", "." or "-"',
-    ),
-    logLevel: str(
-      env,
-      'LOG_LEVEL',
-      'info',
-      new RegExp(`^(${LOG_LEVELS.join('|')})$`),
-      `one of ${LOG_LEVELS.join(', ')}`,
-    ),
-    configDir: path.resolve(str(env, 'VERISIM_CONFIG_DIR', DEFAULT_CONFIG_DIR)),
+    configDir: path.resolve(envString(env, 'VERISIM_CONFIG_DIR', DEFAULT_CONFIG_DIR)),
     retention: num(env, 'VERISIM_RETENTION', 100_000, {
       min: 100,
       max: 100_000_000,
