@@ -16,6 +16,8 @@ export interface GeneratorConfig {
   speed: number
   /** Simulation start, epoch ms. */
   start: number
+  /** VERISIM_START was set: begin a new run there instead of continuing the previous one. */
+  startGiven: boolean
   prefix: string
   logLevel: string
   configDir: string
@@ -58,6 +60,7 @@ export function loadConfig(env: Env = process.env, now = Date.now()): GeneratorC
     seed: num(env, 'VERISIM_SEED', 42, { min: 0, max: 2 ** 32 - 1, integer: true }),
     speed: num(env, 'VERISIM_SPEED', 1, { min: 0.1, max: 10000 }),
     start,
+    startGiven: startRaw !== undefined && startRaw !== '' && startRaw !== 'now',
     configDir: path.resolve(envString(env, 'VERISIM_CONFIG_DIR', DEFAULT_CONFIG_DIR)),
     retention: num(env, 'VERISIM_RETENTION', 100_000, {
       min: 100,

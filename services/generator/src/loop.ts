@@ -48,6 +48,10 @@ export interface LoopOptions {
   metrics: GeneratorMetrics
   /** Wall clock; injectable for tests. */
   now?: () => number
+  /** Simulation start of the run (default: where the engine stands now). */
+  startedAt?: number
+  /** Recorded in the state so a restart knows whether it can continue this run. */
+  warmupHours?: number
   /** Schedules scenario transitions (BullMQ); absent in tests that don't need it. */
   transitions?: TransitionScheduler
 }
@@ -81,7 +85,7 @@ export class GeneratorLoop {
   constructor(opts: LoopOptions) {
     this.#o = opts
     this.#now = opts.now ?? Date.now
-    this.#startedAt = opts.engine.now
+    this.#startedAt = opts.startedAt ?? opts.engine.now
     this.#writer = createStreamWriter({
       redis: opts.redis,
       keys: opts.keys,
@@ -302,6 +306,7 @@ export class GeneratorLoop {
     return {
       world: this.#o.world,
       seed: this.#o.seed,
+      warmupHours: this.#o.warmupHours ?? 0,
       speed: clock.speed,
       running: !clock.paused,
       paused: clock.paused,

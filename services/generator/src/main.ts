@@ -13,6 +13,7 @@ import { ControlConsumer } from './control.js'
 import { GeneratorLoop } from './loop.js'
 import { CleanupJob } from './jobs/cleanup.js'
 import { TransitionScheduler } from './jobs/transitions.js'
+import { findPreviousRun, replayControlLog } from './restore.js'
 import { createMetrics } from './metrics.js'
 import { buildServer } from './server.js'
 
@@ -22,17 +23,31 @@ async function main(): Promise<void> {
   const config = loadConfig()
   const log = pino({ level: config.logLevel, base: { svc: 'generator' } })
   const world = loadWorld(path.join(config.configDir, config.world))
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 })
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'))
+  await redis.connect()
+  const keys = createKeys(config.prefix, config.world)
+
+  // Continue the previous run of this world and seed unless a start time was given.
+  const previous = config.startGiven
+    ? null
+    : await findPreviousRun(redis, keys, {
+        world: config.world,
+        seed: config.seed,
+        warmupHours: config.warmupHours,
+      })
+  const start = previous?.startedAt ?? config.start
   const engine = createEngine({
     world,
     seed: config.seed,
-    start: config.start - config.warmupHours * HOUR_MS,
+    start: start - config.warmupHours * HOUR_MS,
   })
   if (config.warmupHours > 0) {
     // Run the world into its steady state; the events before the start are not published.
     const t0 = performance.now()
     let warm = 0
-    for (let t = engine.now; t < config.start;) {
-      t = Math.min(t + HOUR_MS, config.start)
+    for (let t = engine.now; t < start;) {
+      t = Math.min(t + HOUR_MS, start)
       warm += engine.advance(t).length
     }
     log.info(
@@ -40,12 +55,26 @@ async function main(): Promise<void> {
       'world warmed up',
     )
   }
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 })
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'))
-  await redis.connect()
-  const keys = createKeys(config.prefix, config.world)
+  if (previous) {
+    const t0 = performance.now()
+    const applied = await replayControlLog(redis, keys, engine, previous.resumeAt)
+    log.info(
+      {
+        startedAt: new Date(previous.startedAt).toISOString(),
+        resumeAt: new Date(previous.resumeAt).toISOString(),
+        commands: applied,
+        ms: Math.round(performance.now() - t0),
+      },
+      'continuing the previous run (set VERISIM_START to begin a new one)',
+    )
+  }
   const metrics = createMetrics()
-  const clock = new SimClock({ start: config.start, speed: config.speed, wallNow: Date.now() })
+  const clock = new SimClock({
+    start: previous?.resumeAt ?? config.start,
+    speed: previous?.speed ?? config.speed,
+    wallNow: Date.now(),
+  })
+  if (previous?.paused) clock.pause(Date.now())
   const transitions = new TransitionScheduler({
     redisUrl: config.redisUrl,
     keys,
@@ -53,6 +82,8 @@ async function main(): Promise<void> {
     clock: { simNow: () => engine.now, speed: () => clock.speed, paused: () => clock.paused },
   })
   const loop = new GeneratorLoop({
+    startedAt: start,
+    warmupHours: config.warmupHours,
     transitions,
     redis,
     keys,
@@ -102,6 +133,11 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)))
 
   await loop.start()
+  // A continued run's pending transition: re-registered (its BullMQ job, if still there, is kept).
+  const pending = engine.scenarioStatus()
+  if (previous && pending?.nextTransition) {
+    await transitions.schedule({ runId: pending.runId, ...pending.nextTransition })
+  }
   await control.start()
   await cleanup.start()
   transitions.start()

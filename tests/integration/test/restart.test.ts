@@ -1,0 +1,81 @@
+/**
+ * A generator restart continues the run: same simulation time line, the
+ * scenario in progress (same runId) and its BullMQ transitions, no id reused.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort, startProcess, startStack, waitReady, type Proc, type Stack } from './harness.js'
+
+let stack: Stack
+let second: Proc | null = null
+
+beforeAll(async () => {
+  stack = await startStack({ env: { VERISIM_SPEED: '600' } })
+})
+afterAll(async () => {
+  await second?.stop()
+  await stack?.stop()
+})
+
+async function call(method: string, path: string, body?: unknown) {
+  const r = await fetch(`${stack.gatewayUrl}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  return { status: r.status, body: (await r.json()) as Record<string, any> }
+}
+const state = async () => (await call('GET', '/api/simulation/state')).body
+
+describe('generator restart', () => {
+  it('should continue the run and its scenario, then settle it through BullMQ', async () => {
+    const started = await call('POST', '/api/simulation/scenario', {
+      scenarioId: 'exam-season-surge',
+    })
+    expect(started.status).toBe(200)
+    const runId = started.body.runId as string
+    await new Promise((r) => setTimeout(r, 1500))
+    const before = await state()
+    const lastBefore = (await stack.redis.get(`${stack.prefix}:{tutoring}:last-id`))!
+
+    expect(await stack.generator.stop('SIGTERM')).toBe(0)
+    const port = await freePort()
+    second = startProcess('generator', {
+      REDIS_URL: stack.redisUrl,
+      VERISIM_PREFIX: stack.prefix,
+      HOST: '127.0.0.1',
+      VERISIM_WARMUP_HOURS: '0',
+      VERISIM_SPEED: '600',
+      GENERATOR_PORT: String(port),
+      LOG_LEVEL: 'info',
+    })
+    await waitReady(`http://127.0.0.1:${port}/health/ready`).catch((err: Error) => {
+      throw new Error(`${err.message}\n${second!.output.join('')}`)
+    })
+    await new Promise((r) => setTimeout(r, 1500))
+    const after = await state()
+    expect(after.startedAt).toBe(before.startedAt)
+    expect(Date.parse(after.currentSimulationTime)).toBeGreaterThanOrEqual(
+      Date.parse(before.currentSimulationTime),
+    )
+    expect(after.scenario).toMatchObject({ id: 'exam-season-surge', runId, status: 'active' })
+    expect(second.output.join('')).toContain('continuing the previous run')
+
+    // New events carry on after the last id, still shaped by the scenario.
+    const lastAfter = (await stack.redis.get(`${stack.prefix}:{tutoring}:last-id`))!
+    const [bm, bs] = lastBefore.split('-').map(Number) as [number, number]
+    const [am, as] = lastAfter.split('-').map(Number) as [number, number]
+    expect(am > bm || (am === bm && as > bs)).toBe(true)
+
+    // And the transitions still run: stop, then BullMQ settles it at simulation speed.
+    await call('POST', '/api/simulation/speed', { multiplier: 3600 })
+    const stopped = await call('POST', '/api/simulation/stop')
+    expect(stopped.status).toBe(200)
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      const s = (await state()).scenario
+      if (s === null || s?.status === 'settled') break
+      if (Date.now() > deadline) throw new Error(`not settled: ${JSON.stringify(s)}`)
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  })
+})
