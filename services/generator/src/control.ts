@@ -105,6 +105,7 @@ function applyValidated(cmd: ControlCommand, target: ControlTarget, wallNow: num
         estimatedDuration: a.estimatedDuration,
         activeUntil: iso(a.activeUntil),
         settledBy: iso(a.settledBy),
+        warnings: a.warnings,
       }
     }
     case 'stop_scenario': {

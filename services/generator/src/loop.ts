@@ -244,6 +244,13 @@ export class GeneratorLoop {
           },
           'control command',
         )
+        const warnings = (result.result as { warnings?: unknown[] } | undefined)?.warnings
+        if (warnings && warnings.length > 0) {
+          this.#o.log.warn(
+            { action: cmd.action, warnings },
+            'modifier conflicts (several sources on one parameter)',
+          )
+        }
       }
       await redis.set(keys.controlCursor, entry.entryId)
       out.push(this.#controlEvent(ControlStream.ack, result))
