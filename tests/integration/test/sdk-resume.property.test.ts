@@ -24,8 +24,14 @@ let catalog: StreamInfo[] = []
 
 beforeAll(async () => {
   // Retention far above what the run writes: the read-back must still hold every event delivered.
+  // Warmed up, so every stream (chain outcomes such as payments too) flows from the first second.
   stack = await startStack({
-    env: { VERISIM_SPEED: '1500', VERISIM_SEED: '21', VERISIM_RETENTION: '10000000' },
+    env: {
+      VERISIM_SPEED: '1500',
+      VERISIM_SEED: '21',
+      VERISIM_RETENTION: '10000000',
+      VERISIM_WARMUP_HOURS: '48',
+    },
   })
   catalog = JSON.parse(
     (await stack.redis.get(createKeys(stack.prefix, 'tutoring').catalog))!,
