@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import {
   CLEANUP_CONSUMER,
@@ -8,9 +7,7 @@ import {
   createIdSequence,
   createKeys,
   createStreamWriter,
-  deletePrefix,
   destroyGroup,
-  discoverRedis,
   findZombieGroups,
   groupName,
   instanceOfGroup,
@@ -22,22 +19,19 @@ import {
   type RawEvent,
   type RedisHandle,
 } from '../src/index.js'
+import { openTestRedis, testPrefix } from '../src/testing.js'
 
 const CHANNELS = ['customer', 'session', 'system']
 
 let handle: RedisHandle
 let redis: Redis
-const prefix = `t${randomBytes(4).toString('hex')}`
+let close: () => Promise<void>
+const prefix = testPrefix()
 
 beforeAll(async () => {
-  handle = await discoverRedis({ allowContainer: true })
-  redis = new Redis(handle.url)
+  ;({ handle, redis, close } = await openTestRedis(prefix))
 })
-afterAll(async () => {
-  await deletePrefix(redis, prefix)
-  redis.disconnect()
-  await handle.stop()
-})
+afterAll(() => close())
 
 function events(n: number, ids: ReturnType<typeof createIdSequence>, at: () => number): RawEvent[] {
   return Array.from({ length: n }, (_, i) => {

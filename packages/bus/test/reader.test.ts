@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import {
   GroupReader,
@@ -7,8 +6,6 @@ import {
   createIdSequence,
   createKeys,
   createStreamWriter,
-  deletePrefix,
-  discoverRedis,
   ensureEpoch,
   lastStoredId,
   readEpoch,
@@ -17,23 +14,20 @@ import {
   type RawEvent,
   type RedisHandle,
 } from '../src/index.js'
+import { openTestRedis, testPrefix } from '../src/testing.js'
 
 const CHANNELS = ['customer', 'tutor', 'session', 'support', 'marketing', 'system']
 
 let handle: RedisHandle
 let redis: Redis
-const prefix = `t${randomBytes(4).toString('hex')}`
+let close: () => Promise<void>
+const prefix = testPrefix()
 const keys = createKeys(prefix, 'tutoring')
 
 beforeAll(async () => {
-  handle = await discoverRedis({ allowContainer: true })
-  redis = new Redis(handle.url)
+  ;({ handle, redis, close } = await openTestRedis(prefix))
 })
-afterAll(async () => {
-  await deletePrefix(redis, prefix)
-  redis.disconnect()
-  await handle.stop()
-})
+afterAll(() => close())
 
 /** Deterministic pseudo-random events spread over the channels, in id order. */
 function makeEvents(n: number, ids: ReturnType<typeof createIdSequence>, seed: number): RawEvent[] {

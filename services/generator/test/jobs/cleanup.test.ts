@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { randomBytes } from 'node:crypto'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
@@ -8,8 +7,6 @@ import {
   createIdSequence,
   createKeys,
   createStreamWriter,
-  deletePrefix,
-  discoverRedis,
   groupName,
   listGroups,
   retentionFloor,
@@ -24,22 +21,19 @@ import {
   runCleanup,
 } from '../../src/jobs/cleanup.js'
 import { createMetrics } from '../../src/metrics.js'
+import { openTestRedis, testPrefix } from '@verisim/bus/testing'
 
 const CHANNELS = ['customer', 'session']
 
 let handle: RedisHandle
 let redis: Redis
-const prefix = `t${randomBytes(4).toString('hex')}`
+let close: () => Promise<void>
+const prefix = testPrefix()
 
 beforeAll(async () => {
-  handle = await discoverRedis({ allowContainer: true })
-  redis = new Redis(handle.url)
+  ;({ handle, redis, close } = await openTestRedis(prefix))
 })
-afterAll(async () => {
-  await deletePrefix(redis, prefix)
-  redis.disconnect()
-  await handle.stop()
-})
+afterAll(() => close())
 
 async function write(keys: WorldKeys, n: number, at: () => number): Promise<RawEvent[]> {
   const ids = createIdSequence((await redis.get(keys.lastId)) ?? null)

@@ -1,24 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
-import { createKeys, deletePrefix, discoverRedis, type RedisHandle } from '@verisim/bus'
+import { createKeys, type RedisHandle } from '@verisim/bus'
 import { TransitionScheduler, wallDelay } from '../../src/jobs/transitions.js'
+import { openTestRedis, testPrefix } from '@verisim/bus/testing'
 
 let handle: RedisHandle
 let redis: Redis
-const prefix = `t${randomBytes(4).toString('hex')}`
+let close: () => Promise<void>
+const prefix = testPrefix()
 const keys = createKeys(prefix, 'tutoring')
 
 beforeAll(async () => {
-  handle = await discoverRedis({ allowContainer: true })
-  redis = new Redis(handle.url)
+  ;({ handle, redis, close } = await openTestRedis(prefix))
 })
-afterAll(async () => {
-  await deletePrefix(redis, prefix)
-  redis.disconnect()
-  await handle.stop()
-})
+afterAll(() => close())
 
 describe('wallDelay', () => {
   it('should turn simulation time into wall time at the current speed, and wait while paused', () => {
@@ -34,7 +30,12 @@ describe('TransitionScheduler', () => {
     let simNow = Date.parse('2026-11-02T08:00:00Z')
     let speed = 1
     const clock = { simNow: () => simNow, speed: () => speed, paused: () => false }
-    const t = new TransitionScheduler({ redisUrl: handle.url, keys, log: pino({ level: 'silent' }), clock })
+    const t = new TransitionScheduler({
+      redisUrl: handle.url,
+      keys,
+      log: pino({ level: 'silent' }),
+      clock,
+    })
     t.start()
     try {
       const at = simNow + 3_600_000 // an hour of simulation: an hour of wall time at 1×
@@ -54,7 +55,10 @@ describe('TransitionScheduler', () => {
       expect(fields).toEqual(
         expect.arrayContaining(['a', 'scenario_transition', 'r', 'transition:run_1:settling']),
       )
-      expect(JSON.parse(fields[fields.indexOf('p') + 1]!)).toEqual({ runId: 'run_1', to: 'settling' })
+      expect(JSON.parse(fields[fields.indexOf('p') + 1]!)).toEqual({
+        runId: 'run_1',
+        to: 'settling',
+      })
     } finally {
       await t.close()
     }
