@@ -8,6 +8,7 @@ import {
   readableDuration,
   reportWallTime,
   simNow,
+  toIsoDuration,
 } from '../src/lib/format.js'
 
 describe('format', () => {
@@ -40,6 +41,17 @@ describe('format', () => {
     expect(readableDuration('PT8H')).toBe('8 h')
     expect(formatDuration(86_400_000)).toBe('1 d')
     expect(readableDuration('6-12 hours')).toBe('6-12 hours')
+  })
+
+  it('should write spans as ISO 8601 durations for the control actions', () => {
+    expect(toIsoDuration(parseSpan('2h')!)).toBe('PT2H')
+    expect(toIsoDuration(parseSpan('90m')!)).toBe('PT1H30M')
+    expect(toIsoDuration(parseSpan('1d 6h')!)).toBe('P1DT6H')
+    expect(toIsoDuration(2 * 86_400_000)).toBe('P2D')
+    expect(toIsoDuration(45_000)).toBe('PT45S')
+    expect(toIsoDuration(0)).toBe('PT0S')
+    for (const ms of [60_000, 7_200_000, 129_600_000, 3_723_000])
+      expect(parseIsoDuration(toIsoDuration(ms))).toBe(ms)
   })
 })
 

@@ -69,4 +69,65 @@ describe('saved scenarios', () => {
     ])
     expect(plan.events).toEqual([{ title: 'Launch', timestamp: '2026-11-24T12:00:00.000Z' }])
   })
+
+  it("should replay the state's modifiers as adjust_behavior payloads and scenarios by their source", () => {
+    const s = makeSaved(
+      'state',
+      'tutoring',
+      NOW,
+      [
+        {
+          source: 'scenario:exam-season-surge',
+          stream: 'customer.tutor.search',
+          type: 'multiplier',
+          target: 'rate',
+          value: 1.8,
+          declaredValue: 1.8,
+          strength: 1,
+          status: 'active',
+          remainingMs: 3_600_000,
+        },
+        { source: 'external:evt_1', stream: 'session.*', type: 'multiplier', value: 1.2 },
+        {
+          source: 'manual:mod_1',
+          id: 'mod_1',
+          stream: 'support.ticket.created',
+          type: 'additive',
+          target: 'rate',
+          value: 10,
+          declaredValue: 10,
+          strength: 1,
+          status: 'active',
+          remainingMs: 90 * 60_000,
+          startTime: '2026-11-23T09:30:00.000Z',
+          endsAt: '2026-11-23T11:30:00.000Z',
+          description: 'manual: support.ticket.created rate +10',
+        },
+        {
+          source: 'manual:open',
+          id: 'open',
+          stream: 'customer.*',
+          type: 'multiplier',
+          target: 'value',
+          value: 0.5,
+          declaredValue: 0.5,
+          remainingMs: null,
+        },
+      ],
+      [],
+    )
+    const plan = replayPlan(s, NOW)
+    expect(plan.scenarioIds).toEqual(['exam-season-surge'])
+    expect(plan.streamModifiers).toEqual([
+      {
+        stream: 'support.ticket.created',
+        type: 'additive',
+        target: 'rate',
+        value: 10,
+        duration: 'PT1H30M',
+        id: 'mod_1',
+      },
+      { stream: 'customer.*', type: 'multiplier', target: 'value', value: 0.5, id: 'open' },
+    ])
+  })
 })

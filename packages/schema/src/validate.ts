@@ -49,6 +49,9 @@ function describeError(e: TypeBoxError): string {
   if (e.keyword === 'required' && Array.isArray(e.params.requiredProperties)) {
     return `${path}: missing required field ${e.params.requiredProperties.map((p) => JSON.stringify(p)).join(', ')}`
   }
+  if (e.keyword === 'enum' && Array.isArray(e.params.allowedValues)) {
+    return `${path}: must be one of ${e.params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+  }
   return `${path}: ${e.message}`
 }
 

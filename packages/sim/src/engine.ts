@@ -11,10 +11,11 @@
  * the next arrival is found exactly by spending a unit-exponential "mass" across
  * hours (time rescaling). Periodic streams tick on a jittered grid.
  *
- * Scenarios, external events and `setModifiers` act through one controller
- * (scenarios.ts) that composes their modifiers into per-stream parameters; the
- * times at which those change (cascade starts, settlement steps, impact windows,
- * event timestamps) are breakpoints `advance()` always stops at, so the split
+ * Scenarios, external events, manual modifiers (`adjustBehavior`) and
+ * `setModifiers` act through one controller (scenarios.ts) that composes their
+ * modifiers into per-stream parameters; the times at which those change (cascade
+ * starts, settlement steps, impact windows, event timestamps, the end of a manual
+ * modifier's duration) are breakpoints `advance()` always stops at, so the split
  * invariance holds with them too.
  *
  * Pure: no I/O, no timers, no wall clock, no Math.random().
@@ -39,6 +40,8 @@ import { type ModifierConflict, type StreamParams, streamFacts } from './modifie
 import {
   ScenarioController,
   type ActiveModifier,
+  type BehaviorAdjustment,
+  type BehaviorAdjustmentInput,
   type ScenarioActivation,
   type ScenarioInfo,
   type ScenarioStatus,
@@ -110,7 +113,7 @@ export interface EngineStats {
   }
   /** The population present at start: students `stu_1…`, tutors `tut_1…` up to these counts. */
   initial: { students: number; tutors: number }
-  /** Modifiers in effect: those given to setModifiers plus the scenario's and the external events' in effect now. */
+  /** Modifiers in effect: those given to setModifiers plus the manual (adjustBehavior), scenario and external-event ones in effect now. */
   modifiers: number
   /** Parameters several sources modify right now, and how that was resolved. */
   modifierConflicts: ModifierConflict[]
@@ -156,11 +159,32 @@ export interface Engine {
   /** The current (or last, once settled) scenario run; null when none since start/reset. */
   scenarioStatus(): ScenarioStatus | null
   /**
-   * Clears the scenario, its modifiers and every injected external event: back to
-   * the baseline from `now` (the seed's streams continue). Modifiers given to
-   * setModifiers stay.
+   * Clears the scenario, its modifiers, every injected external event and every
+   * manual modifier (adjustBehavior): back to the baseline from `now` (the seed's
+   * streams continue). Modifiers given to setModifiers stay.
    */
   reset(): void
+
+  // --- manual modifiers (the control action adjust_behavior) ----------------
+  /**
+   * Adds a manual modifier from `now` on (applied with the manual layer, before
+   * scenario and external-event modifiers), until its `duration` ends (a
+   * breakpoint, so output stays split-invariant) or it is cleared or reset. Events
+   * it shapes carry its cause `manual:<id>`; activeModifiers lists it. An id in
+   * use replaces that modifier. Throws `VS_SIM_BAD_ARGUMENT` naming the field.
+   *
+   * @example
+   * engine.adjustBehavior({ stream: 'customer.tutor.search', type: 'multiplier', value: 1.5, duration: 'PT2H' })
+   * // → { id: 'mod_1', cause: 'manual:mod_1', startTime: …, endsAt: <now + 2 h>, … }
+   */
+  adjustBehavior(input: BehaviorAdjustmentInput): BehaviorAdjustment
+  /**
+   * Removes manual modifier `id` (every one when absent) from `now` on; returns
+   * those removed. Throws `VS_SIM_UNKNOWN_MODIFIER` for an id not in effect.
+   */
+  clearManual(id?: string): BehaviorAdjustment[]
+  /** The manual modifiers (adjustBehavior) in effect, oldest first. */
+  manualModifiers(): BehaviorAdjustment[]
 
   // --- external events ---------------------------------------------------------
   /**
@@ -173,7 +197,7 @@ export interface Engine {
   externalEvents(range?: { start?: number; end?: number }): ExternalEvent[]
   /** Which events moved a stream / which streams an event moved, and how strongly (see correlations.ts). */
   correlations(q: CorrelationQuery): CorrelationAnswer
-  /** Every scenario and external-event modifier in effect or scheduled (not those of setModifiers). */
+  /** Every manual (adjustBehavior), scenario and external-event modifier in effect or scheduled (not those of setModifiers). */
   activeModifiers(): ActiveModifier[]
 }
 
@@ -824,6 +848,9 @@ export function createEngine(opts: EngineOptions): Engine {
     transitionScenario: (runId, to) => sim.controller.transition(runId, to),
     scenarioStatus: () => sim.controller.status(),
     reset: () => sim.controller.reset(),
+    adjustBehavior: (input) => sim.controller.adjust(input),
+    clearManual: (id) => sim.controller.clearAdjustments(id),
+    manualModifiers: () => sim.controller.adjustments(),
     injectExternalEvent: (input) => sim.controller.inject(input),
     externalEvents: (range) => sim.controller.externalEvents(range),
     correlations: (q) => sim.controller.correlations(q),

@@ -17,6 +17,8 @@ export const SimErrorCode = {
   noActiveScenario: 'VS_SIM_NO_ACTIVE_SCENARIO',
   /** No external event with that id (HTTP 404). */
   unknownEvent: 'VS_SIM_UNKNOWN_EVENT',
+  /** No active manual modifier (adjust_behavior) with that id (HTTP 404). */
+  unknownModifier: 'VS_SIM_UNKNOWN_MODIFIER',
 } as const
 export type SimErrorCode = (typeof SimErrorCode)[keyof typeof SimErrorCode]
 

@@ -235,7 +235,7 @@ export interface ModifierEntry {
   readonly source: string
   /** Recorded in events' `causes` (undefined: none). */
   readonly cause: string | undefined
-  /** 0 manual (setModifiers), 1 scenario, 2 external events: the application order. */
+  /** 0 manual (setModifiers, adjust_behavior), 1 scenario, 2 external events: the application order. */
   readonly layer: number
   /** Strength in [0, 1]. */
   readonly strength: number

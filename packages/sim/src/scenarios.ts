@@ -19,8 +19,15 @@
  *
  * The controller owns the modifier layers (manual → scenario → external events),
  * recomposes them at every change point (a breakpoint the engine stops at: cascade
- * starts, settlement steps, event timestamps and impact windows), and feeds the
- * correlation tracker.
+ * starts, settlement steps, event timestamps and impact windows, the end of a
+ * manual modifier's duration), and feeds the correlation tracker.
+ *
+ * The manual layer holds two kinds: the embedding code's `setModifiers` (tests,
+ * benchmarks; not part of the simulation state, kept by reset) and the control
+ * plane's `adjust_behavior` modifiers (`manual:<id>`: listed in activeModifiers,
+ * recorded in events' causes, cleared by reset). An adjust_behavior modifier acts
+ * from the simulation time it was added at, like every other command, so seed +
+ * control log replay it.
  */
 import type {
   ExternalEventOverrides,
@@ -80,7 +87,7 @@ export interface ScenarioInfo {
 
 /** A modifier in effect (or about to be), for `SimulationState.activeModifiers`. */
 export interface ActiveModifier {
-  /** `scenario:<id>`, `external:<eventId>` or `manual`. */
+  /** `scenario:<id>`, `external:<eventId>` or `manual:<id>` (adjust_behavior). */
   source: string
   /** As declared: exact name, `domain.*` or `*`. */
   stream: string
@@ -92,10 +99,50 @@ export interface ActiveModifier {
   /** 1 while active, the settlement curve while settling, 0 while pending. */
   strength: number
   status: 'active' | 'settling' | 'pending'
-  /** Until it stops shaping events (for an active scenario: until its estimated settlement). */
-  remainingMs: number
+  /** Until it stops shaping events (for an active scenario: until its estimated settlement); null for a manual modifier without a duration. */
+  remainingMs: number | null
   /** Scenario modifiers: `direct`, `cascade:<id>` or `backlog`. */
   role?: string
+  /** Manual modifiers (adjust_behavior): their id. */
+  id?: string
+  /** Manual modifiers: when they took effect and when they end (ISO 8601; null: until cleared or reset). */
+  startTime?: string
+  endsAt?: string | null
+  /** Manual modifiers: what they do, e.g. `customer.tutor.search rate ×1.5`. */
+  description?: string
+}
+
+/** What `Engine.adjustBehavior` takes: the payload of the control action `adjust_behavior`. */
+export interface BehaviorAdjustmentInput {
+  /** An exact stream name, `<domain>.*` or `*`. */
+  stream: string
+  type: ModifierType
+  /** Defaults to `rate` (`probability` for a probabilityShift). */
+  target?: ModifierTarget
+  value: number
+  /** ISO 8601 (e.g. `PT2H`); absent: until cleared or reset. */
+  duration?: string
+  /** Defaults to `mod_<n>`; an id in use replaces that modifier. */
+  id?: string
+}
+
+/** A manual modifier added by `adjustBehavior` (adjust_behavior). */
+export interface BehaviorAdjustment {
+  id: string
+  /** `manual:<id>`: its source in activeModifiers and its cause in events. */
+  cause: string
+  stream: string
+  type: ModifierType
+  target: ModifierTarget
+  value: number
+  /** As given (ISO 8601); null: until cleared or reset. */
+  duration: string | null
+  /** Simulation time it took effect, ISO 8601 and epoch ms. */
+  startTime: string
+  startMs: number
+  /** Simulation time it ends, ISO 8601 and epoch ms; null without a duration. */
+  endsAt: string | null
+  endMs: number | null
 }
 
 export interface ScenarioActivation {
@@ -423,11 +470,22 @@ export interface ManualModifier {
   readonly cause: string | undefined
 }
 
+/** A modifier adjust_behavior added: in effect over `[start, end)` (end Infinity: until cleared or reset). */
+interface Adjustment {
+  readonly id: string
+  readonly mod: CompiledModifier
+  readonly start: number
+  readonly end: number
+  readonly duration: string | null
+}
+
 /** Where a modifier comes from, for `activeModifiers()`. */
 interface TaggedEntry extends ModifierEntry {
   readonly role: string | undefined
   readonly until: number
   readonly status: 'active' | 'settling'
+  /** Set for an adjust_behavior modifier. */
+  readonly adjustment?: Adjustment
 }
 
 export class ScenarioController {
@@ -438,6 +496,10 @@ export class ScenarioController {
   #manual: readonly ManualModifier[] = []
   /** How many modifiers setModifiers was given (one may make two entries: rate and value). */
   #manualDeclared = 0
+  /** adjust_behavior modifiers in effect, in application order (oldest first). */
+  #adjust: readonly Adjustment[] = []
+  /** Last number of an automatic id `mod_<n>`. */
+  #adjustSeq = 0
   #run: Run | null = null
   #runs = 0
   #eventSeq = 0
@@ -476,6 +538,55 @@ export class ScenarioController {
     this.#manual = mods
     this.#manualDeclared = declared
     this.#recompose(this.#port.now)
+  }
+
+  /**
+   * Adds a manual modifier from now on, until its duration ends (a breakpoint) or
+   * it is cleared or reset. An id in use replaces that modifier (the new one
+   * applies last). Throws `VS_SIM_BAD_ARGUMENT` naming the field.
+   */
+  adjust(input: unknown): BehaviorAdjustment {
+    const r = resolveAdjustment(this.#world, input)
+    const now = this.#port.now
+    let id = r.id
+    if (id === undefined) {
+      do id = `mod_${++this.#adjustSeq}`
+      while (this.#adjust.some((a) => a.id === id))
+    }
+    const adj: Adjustment = {
+      id,
+      mod: r.mod,
+      start: now,
+      end: r.durationMs === undefined ? Infinity : now + r.durationMs,
+      duration: r.duration ?? null,
+    }
+    this.#adjust = [...this.#adjust.filter((a) => a.id !== id), adj]
+    this.#recompose(now)
+    return describeAdjustment(adj)
+  }
+
+  /**
+   * Removes manual modifier `id`, or every one when `id` is undefined, from now
+   * on; returns those removed. Throws `VS_SIM_UNKNOWN_MODIFIER` for an id that is
+   * not in effect (never added, expired, cleared or reset).
+   */
+  clearAdjustments(id?: string): BehaviorAdjustment[] {
+    const gone = id === undefined ? this.#adjust : this.#adjust.filter((a) => a.id === id)
+    if (id !== undefined && gone.length === 0)
+      throw new SimError(
+        SimErrorCode.unknownModifier,
+        `clear: no manual modifier "${id}" is in effect (${this.#adjust.length === 0 ? 'none is' : `in effect: ${this.#adjust.map((a) => a.id).join(', ')}`})`,
+      )
+    if (gone.length > 0) {
+      this.#adjust = this.#adjust.filter((a) => !gone.includes(a))
+      this.#recompose(this.#port.now)
+    }
+    return gone.map(describeAdjustment)
+  }
+
+  /** The adjust_behavior modifiers in effect, oldest first. */
+  adjustments(): BehaviorAdjustment[] {
+    return this.#adjust.map(describeAdjustment)
   }
 
   activate(id: string): ScenarioActivation {
@@ -586,9 +697,14 @@ export class ScenarioController {
     return s
   }
 
-  /** Clears scenario and external events (setModifiers' own modifiers stay: they are the embedding code's, not the control plane's). */
+  /**
+   * Clears the scenario, the external events and the adjust_behavior modifiers
+   * (setModifiers' own modifiers stay: they are the embedding code's, not the
+   * control plane's).
+   */
   reset(): void {
     this.#run = null
+    this.#adjust = []
     this.#events = []
     this.#pending = []
     this.#tracker.clear()
@@ -641,10 +757,12 @@ export class ScenarioController {
     const now = this.#port.now
     const out: ActiveModifier[] = []
     for (const e of this.#entries(now)) {
-      if (e.layer === 0) continue // setModifiers' own (tests, benchmarks): not part of the simulation state
+      // setModifiers' own (tests, benchmarks): not part of the simulation state
+      if (e.layer === 0 && e.adjustment === undefined) continue
       for (const m of [e]) {
         const v = m.mod.value
         const r = m.strength
+        const a = m.adjustment
         out.push({
           source: m.source,
           stream: m.mod.stream,
@@ -659,8 +777,16 @@ export class ScenarioController {
           declaredValue: v,
           strength: r,
           status: m.status,
-          remainingMs: Math.max(0, m.until - now),
+          remainingMs: m.until === Infinity ? null : Math.max(0, m.until - now),
           ...(m.role === undefined ? {} : { role: m.role }),
+          ...(a === undefined
+            ? {}
+            : {
+                id: a.id,
+                startTime: iso(a.start),
+                endsAt: a.end === Infinity ? null : iso(a.end),
+                description: `manual: ${describeModifier(a.mod)}`,
+              }),
         })
       }
     }
@@ -723,6 +849,7 @@ export class ScenarioController {
       consider(r.event.window.start)
       consider(r.event.window.end)
     }
+    for (const a of this.#adjust) consider(a.end)
     return next
   }
 
@@ -734,6 +861,7 @@ export class ScenarioController {
         out.push(announcement(r, t))
       }
     }
+    if (this.#adjust.some((a) => a.end <= t)) this.#adjust = this.#adjust.filter((a) => a.end > t)
     this.#recompose(t)
   }
 
@@ -827,6 +955,21 @@ export class ScenarioController {
         until: Infinity,
         status: 'active',
       })
+    for (const a of this.#adjust) {
+      if (!(a.start <= t && t < a.end)) continue
+      const src = `manual:${a.id}`
+      out.push({
+        mod: a.mod,
+        source: src,
+        cause: src,
+        layer: 0,
+        strength: 1,
+        role: undefined,
+        until: a.end,
+        status: 'active',
+        adjustment: a,
+      })
+    }
     const run = this.#run
     if (run && run.status !== 'settled') {
       const src = `scenario:${run.def.info.id}`
@@ -915,6 +1058,95 @@ function pendingModifier(
     remainingMs: Math.max(0, remainingMs),
     ...(role === undefined ? {} : { role }),
   }
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+const ADJUST_FIELDS = ['stream', 'type', 'target', 'value', 'duration', 'id'] as const
+const MODIFIER_TYPES: readonly string[] = ['multiplier', 'additive', 'override', 'probabilityShift']
+const MODIFIER_TARGETS: readonly string[] = ['rate', 'value', 'probability']
+const ADJUST_ID = /^[A-Za-z0-9_.-]{1,64}$/
+
+/** Checks an adjustBehavior input and compiles its modifier; throws `VS_SIM_BAD_ARGUMENT` naming the field. */
+function resolveAdjustment(
+  world: World,
+  input: unknown,
+): { mod: CompiledModifier; durationMs?: number; duration?: string; id?: string } {
+  const bad = (field: string, rule: string, found?: unknown): never => {
+    throw new SimError(
+      SimErrorCode.badArgument,
+      `${field}: expected ${rule}${found === undefined ? '' : `, found ${show(found)}`}`,
+    )
+  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    return bad('(root)', 'an object { stream, type, value, target?, duration?, id? }', input)
+  const x = input as Record<string, unknown>
+  for (const k of Object.keys(x))
+    if (!(ADJUST_FIELDS as readonly string[]).includes(k))
+      throw new SimError(
+        SimErrorCode.badArgument,
+        `${k}: unexpected field; the fields are ${ADJUST_FIELDS.join(', ')}`,
+      )
+  if (typeof x.stream !== 'string' || x.stream === '')
+    bad('stream', 'a stream name, "<domain>.*" or "*"', x.stream)
+  if (typeof x.type !== 'string' || !MODIFIER_TYPES.includes(x.type))
+    bad('type', `one of ${MODIFIER_TYPES.map((t) => `"${t}"`).join(', ')}`, x.type)
+  if (
+    x.target !== undefined &&
+    (typeof x.target !== 'string' || !MODIFIER_TARGETS.includes(x.target))
+  )
+    bad('target', `one of ${MODIFIER_TARGETS.map((t) => `"${t}"`).join(', ')}`, x.target)
+  if (typeof x.value !== 'number') bad('value', 'a number', x.value)
+  let durationMs: number | undefined
+  if (x.duration !== undefined) {
+    durationMs = typeof x.duration === 'string' ? parseIsoDuration(x.duration) : undefined
+    if (durationMs === undefined || durationMs <= 0)
+      bad('duration', 'a positive ISO 8601 duration (e.g. PT2H, PT30M, P1D)', x.duration)
+  }
+  if (x.id !== undefined && (typeof x.id !== 'string' || !ADJUST_ID.test(x.id)))
+    bad('id', '1 to 64 letters, digits, "_", "-" or "."', x.id)
+  const spec: StreamModifier = {
+    stream: x.stream as string,
+    type: x.type as ModifierType,
+    value: x.value as number,
+    ...(x.target === undefined ? {} : { target: x.target as ModifierTarget }),
+  }
+  const mod = compileModifier(world, spec)
+  if (isProblem(mod)) return bad(mod.path.slice(1) || '(root)', mod.rule, mod.found)
+  return {
+    mod,
+    ...(durationMs === undefined ? {} : { durationMs, duration: x.duration as string }),
+    ...(x.id === undefined ? {} : { id: x.id as string }),
+  }
+}
+
+function describeAdjustment(a: Adjustment): BehaviorAdjustment {
+  return {
+    id: a.id,
+    cause: `manual:${a.id}`,
+    stream: a.mod.stream,
+    type: a.mod.type,
+    target: a.mod.target,
+    value: a.mod.value,
+    duration: a.duration,
+    startTime: iso(a.start),
+    startMs: a.start,
+    endsAt: a.end === Infinity ? null : iso(a.end),
+    endMs: a.end === Infinity ? null : a.end,
+  }
+}
+
+/** `customer.tutor.search rate ×1.5`, `support.ticket.created rate +4`, `… probability = 0.6`. */
+function describeModifier(m: CompiledModifier): string {
+  const op =
+    m.type === 'multiplier'
+      ? `×${m.value}`
+      : m.type === 'override'
+        ? `= ${m.value}`
+        : m.value < 0
+          ? `${m.value}`
+          : `+${m.value}`
+  return `${m.stream} ${m.target} ${op}`
 }
 
 export function publicEvent(r: EventRecord): ExternalEvent {

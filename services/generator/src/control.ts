@@ -9,13 +9,15 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { readControl, type ControlEntry, type WorldKeys } from '@verisim/bus'
 import {
+  AdjustBehaviorAddPayloadSchema,
+  AdjustBehaviorClearPayloadSchema,
   compileValidator,
   ControlPayloadSchemas,
   type ControlCommand,
   type ControlResult,
   type Validator,
 } from '@verisim/schema'
-import type { Engine, ExternalEventInput } from '@verisim/sim'
+import type { BehaviorAdjustmentInput, Engine, ExternalEventInput } from '@verisim/sim'
 import type { SimClock } from './clock.js'
 
 /** Commands older than this when the generator first sees them are refused, not applied. */
@@ -43,6 +45,19 @@ const validators = Object.fromEntries(
   Object.entries(ControlPayloadSchemas).map(([a, s]) => [a, compileValidator(s)]),
 ) as Record<string, Validator<unknown>>
 
+// adjust_behavior has two forms: report the problems of the one meant (`clear` or
+// not) rather than both branches of the union.
+{
+  const union = validators.adjust_behavior!
+  const add = compileValidator(AdjustBehaviorAddPayloadSchema)
+  const clear = compileValidator(AdjustBehaviorClearPayloadSchema)
+  validators.adjust_behavior = {
+    check: union.check,
+    problems: (v, limit) =>
+      (typeof v === 'object' && v !== null && 'clear' in v ? clear : add).problems(v, limit),
+  }
+}
+
 /** Validates a command's payload against its action's schema; throws ControlError (400). */
 export function validatePayload(cmd: ControlCommand): void {
   const v = validators[cmd.action]
@@ -66,6 +81,7 @@ export interface ControlTarget {
 const SIM_STATUS: Record<string, number> = {
   VS_SIM_UNKNOWN_SCENARIO: 404,
   VS_SIM_UNKNOWN_EVENT: 404,
+  VS_SIM_UNKNOWN_MODIFIER: 404,
   VS_SIM_SCENARIO_ACTIVE: 409,
   VS_SIM_NO_ACTIVE_SCENARIO: 409,
   VS_SIM_BAD_ARGUMENT: 400,
@@ -129,6 +145,14 @@ function applyValidated(cmd: ControlCommand, target: ControlTarget, wallNow: num
       }
     case 'inject_event':
       return engine.injectExternalEvent(p as unknown as ExternalEventInput)
+    case 'adjust_behavior': {
+      if ('clear' in p) {
+        const cleared = engine.clearManual(p.clear === true ? undefined : (p.clear as string))
+        return { success: true, cleared, state: target.state() }
+      }
+      const modifier = engine.adjustBehavior(p as unknown as BehaviorAdjustmentInput)
+      return { success: true, modifier, state: target.state() }
+    }
     case 'list_external_events': {
       const { start, end } = p as { start?: string; end?: string }
       return {
@@ -163,7 +187,7 @@ function applyClock(cmd: ControlCommand, target: ControlTarget, wallNow: number)
     default:
       throw new ControlError(
         ControlErrorCode.notSupported,
-        `action "${cmd.action}" is not supported by this generator; supported: start, pause, resume, set_speed, get_state, set_scenario, stop_scenario, reset, inject_event`,
+        `action "${cmd.action}" is not supported by this generator; supported: start, pause, resume, set_speed, get_state, set_scenario, stop_scenario, reset, inject_event, adjust_behavior`,
         501,
       )
   }

@@ -34,6 +34,7 @@ const ENGINE_ACTIONS = new Set<AnyControlAction>([
   'scenario_transition',
   'reset',
   'inject_event',
+  'adjust_behavior',
 ])
 
 /** The previous run of this world and seed, if its state is still in Redis. */

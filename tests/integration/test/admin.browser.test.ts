@@ -2,8 +2,9 @@
  * The admin page in real headless Chromium (Debian's `chromium`, driven by
  * playwright-core; no browser is ever downloaded) against the generator and
  * the gateway as real processes: first paint, the clock and a chart moving,
- * pause/resume, speed, the token prompt, scenario activate → stop → reset,
- * not-available states, and screenshots under test-output/.
+ * pause/resume, speed, the token prompt, scenario activate → stop → reset, a
+ * stream modifier from the form, not-available states, and screenshots under
+ * test-output/.
  *
  * Skipped, saying so, only when no Chromium is installed.
  */
@@ -239,6 +240,43 @@ describe.skipIf(!haveChromium)('admin page in headless Chromium', () => {
     await until(async () => /reset/i.test(await text('#toasts')), 'the reset toast')
     const state = (await json(`${stack.gatewayUrl}/api/simulation/state`)).body
     expect(state.activeModifiers).toEqual([])
+  })
+
+  it('should apply a stream modifier from the form (adjust_behavior) and list it until reset', async () => {
+    const form = page.locator('#modifier-form')
+    await until(
+      async () => (await form.locator('[name=stream] option').count()) > 0,
+      'the stream list of the modifier form',
+    )
+    await form.locator('[name=stream]').selectOption('customer.tutor.search')
+    await form.locator('[name=kind]').selectOption('multiplier')
+    await form.locator('[name=value]').fill('2')
+    await form.locator('[name=duration]').fill('3h')
+    await form.locator('button[type=submit]').click()
+    await until(
+      async () => /Stream modifier mod_\d+ applied/.test(await text('#toasts')),
+      'the stream modifier toast',
+    )
+    const state = (await json(`${stack.gatewayUrl}/api/simulation/state`)).body
+    const m = state.activeModifiers.find((x: { source: string }) => x.source.startsWith('manual:'))
+    expect(m).toMatchObject({
+      stream: 'customer.tutor.search',
+      type: 'multiplier',
+      target: 'rate',
+      value: 2,
+      status: 'active',
+    })
+    expect(Date.parse(m.endsAt) - Date.parse(m.startTime)).toBe(3 * 3_600_000)
+    await until(
+      async () => (await text('#active-modifiers')).includes('customer.tutor.search rate ×2'),
+      'the manual modifier in the active list',
+    )
+    expect(
+      (await json(`${stack.gatewayUrl}/api/simulation/reset`, { method: 'POST' })).status,
+    ).toBe(200)
+    expect((await json(`${stack.gatewayUrl}/api/simulation/state`)).body.activeModifiers).toEqual(
+      [],
+    )
   })
 
   it('should say which panels this server cannot serve instead of breaking', async () => {

@@ -4,7 +4,13 @@
  * localStorage with JSON export/import.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { formatDuration, formatSimTime, parseSpan } from '../lib/format.js'
+import {
+  formatDuration,
+  formatSimTime,
+  parseIsoDuration,
+  parseSpan,
+  toIsoDuration,
+} from '../lib/format.js'
 import {
   loadSaved,
   makeSaved,
@@ -295,6 +301,7 @@ function ModifierForm() {
   const streams = catalog.status === 'ok' ? catalog.data : []
   const [stream, setStream] = useState('')
   const [kind, setKind] = useState<'multiplier' | 'additive' | 'override'>('multiplier')
+  const [target, setTarget] = useState<'rate' | 'value'>('rate')
   const [value, setValue] = useState('1.5')
   const [duration, setDuration] = useState('2h')
   const [stats, setStats] = useState<string | null>(null)
@@ -330,8 +337,18 @@ function ModifierForm() {
 
   const v = Number(value)
   const valid = value.trim() !== '' && Number.isFinite(v) && (kind !== 'multiplier' || v > 0)
+  // empty: until reset; else a span (2h, 90m) or ISO 8601 (PT2H)
+  const span = duration.trim() === '' ? 0 : (parseSpan(duration) ?? parseIsoDuration(duration))
   let preview = ''
-  if (stats && stats.includes('|')) {
+  if (target === 'rate') {
+    const op =
+      kind === 'multiplier'
+        ? `× ${valid ? v : '?'}`
+        : kind === 'additive'
+          ? `+ ${valid ? v : '?'} events per hour`
+          : `= ${valid ? v : '?'} events per hour`
+    preview = `arrival rate ${op}`
+  } else if (stats && stats.includes('|')) {
     const [m, sd] = stats.split('|').map(Number) as [number, number]
     const after = kind === 'multiplier' ? m * v : kind === 'additive' ? m + v : v
     const z = sd ? (after - m) / sd : null
@@ -342,16 +359,22 @@ function ModifierForm() {
     }`
   } else if (stats) preview = stats
 
-  const payload = { stream: chosen, type: kind, value: v, duration }
+  const payload = {
+    stream: chosen,
+    type: kind,
+    target,
+    value: v,
+    ...(span ? { duration: toIsoDuration(span) } : {}),
+  }
   const submit = async (e: Event) => {
     e.preventDefault()
-    if (!chosen || !valid || parseSpan(duration) === null) {
+    if (!chosen || !valid || span === null || span < 0) {
       setError(
         !valid
           ? kind === 'multiplier'
             ? 'a positive multiplier is needed'
             : 'a number is needed'
-          : 'duration must be a span like 2h',
+          : 'duration must be a span like 2h (or empty: until reset)',
       )
       return
     }
@@ -365,6 +388,7 @@ function ModifierForm() {
       <label>
         Stream
         <select
+          name="stream"
           value={chosen}
           onChange={(e) => setStream((e.currentTarget as HTMLSelectElement).value)}
         >
@@ -379,6 +403,7 @@ function ModifierForm() {
         <label>
           Kind
           <select
+            name="kind"
             value={kind}
             onChange={(e) => setKind((e.currentTarget as HTMLSelectElement).value as typeof kind)}
           >
@@ -388,8 +413,22 @@ function ModifierForm() {
           </select>
         </label>
         <label>
+          Target
+          <select
+            name="target"
+            value={target}
+            onChange={(e) =>
+              setTarget((e.currentTarget as HTMLSelectElement).value as typeof target)
+            }
+          >
+            <option value="rate">rate</option>
+            <option value="value">value</option>
+          </select>
+        </label>
+        <label>
           Value
           <input
+            name="value"
             size={6}
             inputMode="decimal"
             value={value}
@@ -399,8 +438,10 @@ function ModifierForm() {
         <label>
           Duration
           <input
+            name="duration"
             size={5}
             value={duration}
+            placeholder="until reset"
             onInput={(e) => setDuration((e.currentTarget as HTMLInputElement).value)}
           />
         </label>
@@ -417,7 +458,8 @@ function ModifierForm() {
         {busy.has('modifier') ? 'Applying…' : 'Apply modifier'}
       </button>
       <p class="muted small">
-        Sent as the WebSocket control action <code>adjust_behavior</code>.
+        Sent as the WebSocket control action <code>adjust_behavior</code>; it acts from the current
+        simulation time, and an empty duration lasts until reset.
       </p>
     </form>
   )

@@ -491,7 +491,12 @@ export function createAppState(opts: { base?: string } = {}) {
           return `External event ${e ? `“${e.title}” ` : ''}injected`
         },
       ),
-    /** Stream modifier over WS `adjust_behavior` (no REST endpoint in the contract). */
+    /**
+     * Stream modifier over WS `adjust_behavior` (no REST endpoint in the contract):
+     * `{ stream, type, target?, value, duration? (ISO 8601), id? }`, answered with
+     * `{ modifier, state }`. A server without it answers `…_NOT_SUPPORTED`: shown
+     * as not available; its validation errors name the field.
+     */
     modify: (payload: Record<string, unknown>) =>
       run(
         'modifier',
@@ -513,7 +518,17 @@ export function createAppState(opts: { base?: string } = {}) {
             throw err
           }
         },
-        (r) => (applyState(r), 'Stream modifier applied'),
+        (r) => {
+          const res = (r ?? {}) as {
+            state?: unknown
+            modifier?: { id?: unknown; endsAt?: unknown }
+          }
+          applyState(res.state ?? r)
+          const m = res.modifier
+          const until =
+            typeof m?.endsAt === 'string' ? ` until ${formatSimTime(Date.parse(m.endsAt))} UTC` : ''
+          return `Stream modifier${typeof m?.id === 'string' ? ` ${m.id}` : ''} applied${until}`
+        },
       ),
   }
 

@@ -122,6 +122,22 @@ export function parseIsoDuration(text: string): number | null {
   return ((((w! * 7 + d!) * 24 + h!) * 60 + min!) * 60 + s!) * 1000
 }
 
+/**
+ * ms → ISO 8601 duration, largest units first (`PT2H`, `P1DT6H`, `PT1H30M`,
+ * `PT45S`); what the control actions take where the page lets you type `2h`.
+ */
+export function toIsoDuration(ms: number): string {
+  let rest = Math.max(0, Math.round(ms / 1000))
+  const d = Math.floor(rest / 86_400)
+  rest -= d * 86_400
+  const h = Math.floor(rest / 3600)
+  rest -= h * 3600
+  const m = Math.floor(rest / 60)
+  const s = rest - m * 60
+  const time = `${h ? `${h}H` : ''}${m ? `${m}M` : ''}${s ? `${s}S` : ''}`
+  return d === 0 && time === '' ? 'PT0S' : `P${d ? `${d}D` : ''}${time ? `T${time}` : ''}`
+}
+
 /** A duration as the server wrote it, made readable: ISO 8601 → `8 h`; anything else unchanged. */
 export function readableDuration(text: string): string {
   const ms = parseIsoDuration(text)

@@ -4,6 +4,7 @@
  * offsets from the simulation time of saving, so re-applying one later puts
  * its events at the same distance from "now".
  */
+import { toIsoDuration } from './format.js'
 
 export const SAVED_KEY = 'verisim:savedScenarios'
 export const SAVED_FORMAT = 'verisim.saved-scenario/1'
@@ -114,10 +115,36 @@ export function upsert(list: SavedScenario[], s: SavedScenario): SavedScenario[]
   return [...list.filter((x) => x.name !== s.name), s].sort((a, b) => a.name.localeCompare(b.name))
 }
 
+/** The scenario a saved modifier belongs to (`scenarioId`, or a `scenario:<id>` source); null for others. */
+function scenarioOf(m: Record<string, unknown>): string | null {
+  if (typeof m.scenarioId === 'string') return m.scenarioId
+  if (typeof m.source === 'string' && m.source.startsWith('scenario:')) return m.source.slice(9)
+  return null
+}
+
+/**
+ * A saved stream modifier as an `adjust_behavior` payload: `{ stream, type,
+ * target?, value, duration?, id? }` (the payload admits no other field); the
+ * time it had left becomes its duration.
+ */
+function adjustPayload(m: Record<string, unknown>): Record<string, unknown> {
+  const value = typeof m.declaredValue === 'number' ? m.declaredValue : m.value
+  const left = m.remainingMs
+  return {
+    stream: m.stream,
+    type: m.type,
+    ...(typeof m.target === 'string' ? { target: m.target } : {}),
+    value,
+    ...(typeof left === 'number' && left > 0 ? { duration: toIsoDuration(left) } : {}),
+    ...(typeof m.id === 'string' ? { id: m.id } : {}),
+  }
+}
+
 /**
  * The requests that re-apply a saved scenario: external events re-timed to
  * `simNowMs` (POST /api/events/external) and modifiers (a predefined scenario
- * by its id, others as stream modifiers).
+ * by its id, manual ones as `adjust_behavior` stream modifiers; those of
+ * external events come back with their events).
  */
 export function replayPlan(s: SavedScenario, simNowMs: number) {
   const events = s.events.map(({ offsetMs, ...e }) => {
@@ -125,12 +152,14 @@ export function replayPlan(s: SavedScenario, simNowMs: number) {
     return { ...rest, timestamp: new Date(simNowMs + offsetMs).toISOString() }
   })
   const scenarioIds = [
-    ...new Set(
-      s.modifiers
-        .map((m) => (typeof m.scenarioId === 'string' ? m.scenarioId : null))
-        .filter((x): x is string => x !== null),
-    ),
+    ...new Set(s.modifiers.map(scenarioOf).filter((x): x is string => x !== null)),
   ]
-  const streamModifiers = s.modifiers.filter((m) => typeof m.scenarioId !== 'string')
+  const streamModifiers = s.modifiers
+    .filter(
+      (m) =>
+        scenarioOf(m) === null &&
+        !(typeof m.source === 'string' && m.source.startsWith('external:')),
+    )
+    .map(adjustPayload)
   return { events, scenarioIds, streamModifiers }
 }

@@ -1,0 +1,125 @@
+/**
+ * applyCommand for `adjust_behavior`: the payload is checked against its schema
+ * (the add form or the clear form) and then against the world, errors name the
+ * field, and the result carries the modifier and the new state.
+ */
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import type { ControlCommand } from '@verisim/schema'
+import { createEngine, HOUR, loadWorld, type Engine } from '@verisim/sim'
+import { SimClock } from '../src/clock.js'
+import { applyCommand, ControlError } from '../src/control.js'
+
+const world = loadWorld(fileURLToPath(new URL('../../../config/worlds/tutoring', import.meta.url)))
+const START = Date.UTC(2025, 1, 24, 9)
+
+function setup(): { engine: Engine; apply: (payload: unknown) => Record<string, any> } {
+  const engine = createEngine({ world, seed: 42, start: START })
+  engine.setModifiers([{ stream: 'system.api.request.log', multiplier: 0.02 }])
+  const clock = new SimClock({ start: START, speed: 1, wallNow: 0 })
+  const target = {
+    clock,
+    engine,
+    state: () => ({ activeModifiers: engine.activeModifiers() }),
+  }
+  let n = 0
+  const apply = (payload: unknown) => {
+    const cmd: ControlCommand = {
+      requestId: `r${++n}`,
+      action: 'adjust_behavior',
+      payload: payload as Record<string, unknown>,
+    }
+    return applyCommand(cmd, target, 0) as Record<string, any>
+  }
+  return { engine, apply }
+}
+
+function refused(fn: () => unknown): ControlError {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(ControlError)
+    return err as ControlError
+  }
+  throw new Error('expected a ControlError')
+}
+
+describe('adjust_behavior', () => {
+  it('should add a manual modifier at the simulation time reached and return it with the state', () => {
+    const { engine, apply } = setup()
+    engine.advance(START + HOUR)
+    const r = apply({
+      stream: 'customer.tutor.search',
+      type: 'multiplier',
+      value: 1.5,
+      duration: 'PT2H',
+    })
+    expect(r.success).toBe(true)
+    expect(r.modifier).toMatchObject({
+      id: 'mod_1',
+      cause: 'manual:mod_1',
+      target: 'rate',
+      startTime: new Date(START + HOUR).toISOString(),
+      endsAt: new Date(START + 3 * HOUR).toISOString(),
+    })
+    expect(r.state.activeModifiers).toEqual([
+      expect.objectContaining({ source: 'manual:mod_1', status: 'active', remainingMs: 2 * HOUR }),
+    ])
+    const events = engine.advance(START + 2 * HOUR)
+    const search = events.filter((e) => e.stream === 'customer.tutor.search')
+    expect(search.length).toBeGreaterThan(0)
+    expect(search.every((e) => e.causes.includes('manual:mod_1'))).toBe(true)
+  })
+
+  it('should clear one modifier by id, or all of them', () => {
+    const { engine, apply } = setup()
+    apply({ stream: 'customer.*', type: 'multiplier', value: 2, id: 'demand' })
+    apply({ stream: 'support.ticket.created', type: 'additive', value: 10 })
+    const one = apply({ clear: 'demand' })
+    expect(one).toMatchObject({ success: true, cleared: [{ id: 'demand' }] })
+    expect(one.state.activeModifiers.map((m: { id: string }) => m.id)).toEqual(['mod_1'])
+    const all = apply({ clear: true })
+    expect(all.cleared.map((m: { id: string }) => m.id)).toEqual(['mod_1'])
+    expect(engine.activeModifiers()).toEqual([])
+    const e = refused(() => apply({ clear: 'demand' }))
+    expect(e).toMatchObject({ code: 'VS_SIM_UNKNOWN_MODIFIER', status: 404 })
+  })
+
+  it('should refuse a payload its schema rejects, naming the field of the form meant', () => {
+    const { apply } = setup()
+    const bad = (payload: unknown) => refused(() => apply(payload))
+    const type = bad({ stream: 'customer.tutor.search', type: 'times', value: 2 })
+    expect(type).toMatchObject({ code: 'VS_GEN_INVALID_PAYLOAD', status: 400 })
+    expect(type.message).toBe(
+      'invalid payload for "adjust_behavior": /type: must be one of "multiplier", "additive", "override", "probabilityShift"',
+    )
+    expect(bad({ stream: 'customer.tutor.search', type: 'multiplier' }).message).toContain(
+      'missing required field "value"',
+    )
+    expect(
+      bad({ stream: 'customer.tutor.search', type: 'multiplier', value: 2, foo: 1 }).message,
+    ).toContain('unexpected field "foo"')
+    const clear = bad({ clear: false })
+    expect(clear.message).toContain('/clear')
+    expect(clear.message).not.toContain('"stream"')
+    expect(bad({ clear: true, stream: 'x' }).message).toContain('unexpected field "stream"')
+  })
+
+  it('should refuse what the world rejects with 400 naming the field and the expectation', () => {
+    const { engine, apply } = setup()
+    const bad = (payload: unknown) => refused(() => apply(payload))
+    const stream = bad({ stream: 'customer.nothing', type: 'multiplier', value: 2 })
+    expect(stream).toMatchObject({ code: 'VS_SIM_BAD_ARGUMENT', status: 400 })
+    expect(stream.message).toBe(
+      'stream: expected a stream of world tutoring (an exact name, "<domain>.*" or "*"), found "customer.nothing"',
+    )
+    expect(
+      bad({ stream: 'customer.tutor.search', type: 'multiplier', value: 2, duration: '2h' })
+        .message,
+    ).toMatch(/^duration: expected a positive ISO 8601 duration/)
+    expect(bad({ stream: 'customer.tutor.search', type: 'multiplier', value: 0 }).message).toBe(
+      'value: expected a positive multiplier, found 0',
+    )
+    expect(engine.manualModifiers()).toEqual([])
+  })
+})
