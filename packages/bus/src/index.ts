@@ -22,5 +22,8 @@ export * from './control.js'
 export * from './admin.js'
 export * from './groups.js'
 
+// History stored by the generator: keys, roll-up into points, diff, cached reader
+export * from './history.js'
+
 // Finding (or starting) a Redis
 export * from './discovery.js'

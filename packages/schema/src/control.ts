@@ -19,6 +19,38 @@ export const SetScenarioPayloadSchema = Type.Object(
 )
 export const EmptyPayloadSchema = Type.Object({}, { additionalProperties: false })
 
+/**
+ * `adjust_behavior`: adds a manual modifier from the current simulation time on.
+ * `stream` is an exact name, `"<domain>.*"` or `"*"`; `target` defaults to `rate`;
+ * `duration` (ISO 8601, e.g. `PT2H`) ends it, absent it lasts until cleared or
+ * reset; `id` names it (default `mod_<n>`; an id in use replaces that modifier).
+ * The generator checks the stream, the value and the duration against the world.
+ *
+ * @example
+ * { "stream": "customer.tutor.search", "type": "multiplier", "value": 1.5, "duration": "PT2H" }
+ */
+export const AdjustBehaviorAddPayloadSchema = Type.Object(
+  {
+    stream: Type.String({ minLength: 1, maxLength: 200 }),
+    type: Type.Enum(['multiplier', 'additive', 'override', 'probabilityShift']),
+    target: Type.Optional(Type.Enum(['rate', 'value', 'probability'])),
+    value: Type.Number(),
+    duration: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
+    id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+)
+/** `adjust_behavior` clearing: `{ "clear": true }` every manual modifier, `{ "clear": "<id>" }` one. */
+export const AdjustBehaviorClearPayloadSchema = Type.Object(
+  { clear: Type.Union([Type.Literal(true), Type.String({ minLength: 1, maxLength: 64 })]) },
+  { additionalProperties: false },
+)
+export const AdjustBehaviorPayloadSchema = Type.Union([
+  AdjustBehaviorAddPayloadSchema,
+  AdjustBehaviorClearPayloadSchema,
+])
+export type AdjustBehaviorPayload = Static<typeof AdjustBehaviorPayloadSchema>
+
 /** Payload schema of each action; actions not listed take any object (validated by the generator). */
 export const ControlPayloadSchemas = {
   start: EmptyPayloadSchema,
@@ -29,6 +61,7 @@ export const ControlPayloadSchemas = {
   stop_scenario: EmptyPayloadSchema,
   set_speed: SetSpeedPayloadSchema,
   set_scenario: SetScenarioPayloadSchema,
+  adjust_behavior: AdjustBehaviorPayloadSchema,
   list_external_events: Type.Object(
     {
       start: Type.Optional(Type.String({ format: 'date-time' })),
@@ -40,6 +73,14 @@ export const ControlPayloadSchemas = {
     Type.Object({ stream: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
     Type.Object({ event: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
   ]),
+  history_scenario: Type.Object(
+    {
+      scenarioId: Type.String({ minLength: 1, maxLength: 200 }),
+      start: Type.String({ format: 'date-time' }),
+      stop: Type.Optional(Type.String({ format: 'date-time' })),
+    },
+    { additionalProperties: false },
+  ),
   scenario_transition: Type.Object(
     {
       to: Type.Union([Type.Literal('settling'), Type.Literal('settled')]),
@@ -57,6 +98,7 @@ export const InternalControlAction = [
   'list_external_events',
   'get_correlations',
   'scenario_transition',
+  'history_scenario',
 ] as const
 export type InternalControlAction = (typeof InternalControlAction)[number]
 export type AnyControlAction = ControlAction | InternalControlAction
@@ -110,4 +152,6 @@ export type SimulationState = Static<typeof SimulationStateSchema>
 export const ControlStream = {
   state: 'simulation.state',
   ack: 'simulation.ack',
+  /** A history regeneration job's progress and completion. */
+  history: 'simulation.history',
 } as const

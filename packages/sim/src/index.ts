@@ -40,6 +40,8 @@ export {
   type ScenarioSet,
   type CompiledScenario,
   type ActiveModifier,
+  type BehaviorAdjustment,
+  type BehaviorAdjustmentInput,
   type SettleCurve,
 } from './scenarios.js'
 export {
@@ -106,3 +108,37 @@ export { renderStreamsDoc } from './doc.js'
 
 // Errors
 export { SimError, SimErrorCode, WorldConfigError } from './errors.js'
+
+// History: the 30-day baseline, its statistics and regenerations
+export {
+  HistoryModel,
+  BUCKET_MS,
+  HISTORY_DAYS,
+  INTERVAL_MS,
+  HISTORY_INTERVALS,
+  ANOMALY_SHARE,
+  poisson,
+  type HistoryInterval,
+  type HistorySeries,
+  type GeneratedHistory,
+  type HistoryModelOptions,
+  type BaselineAnomaly,
+  type Measure,
+} from './history/model.js'
+export { buildTimeline, type HistoryModification, type Timeline } from './history/timeline.js'
+export { planBaselineEvents, RED_HERRING_SHARE, type BaselineEventPlan } from './history/events.js'
+export {
+  baselineStatistics,
+  streamStatistics,
+  rollUp,
+  percentile,
+  type BaselineStatistics,
+  type StreamStatistics,
+  type RolledUp,
+} from './history/stats.js'
+export {
+  HistoryBook,
+  type HistoryBookOptions,
+  type HistoryEvent,
+  type MeasuredImpact,
+} from './history/book.js'

@@ -31,6 +31,7 @@ import {
   errorResult,
 } from './control.js'
 import type { TransitionScheduler } from './jobs/transitions.js'
+import type { HistoryService } from './history/service.js'
 import { SimClock } from './clock.js'
 import { createEnvelopeEncoder } from './envelope.js'
 import type { GeneratorMetrics } from './metrics.js'
@@ -54,6 +55,8 @@ export interface LoopOptions {
   warmupHours?: number
   /** Schedules scenario transitions (BullMQ); absent in tests that don't need it. */
   transitions?: TransitionScheduler
+  /** The run's history (baseline, regenerations, live buckets); absent in tests that don't need it. */
+  history?: HistoryService
 }
 
 /** Actions after which the scenario's next transition may have changed. */
@@ -78,6 +81,8 @@ export class GeneratorLoop {
   #lastWriteOk = false
   #lastStateWrite = 0
   #commands: ControlEntry[] = []
+  /** Control-channel announcements made between steps (history job progress), written with the next step. */
+  #announcements: SimEvent[] = []
   #recentAnomalies: Record<string, unknown>[] = []
   readonly #startedAt: number
   readonly #writer: ReturnType<typeof createStreamWriter>
@@ -104,6 +109,11 @@ export class GeneratorLoop {
   /** Ready when the last write to Redis went through. */
   get healthy(): boolean {
     return this.#started && this.#lastWriteOk
+  }
+
+  /** Queues a `simulation.history` message for `simulation_control` (written in id order with the next step). */
+  announceHistory(data: Record<string, unknown>): void {
+    this.#announcements.push(this.#controlEvent(ControlStream.history, data))
   }
 
   /** Queues a control command; it is applied at the start of the next step. */
@@ -159,12 +169,21 @@ export class GeneratorLoop {
           'generator cannot keep up with the requested speed; simulation time slowed down',
         )
       }
+      if (this.#announcements.length > 0) {
+        const out = this.#announcements.splice(0)
+        await this.#write(out.map((e) => this.#encode!(e, wall)))
+        await this.#writeState(wall)
+      }
       if (target > engine.now) {
         const events = engine.advance(target)
         if (events.length > 0) {
           const raw = events.map((e) => this.#encode!(e, wall))
           this.#noteAnomalies(events, raw)
           await this.#write(raw)
+          if (this.#o.history) {
+            this.#o.history.record(events)
+            await this.#o.history.flush()
+          }
         }
       }
       metrics.simTime.set(engine.now / 1000)
@@ -212,11 +231,7 @@ export class GeneratorLoop {
               409,
             )
           }
-          const value = applyCommand(
-            cmd,
-            { clock: this.#o.clock, engine, state: () => this.state(wall) },
-            wall,
-          )
+          const value = await this.#apply(cmd, wall)
           result = { requestId: cmd.requestId, action: cmd.action, success: true, result: value }
         } catch (err) {
           if (!(err instanceof ControlError))
@@ -260,6 +275,64 @@ export class GeneratorLoop {
     }
     await this.#write(out.map((e) => this.#encode!(e, wall)))
     await this.#writeState(wall)
+  }
+
+  /** Applies one command; history actions go to the history service, the rest to the engine/clock. */
+  async #apply(cmd: ControlEntry['command'], wall: number): Promise<unknown> {
+    const { engine } = this.#o
+    const history = this.#o.history
+    if (cmd.action === 'history_scenario') {
+      if (!history)
+        throw new ControlError(ControlErrorCode.notSupported, 'history is not enabled', 501)
+      try {
+        return await history.applyScenario(
+          cmd.payload as { scenarioId: string; start: string; stop?: string },
+        )
+      } catch (err) {
+        const e = err as Error & { status?: number }
+        if (e.status !== undefined)
+          throw new ControlError(
+            e.status === 404 ? 'VS_SIM_UNKNOWN_SCENARIO' : 'VS_SIM_BAD_ARGUMENT',
+            e.message,
+            e.status,
+          )
+        throw new ControlError('VS_SIM_BAD_ARGUMENT', e.message, 400)
+      }
+    }
+    const value = applyCommand(
+      cmd,
+      { clock: this.#o.clock, engine, state: () => this.state(wall) },
+      wall,
+    )
+    if (!history) return value
+    switch (cmd.action) {
+      case 'inject_event': {
+        const event = value as ExternalEvent
+        const h = await history.afterInject(event, cmd.payload)
+        await history.publishEvents(engine.externalEvents())
+        return { ...event, history: h }
+      }
+      case 'reset': {
+        const h = await history.reset()
+        await history.publishEvents(engine.externalEvents())
+        return { ...(value as Record<string, unknown>), history: h }
+      }
+      case 'set_scenario':
+      case 'stop_scenario':
+        await history.publishEvents(engine.externalEvents())
+        return value
+      case 'list_external_events': {
+        const p = cmd.payload as { start?: string; end?: string }
+        const range = {
+          ...(p.start === undefined ? {} : { start: Date.parse(p.start) }),
+          ...(p.end === undefined ? {} : { end: Date.parse(p.end) }),
+        }
+        const live = (value as { events: ExternalEvent[] }).events
+        return { events: [...history.baselineEvents(range), ...live] }
+      }
+      default:
+        return value
+    }
   }
 
   /** Keeps the last 20 warning/critical events for the state's `recentAnomalies`. */
@@ -326,7 +399,8 @@ export class GeneratorLoop {
       activeModifiers: engine.activeModifiers(),
       activeEvents: activeExternalEvents(engine),
       recentAnomalies: [...this.#recentAnomalies].reverse(),
-      historicalMode: 'baseline',
+      historicalMode: this.#o.history?.mode ?? 'baseline',
+      history: this.#o.history?.summary() ?? null,
       updatedAt: new Date(wall).toISOString(),
     }
   }

@@ -14,6 +14,7 @@ import { GeneratorLoop } from './loop.js'
 import { CleanupJob } from './jobs/cleanup.js'
 import { TransitionScheduler } from './jobs/transitions.js'
 import { findPreviousRun, replayControlLog } from './restore.js'
+import { HistoryService } from './history/service.js'
 import { createMetrics } from './metrics.js'
 import { buildServer } from './server.js'
 
@@ -68,6 +69,21 @@ async function main(): Promise<void> {
       'continuing the previous run (set VERISIM_START to begin a new one)',
     )
   }
+  // The 30-day baseline before the run start, and the live series after it.
+  let announce: (data: Record<string, unknown>) => void = () => undefined
+  const history = new HistoryService({
+    redis,
+    redisUrl: config.redisUrl,
+    keys,
+    world,
+    worldDir: path.join(config.configDir, config.world),
+    seed: config.seed,
+    startedAt: start,
+    origin: start - config.warmupHours * HOUR_MS,
+    log,
+    announce: (data) => announce(data),
+  })
+  await history.init(previous !== null)
   const metrics = createMetrics()
   const clock = new SimClock({
     start: previous?.resumeAt ?? config.start,
@@ -82,6 +98,7 @@ async function main(): Promise<void> {
     clock: { simNow: () => engine.now, speed: () => clock.speed, paused: () => clock.paused },
   })
   const loop = new GeneratorLoop({
+    history,
     startedAt: start,
     warmupHours: config.warmupHours,
     transitions,
@@ -96,6 +113,7 @@ async function main(): Promise<void> {
     log,
     metrics,
   })
+  announce = (data) => loop.announceHistory(data)
   const server = buildServer({ redis, loop, metrics, log })
   const controlRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null })
   controlRedis.on('error', () => undefined) // the consumer reports failed reads itself
@@ -123,6 +141,7 @@ async function main(): Promise<void> {
       await cleanup.close()
       await transitions.close()
       await loop.close()
+      await history.close()
       await server.close()
       redis.disconnect()
       log.info('generator stopped')
@@ -141,6 +160,8 @@ async function main(): Promise<void> {
   await control.start()
   await cleanup.start()
   transitions.start()
+  history.start()
+  await history.publishEvents(engine.externalEvents())
   await server.listen({ port: config.port, host: config.host })
   log.info(
     {

@@ -1,8 +1,9 @@
-/** REST reads: the stream catalog. */
+/** REST reads: the stream catalog, and the history (./history.ts). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { StreamInfoSchema } from '@verisim/schema'
 import { ErrorBody, NotReadyError } from '../../errors.js'
+import history from './history.js'
 
 const api: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -18,6 +19,8 @@ const api: FastifyPluginAsyncTypebox = async (app) => {
       return { streams: [...app.streams.catalog()] }
     },
   )
+
+  await app.register(history)
 }
 
 export default api

@@ -70,6 +70,30 @@ const scenarios: FastifyPluginAsyncTypebox = async (app) => {
   )
 
   app.post(
+    '/api/simulation/history/scenario',
+    {
+      preHandler: admin,
+      schema: {
+        description:
+          'Applies a scenario to the 30-day baseline retroactively, from `start` (inside the baseline) for its duration and settlement (or until `stop`). The regeneration runs as a job; the answer names the new version and the window it changes.',
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          {
+            scenarioId: Type.String({ minLength: 1, maxLength: 200 }),
+            start: Type.String({ format: 'date-time', description: 'activation time (ISO 8601)' }),
+            stop: Type.Optional(
+              Type.String({ format: 'date-time', description: 'stopped early here (ISO 8601)' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Anything, ...ControlErrors },
+      },
+    },
+    (req, reply) => run(req, reply, 'history_scenario', { ...req.body }),
+  )
+
+  app.post(
     '/api/simulation/reset',
     {
       preHandler: admin,

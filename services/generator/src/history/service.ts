@@ -1,0 +1,436 @@
+/**
+ * The run's history in Redis: the 30-day baseline (version 0, immutable), its
+ * statistics and external events, numbered modified versions produced by
+ * regeneration jobs (BullMQ, progress in the state and on `simulation_control`),
+ * and the live series the generator records from the events it publishes, in the
+ * same 15-minute buckets, so `/api/simulation/history` continues the baseline
+ * without a seam. The gateway serves it (packages/bus/src/history.ts).
+ */
+import { fileURLToPath } from 'node:url'
+import { Queue, QueueEvents, Worker } from 'bullmq'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { historyKeys, type HistoryMeta, type WorldKeys } from '@verisim/bus'
+import {
+  BUCKET_MS,
+  HISTORY_INTERVALS,
+  HistoryBook,
+  type ExternalEvent,
+  type HistoryModification,
+  type SimEvent,
+  type World,
+} from '@verisim/sim'
+import { seriesDoc, type RegenerationJob, type RegenerationResult } from './doc.js'
+
+export const HISTORY_QUEUE = 'history'
+
+export type HistoryJobState = NonNullable<HistoryMeta['job']>
+
+export interface HistoryServiceOptions {
+  redis: Redis
+  redisUrl: string
+  keys: WorldKeys
+  world: World
+  worldDir: string
+  seed: number
+  /** Run start (simulation ms). */
+  startedAt: number
+  /** Engine start (run start − warm-up). */
+  origin: number
+  log: Logger
+  /** A progress or completion to announce on `simulation_control`. */
+  announce: (data: Record<string, unknown>) => void
+}
+
+export class HistoryService {
+  readonly #o: HistoryServiceOptions
+  readonly #k: ReturnType<typeof historyKeys>
+  #book: HistoryBook | null = null
+  #meta: HistoryMeta | null = null
+  /** Modifications since the last reset (what the next version applies). */
+  #mods: HistoryModification[] = []
+  #queue: Queue<RegenerationJob, RegenerationResult> | null = null
+  #worker: Worker<RegenerationJob, RegenerationResult> | null = null
+  #events: QueueEvents | null = null
+  readonly #valueField = new Map<string, string>()
+  readonly #live = new Map<number, Map<string, [number, number]>>()
+  /** Jobs queued and not finished; those queued before a reset do not become current. */
+  readonly #pending = new Set<string>()
+  #stale = new Set<string>()
+
+  constructor(opts: HistoryServiceOptions) {
+    this.#o = opts
+    this.#k = historyKeys(opts.keys)
+    for (const s of opts.world.streams) this.#valueField.set(s.name, s.valueField)
+  }
+
+  get book(): HistoryBook {
+    if (!this.#book) throw new Error('history not initialised')
+    return this.#book
+  }
+
+  get mode(): 'baseline' | 'modified' {
+    return this.#meta?.mode ?? 'baseline'
+  }
+
+  /** For the simulation state. */
+  summary(): Record<string, unknown> {
+    const m = this.#meta
+    return {
+      version: m?.current ?? 0,
+      versions: m?.versions.length ?? 0,
+      from: m ? new Date(m.from).toISOString() : null,
+      job: m?.job ?? null,
+    }
+  }
+
+  /**
+   * Generates the baseline and stores it; a continued run keeps its versions and
+   * live buckets, a new run clears the previous run's history first.
+   */
+  async init(continuing: boolean): Promise<void> {
+    const { redis, world, seed, startedAt, origin, log } = this.#o
+    const t0 = performance.now()
+    let lastPct = -1
+    this.#book = new HistoryBook({
+      world,
+      seed,
+      start: startedAt,
+      origin,
+      onProgress: (d, total) => {
+        const pct = Math.floor((d / total) * 100)
+        if (pct >= lastPct + 25) {
+          lastPct = pct
+          log.debug({ pct }, 'generating the 30-day baseline')
+        }
+      },
+    })
+    const book = this.#book
+    const prev = continuing ? await this.#readMeta() : null
+    const keep = prev !== null && prev.runStartedAt === startedAt && prev.seed === seed
+    if (!keep) await this.#clear()
+    const intervals = Object.fromEntries(
+      HISTORY_INTERVALS.map((i) => [i, book.statistics(i).streams]),
+    )
+    const meta: HistoryMeta = keep
+      ? { ...prev!, job: prev!.job?.state === 'completed' ? prev!.job : null }
+      : {
+          world: world.id,
+          seed,
+          runStartedAt: startedAt,
+          from: book.series.from,
+          bucketMs: BUCKET_MS,
+          streams: book.series.streams.map((name, s) => ({
+            name,
+            measure: book.series.measures[s]!,
+          })),
+          current: 0,
+          mode: 'baseline',
+          versions: [
+            {
+              version: 0,
+              createdAt: new Date().toISOString(),
+              simTime: new Date(startedAt).toISOString(),
+              description: 'baseline',
+              window: null,
+              modifications: [],
+            },
+          ],
+          job: null,
+        }
+    if (keep) {
+      // continue from the served version's modifications
+      const v = meta.versions.find((x) => x.version === meta.current)
+      this.#mods = (v?.modifications ?? []) as HistoryModification[]
+    }
+    await redis
+      .multi()
+      .set(this.#k.doc(0), seriesDoc(0, book.series))
+      .set(
+        this.#k.stats,
+        JSON.stringify({
+          calculatedFrom: book.statistics('12h').calculatedFrom.replace(/ \(12h intervals,/, ' ('),
+          version: 0,
+          intervals,
+        }),
+      )
+      .set(this.#k.meta, JSON.stringify(meta))
+      .exec()
+    this.#meta = meta
+    await this.publishEvents([])
+    log.info(
+      {
+        from: new Date(book.series.from).toISOString(),
+        to: new Date(startedAt).toISOString(),
+        streams: book.series.streams.length,
+        buckets: book.series.n,
+        events: book.events.length,
+        anomalies: book.baseline.anomalies.length,
+        version: meta.current,
+        ms: Math.round(performance.now() - t0),
+      },
+      keep ? 'history baseline ready (previous versions kept)' : 'history baseline ready',
+    )
+  }
+
+  /** Starts the regeneration queue and its sandboxed worker. */
+  start(): void {
+    const connection = { url: this.#o.redisUrl, maxRetriesPerRequest: null } as const
+    const prefix = this.#o.keys.bullPrefix
+    this.#queue = new Queue(HISTORY_QUEUE, { connection, prefix })
+    this.#events = new QueueEvents(HISTORY_QUEUE, { connection, prefix })
+    const processor = fileURLToPath(new URL('./worker.js', import.meta.url))
+    this.#worker = new Worker<RegenerationJob, RegenerationResult>(HISTORY_QUEUE, processor, {
+      connection,
+      prefix,
+      concurrency: 1,
+      useWorkerThreads: true,
+    })
+    const warn = (what: string) => (err: Error) =>
+      this.#o.log.warn({ err: err.message }, `history ${what} error`)
+    this.#queue.on('error', warn('queue'))
+    this.#worker.on('error', warn('worker'))
+    this.#events.on('error', warn('queue events'))
+    this.#worker.on('active', (job) => void this.#jobState(job.id!, job.data.version, 'running', 0))
+    this.#worker.on('progress', (job, p) => {
+      void this.#jobState(job.id!, job.data.version, 'running', typeof p === 'number' ? p : 0)
+    })
+    this.#worker.on('completed', (job, r) => void this.#completed(job.id!, job.data, r))
+    this.#worker.on('failed', (job, err) => {
+      if (!job) return
+      this.#pending.delete(job.id!)
+      this.#o.log.error(
+        { err: err.message, version: job.data.version },
+        'history regeneration failed',
+      )
+      void this.#jobState(job.id!, job.data.version, 'failed', 0, err.message)
+    })
+  }
+
+  /** Counts the published events into the live buckets (world streams only). */
+  record(events: readonly SimEvent[]): void {
+    for (const e of events) {
+      const field = this.#valueField.get(e.stream)
+      if (field === undefined) continue
+      const b = Math.floor(e.ts / BUCKET_MS) * BUCKET_MS
+      let m = this.#live.get(b)
+      if (!m) this.#live.set(b, (m = new Map()))
+      let acc = m.get(e.stream)
+      if (!acc) m.set(e.stream, (acc = [0, 0]))
+      acc[0]++
+      const v = e.data[field]
+      if (typeof v === 'number' && Number.isFinite(v)) acc[1] += v
+    }
+  }
+
+  /** Writes what `record` gathered (additive, so a restart never loses a bucket's earlier part). */
+  async flush(): Promise<void> {
+    if (this.#live.size === 0) return
+    const p = this.#o.redis.pipeline()
+    for (const [b, m] of this.#live) {
+      const key = this.#k.live(b)
+      for (const [stream, [n, sum]] of m) {
+        p.hincrby(key, stream, n)
+        if (sum !== 0) p.hincrbyfloat(key, `${stream}:v`, sum)
+      }
+    }
+    this.#live.clear()
+    await p.exec()
+  }
+
+  /**
+   * After an injection: a past event whose impact window reaches into the
+   * baseline regenerates it. Returns what the control reply reports.
+   */
+  async afterInject(event: ExternalEvent, input: Record<string, unknown>): Promise<unknown> {
+    if (event.redHerring) return { regenerated: false, reason: 'red herring: history unchanged' }
+    if (event.window.start >= this.#o.startedAt)
+      return { regenerated: false, reason: 'its impact window is after the run start (live only)' }
+    return this.#regenerate(
+      {
+        kind: 'event',
+        event: { ...input, timestamp: event.timestamp } as never,
+        eventId: event.id,
+      },
+      `external event ${event.id} (${event.title}) at ${event.timestamp}`,
+    )
+  }
+
+  /** `history_scenario`: applies a scenario to the baseline retroactively. */
+  async applyScenario(payload: {
+    scenarioId: string
+    start: string
+    stop?: string
+  }): Promise<unknown> {
+    const start = Date.parse(payload.start)
+    const stop = payload.stop === undefined ? undefined : Date.parse(payload.stop)
+    const book = this.book
+    const bad = (message: string) => Object.assign(new Error(message), { status: 400 })
+    if (!book.model.world.scenarioSet.byId.has(payload.scenarioId))
+      throw Object.assign(
+        new Error(
+          `scenarioId: unknown scenario "${payload.scenarioId}"; expected one of ${[...book.model.world.scenarioSet.byId.keys()].join(', ')}`,
+        ),
+        { status: 404 },
+      )
+    if (!Number.isFinite(start)) throw bad('start: expected an ISO 8601 date-time')
+    if (start < book.series.from || start >= this.#o.startedAt)
+      throw bad(
+        `start: expected a time inside the baseline, ${new Date(book.series.from).toISOString()} to ${new Date(this.#o.startedAt).toISOString()}`,
+      )
+    if (stop !== undefined && !(Number.isFinite(stop) && stop > start))
+      throw bad('stop: expected an ISO 8601 date-time after start')
+    const mod: HistoryModification = {
+      kind: 'scenario',
+      scenarioId: payload.scenarioId,
+      start,
+      ...(stop === undefined ? {} : { stop }),
+    }
+    return this.#regenerate(
+      mod,
+      `scenario ${payload.scenarioId} from ${new Date(start).toISOString()}`,
+    )
+  }
+
+  /** Back to the baseline (versions are kept; the next modification starts from the baseline). */
+  async reset(): Promise<unknown> {
+    this.#mods = []
+    this.#stale = new Set(this.#pending)
+    await this.#updateMeta((m) => ({ ...m, current: 0, mode: 'baseline' }))
+    return { historicalMode: 'baseline', version: 0 }
+  }
+
+  /** `hist:events`: the baseline's events and the engine's (injected, scenario) events. */
+  async publishEvents(engineEvents: readonly ExternalEvent[]): Promise<void> {
+    const all = [...this.book.events, ...engineEvents]
+    await this.#o.redis.set(this.#k.events, JSON.stringify(all))
+  }
+
+  /** Baseline events in `[start, end]` (for `list_external_events`). */
+  baselineEvents(range: { start?: number; end?: number }): unknown[] {
+    return this.book.events.filter(
+      (e) =>
+        (range.start === undefined || e.at >= range.start) &&
+        (range.end === undefined || e.at <= range.end),
+    )
+  }
+
+  async #regenerate(mod: HistoryModification, description: string): Promise<unknown> {
+    if (!this.#queue) throw new Error('history regeneration is not running')
+    // validate now (clear error to the caller), generate in the job
+    const mods = [...this.#mods, mod]
+    const window = this.book.model.affectedWindow(mods.slice(-1))
+    this.#mods = mods
+    const meta = this.#meta!
+    const version = Math.max(...meta.versions.map((v) => v.version), meta.job?.version ?? 0) + 1
+    const data: RegenerationJob = {
+      version,
+      description,
+      mods,
+      world: this.#o.world.id,
+      worldDir: this.#o.worldDir,
+      seed: this.#o.seed,
+      start: this.#o.startedAt,
+      origin: this.#o.origin,
+      redisUrl: this.#o.redisUrl,
+      docKey: this.#k.doc(version),
+    }
+    const job = await this.#queue.add('regenerate', data, {
+      jobId: `v${version}-${Date.now()}`,
+      removeOnComplete: 50,
+      removeOnFail: 50,
+    })
+    this.#pending.add(job.id!)
+    await this.#jobState(job.id!, version, 'queued', 0)
+    return {
+      regenerated: true,
+      jobId: job.id,
+      version,
+      window: window && {
+        start: new Date(window.start).toISOString(),
+        end: new Date(window.end).toISOString(),
+      },
+    }
+  }
+
+  async #completed(jobId: string, d: RegenerationJob, r: RegenerationResult): Promise<void> {
+    const window = r.window
+    this.#pending.delete(jobId)
+    const stale = this.#stale.delete(jobId)
+    await this.#updateMeta((m) => ({
+      ...m,
+      // a job queued before a reset is kept as a version but not served
+      current: stale ? m.current : d.version,
+      mode: stale ? m.mode : 'modified',
+      versions: [
+        ...m.versions,
+        {
+          version: d.version,
+          createdAt: new Date().toISOString(),
+          simTime: new Date(this.#o.startedAt).toISOString(),
+          description: d.description,
+          window,
+          modifications: d.mods,
+        },
+      ],
+      job: { id: jobId, version: d.version, state: 'completed', progress: 100 },
+    }))
+    this.#o.log.info(
+      { version: d.version, ms: r.ms, description: d.description },
+      'history regenerated',
+    )
+    this.#o.announce({
+      status: 'completed',
+      jobId,
+      version: d.version,
+      progress: 100,
+      historicalMode: this.mode,
+      window: window && {
+        start: new Date(window.start).toISOString(),
+        end: new Date(window.end).toISOString(),
+      },
+    })
+  }
+
+  async #jobState(
+    id: string,
+    version: number,
+    state: HistoryJobState['state'],
+    progress: number,
+    error?: string,
+  ): Promise<void> {
+    const job: HistoryJobState = { id, version, state, progress, ...(error ? { error } : {}) }
+    await this.#updateMeta((m) => ({ ...m, job }))
+    this.#o.announce({ status: state, jobId: id, version, progress, ...(error ? { error } : {}) })
+  }
+
+  async #updateMeta(f: (m: HistoryMeta) => HistoryMeta): Promise<void> {
+    if (!this.#meta) return
+    this.#meta = f(this.#meta)
+    await this.#o.redis.set(this.#k.meta, JSON.stringify(this.#meta))
+  }
+
+  async #readMeta(): Promise<HistoryMeta | null> {
+    const raw = await this.#o.redis.get(this.#k.meta)
+    return raw === null ? null : (JSON.parse(raw) as HistoryMeta)
+  }
+
+  /** Removes a previous run's history keys. */
+  async #clear(): Promise<void> {
+    const redis = this.#o.redis
+    let cursor = '0'
+    do {
+      const pattern = this.#k.meta.replace(/meta$/, '*')
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
+      cursor = next
+      if (keys.length > 0) await redis.del(...keys)
+    } while (cursor !== '0')
+  }
+
+  async close(): Promise<void> {
+    await this.flush().catch(() => undefined)
+    await this.#worker?.close()
+    await this.#events?.close()
+    await this.#queue?.close()
+  }
+}
