@@ -142,6 +142,8 @@ export interface StreamBaseline {
     string,
     unknown
   >
+  /** Seasonal baseline (expected = mean × weekday/weekend[slot of the UTC day]); absent in older documents. */
+  seasonal?: { slotsPerDay: number; weekday: number[]; weekend: number[]; residualStdDev: number }
 }
 
 export interface HistoryStats {
@@ -521,9 +523,7 @@ export function rollUpHistory(
       accumulate(acc, doc, series, live, liveFrom, i, t, range.intervalMs, nowMs)
       const value = valueOf(acc, measure)
       const normalized =
-        value === null || baseline === undefined
-          ? null
-          : normalizeHistoryValue(value, baseline.mean, baseline.stdDev)
+        value === null || baseline === undefined ? null : normalizePoint(value, baseline, t)
       const p: HistoryPoint = { timestamp: stamps[k]!, value, normalized }
       if (t + range.intervalMs > nowMs) p.partial = true
       points[k] = p
@@ -547,6 +547,22 @@ export function rollUpHistory(
       return at >= range.startMs && at < range.endMs
     }),
   }
+}
+
+/**
+ * Normalizes a point against the seasonal baseline when the statistics carry one
+ * (the baseline's mean for that interval of the day, weekday or weekend, and the
+ * spread around it), else against the plain mean and standard deviation.
+ */
+export function normalizePoint(value: number, b: StreamBaseline, t: number): number {
+  const s = b.seasonal
+  if (!s || s.slotsPerDay <= 0) return normalizeHistoryValue(value, b.mean, b.stdDev)
+  const slot = Math.floor(
+    (((t % 86_400_000) + 86_400_000) % 86_400_000) / (86_400_000 / s.slotsPerDay),
+  )
+  const day = new Date(t).getUTCDay()
+  const rel = (day === 0 || day === 6 ? s.weekend : s.weekday)[slot] ?? 1
+  return normalizeHistoryValue(value, b.mean * rel, s.residualStdDev)
 }
 
 // ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import {
   liveBucketStarts,
   normalizeHistoryValue,
   normalizeHistoryZ,
+  normalizePoint,
   parseHistoryTime,
   parseLiveBucket,
   resolveHistoryRange,
@@ -360,6 +361,29 @@ describe('history normalization', () => {
     expect(normalizeHistoryZ(0.123)).toBe(52.5)
     expect(normalizeHistoryValue(120, 100, 20)).toBe(70)
     expect(normalizeHistoryValue(5, 5, 0)).toBe(50)
+  })
+
+  it('should normalize against the seasonal baseline when the statistics carry one', () => {
+    const b = {
+      name: 's',
+      measure: 'count' as const,
+      mean: 100,
+      median: 100,
+      stdDev: 80,
+      min: 0,
+      max: 300,
+      percentiles: { p25: 0, p50: 0, p75: 0, p90: 0, p95: 0 },
+      patterns: { weekdayAvg: 0, weekendAvg: 0, trend: '', seasonality: '' },
+      seasonal: { slotsPerDay: 2, weekday: [0.5, 1.5], weekend: [1, 2], residualStdDev: 10 },
+    }
+    const monday = Date.UTC(2026, 2, 2)
+    const saturday = Date.UTC(2026, 2, 7)
+    // Monday night expects 50, Monday afternoon 150, Saturday afternoon 200
+    expect(normalizePoint(50, b, monday)).toBe(50)
+    expect(normalizePoint(160, b, monday + 13 * 3_600_000)).toBe(70)
+    expect(normalizePoint(170, b, saturday + 12 * 3_600_000)).toBe(0)
+    // without a seasonal baseline: plain mean and standard deviation
+    expect(normalizePoint(180, { ...b, seasonal: undefined }, monday)).toBe(70)
   })
 })
 

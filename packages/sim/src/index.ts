@@ -132,6 +132,7 @@ export {
   streamStatistics,
   rollUp,
   percentile,
+  seasonalExpected,
   type BaselineStatistics,
   type StreamStatistics,
   type RolledUp,

@@ -38,6 +38,17 @@ export interface StreamStatistics {
     /** Mean of each UTC hour of the day relative to the overall mean (from 1 h values). */
     hourOfDay: number[]
   }
+  /**
+   * The seasonal baseline normalization uses: the expected value of an interval
+   * is `mean × weekday[slot]` (or `weekend[slot]`), slot = interval of the UTC day
+   * (`slotsPerDay` of them); `residualStdDev` is the spread around it.
+   */
+  seasonal: {
+    slotsPerDay: number
+    weekday: number[]
+    weekend: number[]
+    residualStdDev: number
+  }
 }
 
 export interface BaselineStatistics {
@@ -95,6 +106,43 @@ export function percentile(sorted: readonly number[], q: number): number {
   const lo = Math.floor(pos)
   const hi = Math.ceil(pos)
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo)
+}
+
+/** Expected value of an interval starting at `t` under a seasonal baseline. */
+export function seasonalExpected(
+  st: Pick<StreamStatistics, 'mean' | 'seasonal'>,
+  t: number,
+): number {
+  const { slotsPerDay, weekday, weekend } = st.seasonal
+  const slot = Math.floor((((t % DAY) + DAY) % DAY) / (DAY / slotsPerDay))
+  return st.mean * ((isWeekend(t) ? weekend : weekday)[slot] ?? 1)
+}
+
+function seasonalOf(
+  xs: readonly number[],
+  ts: readonly number[],
+  mean: number,
+  step: number,
+): StreamStatistics['seasonal'] {
+  const slotsPerDay = Math.max(1, Math.round(DAY / step))
+  const sums = [new Array<number>(slotsPerDay).fill(0), new Array<number>(slotsPerDay).fill(0)]
+  const ns = [new Array<number>(slotsPerDay).fill(0), new Array<number>(slotsPerDay).fill(0)]
+  xs.forEach((x, i) => {
+    const t = ts[i]!
+    const w = isWeekend(t) ? 1 : 0
+    const slot = Math.floor((t % DAY) / step)
+    sums[w]![slot]! += x
+    ns[w]![slot]!++
+  })
+  const rel = (w: number) =>
+    sums[w]!.map((x, k) => (ns[w]![k]! > 0 && mean !== 0 ? round(x / ns[w]![k]! / mean, 4) : 1))
+  const seasonal = { slotsPerDay, weekday: rel(0), weekend: rel(1), residualStdDev: 0 }
+  let sq = 0
+  xs.forEach((x, i) => {
+    sq += (x - seasonalExpected({ mean, seasonal }, ts[i]!)) ** 2
+  })
+  seasonal.residualStdDev = xs.length > 1 ? round(Math.sqrt(sq / (xs.length - 1))) : 0
+  return seasonal
 }
 
 const isWeekend = (t: number): boolean => {
@@ -193,6 +241,7 @@ export function streamStatistics(
     name: series.streams[s]!,
     measure: series.measures[s]!,
     samples: n,
+    seasonal: seasonalOf(xs, ts, mean, INTERVAL_MS[interval]),
     mean: round(mean),
     median: round(percentile(sorted, 0.5)),
     stdDev: round(sd),
