@@ -10,6 +10,7 @@
  * parsed documents and sealed live buckets in memory.
  */
 import type { Redis } from 'ioredis'
+import { normalizeZ } from '@verisim/schema'
 import type { WorldKeys } from './keys.js'
 
 // ---------------------------------------------------------------------------
@@ -373,15 +374,8 @@ export interface HistorySources {
   events: readonly HistoryExternalEvent[]
 }
 
-/** Maps a z-score to 0–100: 50 = mean, 30/70 = ∓1σ, 0/100 = ∓3σ, clamped, one decimal. */
-export function normalizeHistoryZ(z: number): number {
-  let v: number
-  if (z >= 0) v = z <= 1 ? 50 + 20 * z : 70 + 15 * (z - 1)
-  else v = z >= -1 ? 50 + 20 * z : 30 + 15 * (z + 1)
-  if (!(v > 0)) return 0 // also NaN
-  if (v > 100) return 100
-  return Math.round(v * 10) / 10
-}
+/** Maps a z-score to 0–100 (the envelope's scale, `normalizeZ` of @verisim/schema). */
+export const normalizeHistoryZ = normalizeZ
 
 /**
  * @example

@@ -4,17 +4,10 @@
  * between, clamped to 0–100, one decimal. Anomaly flags compare |z| with the
  * stream's thresholds (default warning beyond 1σ, critical beyond 3σ).
  */
-import type { AnomalyFlag } from '@verisim/schema'
+import { normalizeZ, type AnomalyFlag } from '@verisim/schema'
 
-/** Maps a z-score to the 0–100 scale. */
-export function normalizeZ(z: number): number {
-  let v: number
-  if (z >= 0) v = z <= 1 ? 50 + 20 * z : 70 + 15 * (z - 1)
-  else v = z >= -1 ? 50 + 20 * z : 30 + 15 * (z + 1)
-  if (!(v > 0)) return 0 // also NaN
-  if (v > 100) return 100
-  return Math.round(v * 10) / 10
-}
+/** Maps a z-score to the 0–100 scale (shared with the history roll-up). */
+export { normalizeZ }
 
 /** z-score of `value` (0 when the baseline has no spread). */
 export function zScore(value: number, mean: number, sd: number): number {

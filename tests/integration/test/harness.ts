@@ -337,3 +337,43 @@ export async function startRedisServer(): Promise<RedisServer> {
     stop: () => kill('SIGTERM'),
   }
 }
+
+/** A REST call to the stack's gateway: status and parsed JSON body. */
+export interface RestAnswer {
+  status: number
+  body: Record<string, any>
+}
+
+/**
+ * REST helpers bound to a stack that is started later (tests build it in beforeAll).
+ *
+ * @example
+ * const { call, state } = rest(() => stack)
+ * expect((await call('POST', '/api/simulation/pause')).status).toBe(200)
+ */
+export function rest(stack: () => Stack) {
+  async function call(method: string, path: string, body?: unknown): Promise<RestAnswer> {
+    const r = await fetch(`${stack().gatewayUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    return { status: r.status, body: (await r.json()) as RestAnswer['body'] }
+  }
+  return { call, state: async () => (await call('GET', '/api/simulation/state')).body }
+}
+
+/** Polls `fn` every 200 ms until it returns a truthy value; throws naming `what` after `timeoutMs`. */
+export async function until<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}

@@ -3,7 +3,15 @@
  * scenario in progress (same runId) and its BullMQ transitions, no id reused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort, startProcess, startStack, waitReady, type Proc, type Stack } from './harness.js'
+import {
+  freePort,
+  rest,
+  startProcess,
+  startStack,
+  type Proc,
+  type Stack,
+  waitReady,
+} from './harness.js'
 
 let stack: Stack
 let second: Proc | null = null
@@ -16,15 +24,7 @@ afterAll(async () => {
   await stack?.stop()
 })
 
-async function call(method: string, path: string, body?: unknown) {
-  const r = await fetch(`${stack.gatewayUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  return { status: r.status, body: (await r.json()) as Record<string, any> }
-}
-const state = async () => (await call('GET', '/api/simulation/state')).body
+const { call, state } = rest(() => stack)
 
 describe('generator restart', () => {
   it('should continue the run and its scenario, then settle it through BullMQ', async () => {

@@ -5,7 +5,7 @@
  * restores the baseline. External events and correlations over REST.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startStack, TestClient, type Envelope, type Stack } from './harness.js'
+import { TestClient, rest, startStack, type Envelope, type Stack, until } from './harness.js'
 
 let stack: Stack
 
@@ -19,29 +19,7 @@ afterAll(async () => {
   await stack?.stop()
 })
 
-async function call(method: string, path: string, body?: unknown) {
-  const r = await fetch(`${stack.gatewayUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  return { status: r.status, body: (await r.json()) as Record<string, any> }
-}
-const state = async () => (await call('GET', '/api/simulation/state')).body
-
-async function until<T>(
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
+const { call, state } = rest(() => stack)
 
 describe('scenarios over REST', () => {
   it('should list the nine scenarios of the world', async () => {
