@@ -427,6 +427,7 @@ export class GeneratorLoop {
     if (current && current.epoch === this.#epoch?.epoch) return
     this.#epoch = await ensureEpoch(this.#o.redis, this.#o.keys, this.#ids.last() ?? '0-0')
     await this.#publishCatalogs()
+    await this.#o.history?.restoreAfterLoss(this.#o.engine.externalEvents())
     this.#o.log.warn({ epoch: this.#epoch.epoch }, 'stream epoch changed (Redis lost its data)')
   }
 

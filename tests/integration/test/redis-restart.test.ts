@@ -132,6 +132,15 @@ describe('Redis restarted empty', () => {
     expect(sdk.epoch).not.toBe(e1)
     await sdk.close()
 
+    // History is stored again (the baseline) without a restart of the services.
+    const deadline1 = Date.now() + 20_000
+    let history = 0
+    while (history !== 200 && Date.now() < deadline1) {
+      history = (await fetch(`${stack.gatewayUrl}/api/simulation/history?interval=12h`)).status
+      if (history !== 200) await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(history).toBe(200)
+
     // A fresh subscriber gets a gap-free stream of the new epoch, equal to what is stored.
     const fresh = new TestClient(stack.wsUrl)
     await fresh.opened

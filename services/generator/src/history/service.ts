@@ -89,7 +89,7 @@ export class HistoryService {
    * live buckets, a new run clears the previous run's history first.
    */
   async init(continuing: boolean): Promise<void> {
-    const { redis, world, seed, startedAt, origin, log } = this.#o
+    const { world, seed, startedAt, origin, log } = this.#o
     const t0 = performance.now()
     let lastPct = -1
     this.#book = new HistoryBook({
@@ -109,54 +109,15 @@ export class HistoryService {
     const prev = continuing ? await this.#readMeta() : null
     const keep = prev !== null && prev.runStartedAt === startedAt && prev.seed === seed
     if (!keep) await this.#clear()
-    const intervals = Object.fromEntries(
-      HISTORY_INTERVALS.map((i) => [i, book.statistics(i).streams]),
-    )
     const meta: HistoryMeta = keep
       ? { ...prev!, job: prev!.job?.state === 'completed' ? prev!.job : null }
-      : {
-          world: world.id,
-          seed,
-          runStartedAt: startedAt,
-          from: book.series.from,
-          bucketMs: BUCKET_MS,
-          streams: book.series.streams.map((name, s) => ({
-            name,
-            measure: book.series.measures[s]!,
-          })),
-          current: 0,
-          mode: 'baseline',
-          versions: [
-            {
-              version: 0,
-              createdAt: new Date().toISOString(),
-              simTime: new Date(startedAt).toISOString(),
-              description: 'baseline',
-              window: null,
-              modifications: [],
-            },
-          ],
-          job: null,
-        }
+      : this.#freshMeta()
     if (keep) {
       // continue from the served version's modifications
       const v = meta.versions.find((x) => x.version === meta.current)
       this.#mods = (v?.modifications ?? []) as HistoryModification[]
     }
-    await redis
-      .multi()
-      .set(this.#k.doc(0), seriesDoc(0, book.series))
-      .set(
-        this.#k.stats,
-        JSON.stringify({
-          calculatedFrom: book.statistics('12h').calculatedFrom.replace(/ \(12h intervals,/, ' ('),
-          version: 0,
-          intervals,
-        }),
-      )
-      .set(this.#k.meta, JSON.stringify(meta))
-      .exec()
-    this.#meta = meta
+    await this.#writeBaseline(meta)
     await this.publishEvents([])
     log.info(
       {
@@ -171,6 +132,67 @@ export class HistoryService {
       },
       keep ? 'history baseline ready (previous versions kept)' : 'history baseline ready',
     )
+  }
+
+  /**
+   * Redis lost its data (restarted empty): writes the baseline again. The
+   * modified versions are gone with it; history is back to the baseline.
+   */
+  async restoreAfterLoss(engineEvents: readonly ExternalEvent[]): Promise<void> {
+    this.#mods = []
+    this.#stale = new Set(this.#pending)
+    await this.#writeBaseline(this.#freshMeta())
+    await this.publishEvents(engineEvents)
+    this.#o.log.warn('history written again after Redis lost it (back to the baseline)')
+  }
+
+  #freshMeta(): HistoryMeta {
+    const { world, seed, startedAt } = this.#o
+    const series = this.book.series
+    return {
+      world: world.id,
+      seed,
+      runStartedAt: startedAt,
+      from: series.from,
+      bucketMs: BUCKET_MS,
+      streams: series.streams.map((name, s) => ({ name, measure: series.measures[s]! })),
+      current: 0,
+      mode: 'baseline',
+      versions: [
+        {
+          version: 0,
+          createdAt: new Date().toISOString(),
+          simTime: new Date(startedAt).toISOString(),
+          description: 'baseline',
+          window: null,
+          modifications: [],
+        },
+      ],
+      job: null,
+    }
+  }
+
+  /** Version 0, the statistics at every interval and `meta`. */
+  async #writeBaseline(meta: HistoryMeta): Promise<void> {
+    const book = this.book
+    const intervals = Object.fromEntries(
+      HISTORY_INTERVALS.map((i) => [i, book.statistics(i).streams]),
+    )
+    const s = book.series
+    await this.#o.redis
+      .multi()
+      .set(this.#k.doc(0), seriesDoc(0, s))
+      .set(
+        this.#k.stats,
+        JSON.stringify({
+          calculatedFrom: `${new Date(s.from).toISOString()} to ${new Date(s.start).toISOString()} (world ${s.world}, seed ${s.seed})`,
+          version: 0,
+          intervals,
+        }),
+      )
+      .set(this.#k.meta, JSON.stringify(meta))
+      .exec()
+    this.#meta = meta
   }
 
   /** Starts the regeneration queue and its sandboxed worker. */
