@@ -92,11 +92,20 @@ export class HistoryBook {
     mods: readonly HistoryModification[],
     onProgress?: (done: number, total: number) => void,
   ): GeneratedHistory {
-    const g = this.model.generate([...this.#baseMods, ...mods], { onProgress })
+    const g = this.model.generate([...this.#baseMods, ...mods], {
+      onProgress,
+      ownFrom: this.#baseMods.length,
+    })
     // the window is where the added modifications act (the baseline's own events are not a change)
     return { ...g, window: this.model.affectedWindow(mods) }
   }
 
+  /**
+   * What an event changed on its expected streams over its window. A causal event
+   * is measured against the baseline without any event (events overlapping its
+   * window count in); a red herring against the baseline without it, which is the
+   * baseline itself: it changes nothing, so its change is 0.
+   */
   #measure(e: ExternalEvent, pure: HistorySeries): HistoryEvent {
     const series = this.baseline.series
     const a = Math.max(0, Math.floor((e.window.start - series.from) / BUCKET_MS))
@@ -114,7 +123,7 @@ export class HistoryBook {
         obs += isMean ? (k > 0 ? series.mean[s]![i]! : 0) : k
         cf += isMean ? (kc > 0 ? pure.mean[s]![i]! : 0) : kc
       }
-      const change = cf > 0 ? obs / cf - 1 : 0
+      const change = e.redHerring || !(cf > 0) ? 0 : obs / cf - 1
       const direction = change > MOVED ? 'increase' : change < -MOVED ? 'decrease' : 'none'
       const want = e.expectedImpact.direction
       impacts.push({
@@ -129,6 +138,9 @@ export class HistoryBook {
     })
     return {
       ...e,
+      // part of the baseline: known from the start, in the past of the run
+      injectedAt: e.at,
+      timing: 'past',
       source: 'baseline',
       actualImpact: impacts,
       impacted: impacts.some((x) => x.actual.matched),

@@ -23,10 +23,11 @@ export interface BaselineEventPlan {
 }
 
 /**
- * Plans the baseline's external events over `[from, to)`: per day 2–5 events;
+ * Plans the baseline's external events over `[from, to)`: per UTC day 2–5 events;
  * an academic event every Monday 08:00 UTC (when the library has any), marketing
  * events in bursts of 2–3 over a day or two every 4–6 days, infrastructure at any
- * hour, product/competitive/operational in business hours. Exactly
+ * hour, product/competitive/operational in business hours; a template does not
+ * come back within 10 days while others are left. Exactly
  * round(35 %) of them are red herrings (library red herrings count first).
  */
 export function planBaselineEvents(
@@ -45,21 +46,41 @@ export function planBaselineEvents(
   }
   const r = new Rng(deriveKey(seed, 'history', 'events'))
   const pick = <T>(xs: readonly T[]): T => xs[r.int(xs.length)]!
+  // a template does not come back within 10 days (when its category has others)
+  const lastUse = new Map<string, number>()
+  /** A template not used in the last 10 days, else the one used longest ago. */
+  const freshest = (all: readonly CompiledTemplate[], at: number): CompiledTemplate => {
+    const used = (t: CompiledTemplate) => lastUse.get(t.id) ?? -Infinity
+    const fresh = all.filter((t) => !(at - used(t) < 10 * DAY))
+    if (fresh.length > 0) return pick(fresh)
+    return all.reduce((a, b) => (used(b) < used(a) ? b : a))
+  }
+  const pickTemplate = (cat: string, at: number): CompiledTemplate => {
+    const t = freshest(byCat.get(cat)!, at)
+    lastUse.set(t.id, at)
+    return t
+  }
   const picked: { t: CompiledTemplate; at: number }[] = []
   // marketing bursts: a burst starts every 4–6 days and lasts 1–2 days
   const bursts: [number, number][] = []
   for (let b = from + r.int(3) * DAY; b < to; b += (4 + r.int(3)) * DAY)
     bursts.push([b, b + (1 + r.int(2)) * DAY])
   const inBurst = (t: number) => bursts.some(([a, b]) => t >= a && t < b)
-  const other = ['product', 'competitive', 'operational', 'infrastructure'].filter((c) =>
-    byCat.has(c),
-  )
-  for (let day = from; day + DAY <= to; day += DAY) {
+  // the rest of the day: any template of these categories not used in the last 10 days
+  const OTHER = new Set(['product', 'competitive', 'operational', 'infrastructure'])
+  const others = templates.filter((t) => OTHER.has(t.category))
+  const pickOther = (at: number): CompiledTemplate => {
+    const t = freshest(others.length > 0 ? others : templates, at)
+    lastUse.set(t.id, at)
+    return t
+  }
+  // per UTC day; a day the window only partly covers keeps the events inside it
+  for (let day = Math.floor(from / DAY) * DAY; day < to; day += DAY) {
     const k = 2 + r.int(4)
     let slots = k
     // academic: on schedule, Mondays 08:00 UTC
     if (byCat.has('academic') && new Date(day).getUTCDay() === 1) {
-      picked.push({ t: pick(byCat.get('academic')!), at: day + 8 * HOUR })
+      picked.push({ t: pickTemplate('academic', day), at: day + 8 * HOUR })
       slots--
     }
     // marketing: clustered in the bursts (2 on a burst day), rare outside
@@ -67,16 +88,18 @@ export function planBaselineEvents(
       const n = inBurst(day + 12 * HOUR) ? Math.min(2, slots) : r.next() < 0.15 ? 1 : 0
       for (let i = 0; i < n && slots > 0; i++, slots--)
         picked.push({
-          t: pick(byCat.get('marketing')!),
+          t: pickTemplate('marketing', day),
           at: day + (12 + r.int(10)) * HOUR + r.int(60) * 60_000,
         })
     }
     for (; slots > 0; slots--) {
-      const cat = other.length > 0 ? pick(other) : pick([...byCat.keys()])
-      const hour = cat === 'infrastructure' ? r.int(24) : 9 + r.int(9)
-      picked.push({ t: pick(byCat.get(cat)!), at: day + hour * HOUR + r.int(60) * 60_000 })
+      const t = pickOther(day)
+      const hour = t.category === 'infrastructure' ? r.int(24) : 9 + r.int(9)
+      picked.push({ t, at: day + hour * HOUR + r.int(60) * 60_000 })
     }
   }
+  for (let i = picked.length - 1; i >= 0; i--)
+    if (picked[i]!.at < from || picked[i]!.at >= to) picked.splice(i, 1)
   picked.sort((a, b) => a.at - b.at)
   // exactly round(35 %) red herrings: the library's own first, then a seeded choice
   const want = Math.round(picked.length * RED_HERRING_SHARE)

@@ -123,6 +123,8 @@ export class HistoryModel {
   /** Self-loop probability weight per stream (chat messages answering chat messages). */
   readonly #self: (Edge | undefined)[]
   readonly #lag: number
+  /** Buckets the session-start series run past the series end (outcomes before a session's start). */
+  readonly #tail: number
   /** Per stream: how far (buckets) a change to it can reach forward / backward through the chains. */
   readonly #reachFwd: Float64Array
   readonly #reachBack: Float64Array
@@ -179,29 +181,66 @@ export class HistoryModel {
     }
     this.#order = topoOrder(ns, this.#edges, world)
     this.#requestStream = world.streams.findIndex((s) => s.behavior === 'booking.request')
-    // Longest lag from a root to any stream: the lead-in that reaches the steady state.
+    // How far (buckets) a change travels through the chains. Counts move counts
+    // along trigger-anchored edges; the sessions' start series (S) moves the
+    // outcomes anchored to a session's start or end; S itself comes from the
+    // booking requests, one booking lead later.
+    const slotLag = Math.ceil(world.sessions.maxLeadMs / BUCKET_MS) + 1
+    const minLead = Math.floor(world.sessions.minLeadMs / BUCKET_MS)
+    const kmax = (e: Edge) => Math.max(0, e.kernel.min + e.kernel.w.length)
+    const kback = (e: Edge) => (e.anchor === Anchor.trigger ? 0 : Math.max(0, -e.kernel.min))
+    // lead-in: the longest lag from a root to any stream
     const lag = new Float64Array(ns)
-    const slotLag = Math.ceil(world.sessions.maxLeadMs / BUCKET_MS) + 4
+    const lagS = new Float64Array(ns)
     for (const s of this.#order) {
+      if (s === this.#requestStream) lagS[s] = lag[s]! + slotLag
       for (const e of this.#edges[s]!) {
-        const ext = e.kernel.min + e.kernel.w.length + (e.anchor === Anchor.trigger ? 0 : slotLag)
-        lag[e.to] = Math.max(lag[e.to]!, lag[s]! + Math.max(0, ext))
+        const from = e.anchor === Anchor.trigger ? lag[s]! : lagS[s]!
+        lag[e.to] = Math.max(lag[e.to]!, from + kmax(e))
+        lagS[e.to] = Math.max(lagS[e.to]!, lagS[s]!)
       }
     }
     this.#lag = Math.max(...lag)
-    this.#reachFwd = new Float64Array(ns)
-    this.#reachBack = new Float64Array(ns)
+    this.#tail = 1
+    for (const es of this.#edges)
+      for (const e of es) this.#tail = Math.max(this.#tail, kback(e) + 1)
+    // reach of a change in a stream's counts (C) or in its session starts (S)
+    const reachC = new Float64Array(ns)
+    const reachS = new Float64Array(ns)
+    const backC = new Float64Array(ns)
+    const backS = new Float64Array(ns)
     for (let k = this.#order.length - 1; k >= 0; k--) {
       const s = this.#order[k]!
       for (const e of this.#edges[s]!) {
-        const anchored = e.anchor !== Anchor.trigger
-        const fwd = e.kernel.min + e.kernel.w.length + (anchored ? slotLag : 0)
-        const back = anchored ? Math.max(0, -e.kernel.min) : 0
-        this.#reachFwd[s] = Math.max(this.#reachFwd[s]!, Math.max(0, fwd) + this.#reachFwd[e.to]!)
-        this.#reachBack[s] = Math.max(this.#reachBack[s]!, back + this.#reachBack[e.to]!)
+        if (e.anchor === Anchor.trigger) reachC[s] = Math.max(reachC[s]!, kmax(e) + reachC[e.to]!)
+        else {
+          reachS[s] = Math.max(reachS[s]!, kmax(e) + reachC[e.to]!)
+          backS[s] = Math.max(backS[s]!, kback(e) + backC[e.to]!)
+        }
+        reachS[s] = Math.max(reachS[s]!, reachS[e.to]!)
+        backS[s] = Math.max(backS[s]!, backS[e.to]!)
+        backC[s] = Math.max(backC[s]!, backC[e.to]!)
+      }
+      if (s === this.#requestStream) {
+        reachC[s] = Math.max(reachC[s]!, slotLag + reachS[s]!)
+        backC[s] = Math.max(backC[s]!, backS[s]! - minLead)
       }
     }
-    this.leadIn = Math.min(Math.ceil(this.#lag) + 8, Math.ceil((40 * DAY) / BUCKET_MS))
+    // a change to a stream as a chain outcome lands one inbound delay later (or earlier)
+    const inFwd = new Float64Array(ns)
+    const inBack = new Float64Array(ns)
+    for (const es of this.#edges)
+      for (const e of es) {
+        inFwd[e.to] = Math.max(inFwd[e.to]!, kmax(e))
+        inBack[e.to] = Math.max(inBack[e.to]!, kback(e))
+      }
+    this.#reachFwd = new Float64Array(ns)
+    this.#reachBack = new Float64Array(ns)
+    for (let s = 0; s < ns; s++) {
+      this.#reachFwd[s] = Math.max(reachC[s]!, inFwd[s]! + reachC[s]!, reachS[s]!)
+      this.#reachBack[s] = Math.max(backC[s]!, inBack[s]! + backC[s]!, backS[s]!)
+    }
+    this.leadIn = Math.ceil(this.#lag) + 8
   }
 
   /** Longest downstream delay in ms (how far a change spreads past its own window). */
@@ -215,7 +254,12 @@ export class HistoryModel {
    */
   generate(
     mods: readonly HistoryModification[] = [],
-    opts: { anomalies?: boolean; onProgress?: (done: number, total: number) => void } = {},
+    opts: {
+      anomalies?: boolean
+      onProgress?: (done: number, total: number) => void
+      /** Index of the first modification of the caller's own (errors count from it; those before are the baseline's events). */
+      ownFrom?: number
+    } = {},
   ): GeneratedHistory {
     const world = this.world
     const ns = world.streams.length
@@ -223,8 +267,10 @@ export class HistoryModel {
     const M = L + this.n
     const t0 = this.from - L * BUCKET_MS
     const tEnd = this.start
-    const timeline = buildTimeline(world, this.#rm, mods, t0, tEnd)
+    const timeline = buildTimeline(world, this.#rm, mods, t0, tEnd, opts.ownFrom ?? 0)
     const segAt = segmentIndex(timeline.segments, t0, M)
+    // past the series end (session starts only): the parameters in effect at its end
+    const segOf = (i: number) => timeline.segments[segAt[i < M ? i : M - 1]!]!
     const anomalies = opts.anomalies === false ? [] : this.#anomalies()
     const anomalyMult = new Map<number, Float64Array>()
     for (const a of anomalies) {
@@ -274,7 +320,7 @@ export class HistoryModel {
         mu[i] = Math.round((m + (sd / Math.sqrt(k)) * rng.normal()) * 100) / 100
       }
       // Sessions requested in this stream's events: where their starts fall.
-      if (s === this.#requestStream) sessions[s] = this.#sessionStarts(c, t0, M)
+      if (s === this.#requestStream) sessions[s] = this.#sessionStarts(c, t0, M + this.#tail)
       // Push this stream's drawn counts along its chains.
       for (const e of this.#edges[s]!) {
         const into = expected[e.to]!
@@ -288,18 +334,17 @@ export class HistoryModel {
         } else {
           const S = sessions[s]
           if (!S) continue
-          const src = new Float64Array(M)
-          for (let i = 0; i < M; i++)
-            if (S[i] !== 0) src[i] = S[i]! * this.#edgeProbability(e, timeline.segments[segAt[i]!]!)
+          const src = new Float64Array(S.length)
+          for (let i = 0; i < S.length; i++)
+            if (S[i] !== 0) src[i] = S[i]! * this.#edgeProbability(e, segOf(i))
           convolveInto(src, e.kernel, into)
         }
         // The sessions reaching the outcome stream, by start.
         const S = sessions[s]
         if (S) {
-          const acc = (sessions[e.to] ??= new Float64Array(M))
-          for (let i = 0; i < M; i++)
-            if (S[i] !== 0)
-              acc[i]! += S[i]! * this.#edgeProbability(e, timeline.segments[segAt[i]!]!)
+          const acc = (sessions[e.to] ??= new Float64Array(S.length))
+          for (let i = 0; i < S.length; i++)
+            if (S[i] !== 0) acc[i]! += S[i]! * this.#edgeProbability(e, segOf(i))
         }
       }
       opts.onProgress?.(++done, ns)
@@ -402,7 +447,7 @@ export class HistoryModel {
     return p * e.when
   }
 
-  /** Expected session starts per bucket from the drawn booking requests (the engine's slot rule). */
+  /** Expected session starts per bucket (`M` of them) from the drawn booking requests (the engine's slot rule). */
   #sessionStarts(req: Float64Array, t0: number, M: number): Float64Array {
     const ss = this.world.sessions
     const slotHours = Math.max(1, Math.floor((ss.maxLeadMs - ss.minLeadMs) / HOUR))
@@ -410,7 +455,7 @@ export class HistoryModel {
     const out = new Float64Array(M)
     const w = new Float64Array(slotHours)
     let hourDone = NaN
-    for (let i = 0; i < M; i++) {
+    for (let i = 0; i < req.length; i++) {
       if (req[i] === 0) continue
       const t = t0 + (i + 0.5) * BUCKET_MS
       const h0 = Math.ceil((t + ss.minLeadMs) / HOUR)

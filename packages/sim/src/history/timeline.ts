@@ -131,7 +131,11 @@ export function buildTimeline(
   mods: readonly HistoryModification[],
   from: number,
   to: number,
+  /** Index of the first modification the caller made (those before are the baseline's own events). */
+  ownFrom = 0,
 ): Timeline {
+  const label = (i: number): string =>
+    i >= ownFrom ? `history modification ${i - ownFrom}` : `baseline event ${i + 1}`
   const port = new TimelinePort(world, rm, from)
   const ctl = new ScenarioController(port)
   const events: ExternalEvent[] = []
@@ -141,10 +145,7 @@ export function buildTimeline(
     try {
       events.push(ctl.inject(m.event))
     } catch (err) {
-      throw new SimError(
-        SimErrorCode.badArgument,
-        `history modification ${i} (event): ${(err as Error).message}`,
-      )
+      throw new SimError(SimErrorCode.badArgument, `${label(i)} (event): ${(err as Error).message}`)
     }
   })
   const acts = mods
@@ -183,7 +184,7 @@ export function buildTimeline(
       } catch (err) {
         throw new SimError(
           SimErrorCode.badArgument,
-          `history modification ${i} (scenario ${m.scenarioId} at ${new Date(m.start).toISOString()}): ${(err as Error).message}`,
+          `${label(i)} (scenario ${m.scenarioId} at ${new Date(m.start).toISOString()}): ${(err as Error).message}`,
         )
       }
     }
