@@ -68,7 +68,7 @@ export function loadConfig(env: Env = process.env, now = Date.now()): GeneratorC
       integer: true,
     }),
     tickMs: num(env, 'VERISIM_TICK_MS', 50, { min: 5, max: 5000, integer: true }),
-    warmupHours: num(env, 'VERISIM_WARMUP_HOURS', 48, { min: 0, max: 24 * 30, integer: true }),
+    warmupHours: num(env, 'VERISIM_WARMUP_HOURS', 240, { min: 0, max: 24 * 30, integer: true }),
     cleanupEveryMs: num(env, 'VERISIM_CLEANUP_EVERY_MS', 30_000, {
       min: 100,
       max: 86_400_000,
