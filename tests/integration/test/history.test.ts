@@ -71,6 +71,29 @@ describe('history over REST', () => {
     expect(body.timeRange.liveFrom).toBeDefined()
   })
 
+  it('should list the baseline external events with their expected and actual impact', async () => {
+    const q = new URLSearchParams({
+      start: new Date(from).toISOString(),
+      end: new Date(runStart).toISOString(),
+    })
+    const { status, body } = await call('GET', `/api/events/external?${q}`)
+    expect(status).toBe(200)
+    const events = body.events as {
+      source: string
+      redHerring: boolean
+      impacted: boolean
+      actualImpact: { actual: { change: number } }[]
+    }[]
+    const baseline = events.filter((e) => e.source === 'baseline')
+    expect(baseline.length).toBeGreaterThanOrEqual(60)
+    expect(baseline.length).toBeLessThanOrEqual(150)
+    const share = baseline.filter((e) => e.redHerring).length / baseline.length
+    expect(share).toBeGreaterThanOrEqual(0.3)
+    expect(share).toBeLessThanOrEqual(0.4)
+    expect(baseline.every((e) => Array.isArray(e.actualImpact))).toBe(true)
+    expect(baseline.filter((e) => e.redHerring).every((e) => !e.impacted)).toBe(true)
+  })
+
   it('should serve baseline statistics for every stream', async () => {
     const { status, body } = await call('GET', '/api/simulation/statistics')
     expect(status).toBe(200)
