@@ -23,6 +23,11 @@ export interface WorldKeys {
   readonly catalog: string
   /** Scenario catalog JSON (`[{id, name, description, duration}]`), written by the generator at start. */
   readonly scenarios: string
+  /**
+   * External-event library JSON (`[{id, category, title, description, severity, icon,
+   * redHerring, timing, expectedImpact}]`), written by the generator at start.
+   */
+  readonly templates: string
   /** `{epoch, firstId}`: changes whenever the stored streams were lost. */
   readonly epoch: string
   /** Last id the generator assigned (so a restarted generator never reuses one). */
@@ -81,6 +86,7 @@ export function createKeys(prefix: string, world: string): WorldKeys {
     state: `${base}:state`,
     catalog: `${base}:catalog`,
     scenarios: `${base}:scenarios`,
+    templates: `${base}:templates`,
     epoch: `${base}:epoch`,
     lastId: `${base}:last-id`,
     gatewayHeartbeat: (instanceId) => `${base}:gw:${instanceId}:alive`,

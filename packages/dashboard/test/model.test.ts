@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import {
+  groupTemplates,
   readExternalEvent,
   readModifier,
   readScenario,
   readState,
+  readTemplate,
   systemStatus,
+  templateLabel,
+  type EventTemplate,
 } from '../src/lib/model.js'
 
 const state = {
@@ -115,5 +119,73 @@ describe('reading external events and scenarios', () => {
       duration: 'PT8H',
     })
     expect(readScenario({ name: 'no id' })).toBeNull()
+  })
+})
+
+describe('the external-event library', () => {
+  const served = [
+    {
+      id: 'tiktok-mention',
+      category: 'marketing',
+      title: 'Platform mentioned in a viral TikTok',
+      description: 'A burst of visitors.',
+      severity: 'info',
+      icon: '🎵',
+      redHerring: false,
+      timing: 'Evenings',
+      expectedImpact: {
+        streams: ['customer.signup'],
+        direction: 'increase',
+        magnitude: 'high',
+        delay: 'PT0S',
+        duration: 'PT6H',
+      },
+    },
+    { id: 'aws-outage', category: 'infrastructure', title: 'Cloud outage', icon: '☁️' },
+    { id: 'industry-report', category: 'competitive', title: 'Report', redHerring: true },
+    { id: 'podcast', category: 'marketing', title: 'Podcast', icon: '🎙️' },
+    { title: 'no id' },
+  ]
+  const list = served.map(readTemplate).filter((t): t is EventTemplate => t !== null)
+
+  it('should read served templates and drop those without an id', () => {
+    expect(list.map((t) => t.id)).toEqual([
+      'tiktok-mention',
+      'aws-outage',
+      'industry-report',
+      'podcast',
+    ])
+    expect(list[0]).toEqual({
+      id: 'tiktok-mention',
+      category: 'marketing',
+      title: 'Platform mentioned in a viral TikTok',
+      description: 'A burst of visitors.',
+      severity: 'info',
+      icon: '🎵',
+      redHerring: false,
+      timing: 'Evenings',
+      expectedImpact: {
+        streams: ['customer.signup'],
+        direction: 'increase',
+        magnitude: 'high',
+        delay: 'PT0S',
+        duration: 'PT6H',
+      },
+    })
+    expect(list[1]).toMatchObject({ description: '', severity: 'info', expectedImpact: null })
+  })
+
+  it('should group templates by category in library order', () => {
+    expect(groupTemplates(list).map((g) => [g.category, g.templates.map((t) => t.id)])).toEqual([
+      ['marketing', ['tiktok-mention', 'podcast']],
+      ['infrastructure', ['aws-outage']],
+      ['competitive', ['industry-report']],
+    ])
+    expect(groupTemplates([])).toEqual([])
+  })
+
+  it('should label an option with icon and title and mark red herrings', () => {
+    expect(templateLabel(list[0]!)).toBe('🎵 Platform mentioned in a viral TikTok')
+    expect(templateLabel(list[2]!)).toBe('Report (red herring)')
   })
 })

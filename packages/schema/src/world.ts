@@ -716,6 +716,26 @@ export const ExternalEventTemplateSchema = Type.Object(
 )
 export type ExternalEventTemplate = Static<typeof ExternalEventTemplateSchema>
 
+/**
+ * A library template as the generator publishes it and `GET /api/events/templates`
+ * lists it: what a dashboard shows to pick one (its modifiers stay in the engine).
+ */
+export const ExternalEventTemplateInfoSchema = Type.Object(
+  {
+    id: Type.String(),
+    category: ExternalEventCategorySchema,
+    title: Type.String(),
+    description: Type.String(),
+    severity: SeveritySchema,
+    icon: Type.String(),
+    redHerring: Type.Boolean(),
+    timing: Type.Optional(Type.String()),
+    expectedImpact: ExpectedImpactSchema,
+  },
+  closed,
+)
+export type ExternalEventTemplateInfo = Static<typeof ExternalEventTemplateInfoSchema>
+
 export const ExternalEventsLibraryFileSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),

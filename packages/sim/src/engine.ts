@@ -35,7 +35,7 @@ import type {
   SimPort,
   StreamCounters,
 } from './correlations.js'
-import type { ExternalEvent, ExternalEventInput } from './external.js'
+import type { ExternalEvent, ExternalEventInput, TemplateInfo } from './external.js'
 import { type ModifierConflict, type StreamParams, streamFacts } from './modifiers.js'
 import {
   ScenarioController,
@@ -187,6 +187,14 @@ export interface Engine {
   manualModifiers(): BehaviorAdjustment[]
 
   // --- external events ---------------------------------------------------------
+  /**
+   * The world's external-event library (empty when it has none), in file order:
+   * the templates `injectExternalEvent` accepts as `templateId`.
+   *
+   * @example
+   * engine.templates().map((t) => t.id) // ['viral-blog-post', 'tiktok-mention', …]
+   */
+  templates(): TemplateInfo[]
   /**
    * Adds an external event (template id + overrides, or a full event) at a past,
    * present or future timestamp; announced on the `external` channel at its
@@ -851,6 +859,7 @@ export function createEngine(opts: EngineOptions): Engine {
     adjustBehavior: (input) => sim.controller.adjust(input),
     clearManual: (id) => sim.controller.clearAdjustments(id),
     manualModifiers: () => sim.controller.adjustments(),
+    templates: () => sim.controller.templates(),
     injectExternalEvent: (input) => sim.controller.inject(input),
     externalEvents: (range) => sim.controller.externalEvents(range),
     correlations: (q) => sim.controller.correlations(q),

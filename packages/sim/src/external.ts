@@ -49,6 +49,40 @@ export interface CompiledTemplate {
   readonly externalLink: string | undefined
 }
 
+/** A library template as `Engine.templates()` lists it: its modifiers as declared. */
+export interface TemplateInfo {
+  id: string
+  category: ExternalEventCategory
+  title: string
+  description: string
+  severity: Severity
+  icon: string
+  expectedImpact: ExpectedImpact
+  modifiers: StreamModifier[]
+  redHerring: boolean
+  /** When such events typically happen, in words. */
+  timing?: string
+  externalLink?: string
+}
+
+/** The public fields of a compiled template (copies: callers cannot change the library). */
+export function templateInfo(t: CompiledTemplate): TemplateInfo {
+  const info: TemplateInfo = {
+    id: t.id,
+    category: t.category,
+    title: t.title,
+    description: t.description,
+    severity: t.severity,
+    icon: t.icon,
+    expectedImpact: { ...t.expectedImpact, streams: [...t.expectedImpact.streams] },
+    modifiers: t.modifiers.map((m) => ({ ...m.spec })),
+    redHerring: t.redHerring,
+  }
+  if (t.timing !== undefined) info.timing = t.timing
+  if (t.externalLink !== undefined) info.externalLink = t.externalLink
+  return info
+}
+
 /** Per stream, what correlation tracking measured (see correlations.ts). */
 export interface ActualImpact {
   stream: string

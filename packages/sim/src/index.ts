@@ -51,6 +51,7 @@ export {
   type ExternalEventInput,
   type ActualImpact,
   type CompiledTemplate,
+  type TemplateInfo,
 } from './external.js'
 export {
   compileModifier,

@@ -49,11 +49,13 @@ import {
   checkImpact,
   compileLibrary,
   resolveEventInput,
+  templateInfo,
   trackedStreams,
   type CompiledTemplate,
   type EventRecord,
   type ExternalEvent,
   type LibraryProblem,
+  type TemplateInfo,
 } from './external.js'
 import {
   chainProbabilities,
@@ -532,6 +534,10 @@ export class ScenarioController {
 
   scenarios(): ScenarioInfo[] {
     return this.#set.scenarios.map((s) => ({ ...s.info }))
+  }
+
+  templates(): TemplateInfo[] {
+    return this.#set.templates.map(templateInfo)
   }
 
   setManual(mods: readonly ManualModifier[], declared: number): void {

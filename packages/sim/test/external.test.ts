@@ -43,6 +43,40 @@ function badArgument(fn: () => unknown): string {
 }
 
 describe('external events', () => {
+  it('templates() should list the library in file order with its modifiers as declared', () => {
+    const e = engine()
+    const list = e.templates()
+    expect(list.map((t) => t.id)).toEqual(world.scenarioSet.templates.map((t) => t.id))
+    expect(list.find((t) => t.id === 'viral-blog-post')).toEqual({
+      id: 'viral-blog-post',
+      category: 'marketing',
+      title: 'Study-tips blog post goes viral',
+      description: expect.any(String),
+      severity: 'info',
+      icon: '📈',
+      expectedImpact: {
+        streams: ['marketing.landing.visit', 'customer.signup', 'customer.tutor.search'],
+        direction: 'increase',
+        magnitude: 'high',
+        delay: 'PT1H',
+        duration: 'PT12H',
+      },
+      modifiers: [
+        { stream: 'marketing.landing.visit', type: 'multiplier', value: 2 },
+        { stream: 'customer.signup', type: 'multiplier', value: 1.6 },
+        { stream: 'customer.tutor.search', type: 'multiplier', value: 1.15 },
+      ],
+      redHerring: false,
+      timing: expect.any(String),
+    })
+    expect(list.find((t) => t.id === 'industry-report')!.redHerring).toBe(true)
+    // Copies: changing the answer leaves the library (and the next injection) alone.
+    list[0]!.expectedImpact.streams.length = 0
+    list[0]!.modifiers.length = 0
+    expect(e.templates()[0]!.expectedImpact.streams.length).toBeGreaterThan(0)
+    expect(e.templates()[0]!.modifiers.length).toBeGreaterThan(0)
+  })
+
   it('a future event should change nothing before its window, apply its multiplier during it and be announced at its timestamp', () => {
     const a = engine()
     const b = engine()

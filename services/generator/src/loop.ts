@@ -22,7 +22,12 @@ import {
   type WorldKeys,
 } from '@verisim/bus'
 import type { Engine, ExternalEvent, SimEvent } from '@verisim/sim'
-import { ControlStream, READ_ONLY_ACTIONS, type ControlResult } from '@verisim/schema'
+import {
+  ControlStream,
+  READ_ONLY_ACTIONS,
+  type ControlResult,
+  type ExternalEventTemplateInfo,
+} from '@verisim/schema'
 import {
   applyCommand,
   COMMAND_MAX_AGE_MS,
@@ -414,10 +419,26 @@ export class GeneratorLoop {
       description,
       duration,
     }))
+    // What the gateway lists: not the modifiers (injecting applies them).
+    const templates = engine.templates().map((t): ExternalEventTemplateInfo => {
+      const { id, category, title, description, severity, icon, redHerring, timing } = t
+      return {
+        id,
+        category,
+        title,
+        description,
+        severity,
+        icon,
+        redHerring,
+        timing,
+        expectedImpact: t.expectedImpact,
+      }
+    })
     await redis
       .multi()
       .set(keys.catalog, JSON.stringify(engine.catalog()))
       .set(keys.scenarios, JSON.stringify(scenarios))
+      .set(keys.templates, JSON.stringify(templates))
       .exec()
   }
 

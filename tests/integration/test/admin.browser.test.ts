@@ -3,8 +3,8 @@
  * playwright-core; no browser is ever downloaded) against the generator and
  * the gateway as real processes: first paint, the clock and a chart moving,
  * pause/resume, speed, the token prompt, scenario activate → stop → reset, a
- * stream modifier from the form, not-available states, and screenshots under
- * test-output/.
+ * stream modifier from the form, an external event from the template list,
+ * not-available states, and screenshots under test-output/.
  *
  * Skipped, saying so, only when no Chromium is installed.
  */
@@ -277,6 +277,64 @@ describe.skipIf(!haveChromium)('admin page in headless Chromium', () => {
     expect((await json(`${stack.gatewayUrl}/api/simulation/state`)).body.activeModifiers).toEqual(
       [],
     )
+  })
+
+  it('should inject an external event picked from the template list, and fall back to an id without one', async () => {
+    const lib = await json<{ templates: { id: string; title: string; redHerring: boolean }[] }>(
+      `${stack.gatewayUrl}/api/events/templates`,
+    )
+    expect(lib.status).toBe(200)
+    const tiktok = lib.body.templates.find((t) => t.id === 'tiktok-mention')!
+    const herring = lib.body.templates.find((t) => t.redHerring)!
+    const form = page.locator('#inject-form')
+    const select = form.locator('select#inject-template')
+    await select.waitFor()
+    expect(await select.locator('option').count()).toBe(lib.body.templates.length + 1)
+    expect(await select.locator('optgroup').count()).toBeGreaterThan(1)
+    expect(
+      await select
+        .locator('optgroup[label="Marketing"] option[value="tiktok-mention"]')
+        .innerText(),
+    ).toContain(tiktok.title)
+    expect(await select.locator(`option[value="${herring.id}"]`).innerText()).toMatch(
+      /\(red herring\)$/,
+    )
+    await select.selectOption('tiktok-mention')
+    const info = form.locator('.template-info[data-template="tiktok-mention"]')
+    await info.waitFor()
+    expect(await info.innerText()).toMatch(/Streams[\s\S]+Direction[\s\S]+increase[\s\S]+Delay/)
+    await form.locator('button[type=submit]').click()
+    await until(
+      async () => (await text('#toasts')).includes(`External event “${tiktok.title}” injected`),
+      'the injection toast',
+    )
+    const listed = (await json(`${stack.gatewayUrl}/api/events/external`)).body
+    expect(listed.events.map((e: { templateId: string }) => e.templateId)).toContain(
+      'tiktok-mention',
+    )
+    expect(
+      (await json(`${stack.gatewayUrl}/api/simulation/reset`, { method: 'POST' })).status,
+    ).toBe(200)
+
+    // A gateway without the route: the free-text id, saying why.
+    const p = await context.newPage()
+    p.on('pageerror', (err) => pageErrors.push(err.message))
+    await p.route('**/api/events/templates', (route) =>
+      route.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          error: { code: 'VS_GW_NOT_FOUND', message: 'no route GET /api/events/templates' },
+        }),
+      }),
+    )
+    await p.goto(`${stack.gatewayUrl}/admin/`)
+    await until(
+      async () => /not available/.test(await text('#inject-form [data-template-note]', p)),
+      'the note that the template list is not available',
+    )
+    expect(await p.locator('#inject-form input#inject-template').count()).toBe(1)
+    await p.close()
   })
 
   it('should say which panels this server cannot serve instead of breaking', async () => {

@@ -131,6 +131,22 @@ describe('scenarios over REST', () => {
 })
 
 describe('external events over REST', () => {
+  it("should list the world's external-event library", async () => {
+    const { status, body } = await call('GET', '/api/events/templates')
+    expect(status).toBe(200)
+    const templates = body.templates as Record<string, unknown>[]
+    expect(templates.length).toBeGreaterThan(20)
+    expect(templates.find((t) => t.id === 'tiktok-mention')).toMatchObject({
+      category: 'marketing',
+      title: expect.any(String),
+      icon: expect.any(String),
+      redHerring: false,
+      expectedImpact: { streams: expect.any(Array), direction: 'increase' },
+    })
+    expect(templates.some((t) => t.redHerring === true)).toBe(true)
+    expect(templates.every((t) => !('modifiers' in t))).toBe(true)
+  })
+
   it('should inject a future event from a template, list it, and answer correlations', async () => {
     const now = Date.parse((await state()).currentSimulationTime)
     const lib = await call('POST', '/api/events/external', {

@@ -1,7 +1,7 @@
 /**
- * Advanced controls: external event injection (template or custom, past or
- * future, with a preview), a stream modifier form, and saved scenarios in
- * localStorage with JSON export/import.
+ * Advanced controls: external event injection (a template of the world's
+ * library or custom, past or future, with a preview), a stream modifier form,
+ * and saved scenarios in localStorage with JSON export/import.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import {
@@ -9,8 +9,10 @@ import {
   formatSimTime,
   parseIsoDuration,
   parseSpan,
+  readableDuration,
   toIsoDuration,
 } from '../lib/format.js'
+import { groupTemplates, templateLabel, type EventTemplate } from '../lib/model.js'
 import {
   loadSaved,
   makeSaved,
@@ -50,6 +52,7 @@ function InjectForm() {
   const app = useApp()
   const catalog = useSignal(app.catalog)
   const external = useSignal(app.externalEvents)
+  const library = useSignal(app.templates)
   const busy = useSignal(app.busy)
   useSignal(app.clock)
   const [mode, setMode] = useState<'template' | 'custom'>('template')
@@ -66,7 +69,8 @@ function InjectForm() {
   const [delay, setDelay] = useState('0h')
   const [error, setError] = useState<string | null>(null)
 
-  const templates = useMemo(
+  // Without the library (an older gateway): the template ids seen so far, as suggestions.
+  const seenIds = useMemo(
     () =>
       external.status === 'ok'
         ? [
@@ -77,12 +81,17 @@ function InjectForm() {
         : [],
     [external],
   )
+  const choices = library.status === 'ok' ? library.data : []
+  const groups = useMemo(() => groupTemplates(choices), [choices])
+  const pick = choices.length > 0
+  const chosen = pick ? (choices.find((t) => t.id === templateId) ?? null) : null
+  const id = pick ? (chosen?.id ?? '') : templateId.trim()
   const now = app.now()
   const at = resolveWhen(when, now)
   const body: Record<string, unknown> =
     mode === 'template'
       ? {
-          templateId: templateId.trim(),
+          templateId: id,
           timestamp: at === null ? null : new Date(at).toISOString(),
         }
       : {
@@ -95,7 +104,8 @@ function InjectForm() {
         }
   const problems: string[] = []
   if (at === null) problems.push('“When” must be a span like +2h / -1d or an ISO date')
-  if (mode === 'template' && !templateId.trim()) problems.push('a template id is needed')
+  if (mode === 'template' && !id)
+    problems.push(pick ? 'choose a template' : 'a template id is needed')
   if (mode === 'custom' && !title.trim()) problems.push('a title is needed')
   if (mode === 'custom' && streams.length === 0) problems.push('pick at least one affected stream')
   if (mode === 'custom' && parseSpan(duration) === null)
@@ -141,21 +151,52 @@ function InjectForm() {
           Custom
         </label>
       </fieldset>
-      {mode === 'template' ? (
+      {mode === 'template' && pick ? (
         <label>
-          Template id
-          <input
-            list="template-ids"
-            value={templateId}
-            placeholder="e.g. tiktok-mention"
-            onInput={(e) => setTemplateId((e.currentTarget as HTMLInputElement).value)}
-          />
-          <datalist id="template-ids">
-            {templates.map((t) => (
-              <option key={t} value={t} />
+          Template
+          <select
+            id="inject-template"
+            value={id}
+            onChange={(e) => setTemplateId((e.currentTarget as HTMLSelectElement).value)}
+          >
+            <option value="">Choose a template…</option>
+            {groups.map((g) => (
+              <optgroup key={g.category} label={g.category[0]!.toUpperCase() + g.category.slice(1)}>
+                {g.templates.map((t) => (
+                  <option key={t.id} value={t.id}>
+                    {templateLabel(t)}
+                  </option>
+                ))}
+              </optgroup>
             ))}
-          </datalist>
+          </select>
         </label>
+      ) : mode === 'template' ? (
+        <>
+          <label>
+            Template id
+            <input
+              id="inject-template"
+              list="template-ids"
+              value={templateId}
+              placeholder="e.g. tiktok-mention"
+              aria-describedby="template-note"
+              onInput={(e) => setTemplateId((e.currentTarget as HTMLInputElement).value)}
+            />
+            <datalist id="template-ids">
+              {seenIds.map((t) => (
+                <option key={t} value={t} />
+              ))}
+            </datalist>
+          </label>
+          <p class="muted small" id="template-note" data-template-note>
+            {library.status === 'loading'
+              ? 'Loading the template list…'
+              : library.status === 'ok'
+                ? 'This world has no external-event library: use Custom.'
+                : 'The template list is not available from this server: type a template id.'}
+          </p>
+        </>
       ) : (
         <>
           <div class="row">
@@ -280,6 +321,7 @@ function InjectForm() {
                 : 'scheduled'}
           </span>
         )}
+        {mode === 'template' && chosen ? <TemplateSummary t={chosen} /> : null}
         <pre class="json">{JSON.stringify(body, null, 2)}</pre>
       </div>
       {error ? (
@@ -291,6 +333,49 @@ function InjectForm() {
         {busy.has('inject') ? 'Injecting…' : 'Inject event'}
       </button>
     </form>
+  )
+}
+
+const ARROW: Record<string, string> = { increase: '↑ ', decrease: '↓ ', mixed: '↕ ' }
+
+/** What the chosen template says it does, under the form's preview. */
+function TemplateSummary({ t }: { t: EventTemplate }) {
+  const ei = t.expectedImpact
+  const delay = ei?.delay ? parseIsoDuration(ei.delay) : null
+  return (
+    <div class="template-info" data-template={t.id}>
+      {t.description ? <p>{t.description}</p> : null}
+      {t.redHerring ? (
+        <p class="muted">Red herring: announced like any event, but it changes no stream.</p>
+      ) : null}
+      {ei ? (
+        <dl class="kv" aria-label="Expected impact">
+          <dt>Streams</dt>
+          <dd>
+            {ei.streams.map((s) => (
+              <code key={s}>{s} </code>
+            ))}
+          </dd>
+          <dt>Direction</dt>
+          <dd>
+            {ARROW[ei.direction ?? ''] ?? ''}
+            {ei.direction ?? '—'}
+          </dd>
+          <dt>Magnitude</dt>
+          <dd>{ei.magnitude ?? '—'}</dd>
+          <dt>Duration</dt>
+          <dd>{ei.duration ? readableDuration(ei.duration) : '—'}</dd>
+          <dt>Delay</dt>
+          <dd>
+            {delay === 0
+              ? 'none'
+              : ei.delay
+                ? `${readableDuration(ei.delay)} after the event`
+                : '—'}
+          </dd>
+        </dl>
+      ) : null}
+    </div>
   )
 }
 

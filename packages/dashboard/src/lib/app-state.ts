@@ -1,6 +1,6 @@
 /**
  * The page's state and actions: the REST reads (catalog, state, scenarios,
- * external events, history), the live stream through `@verisim/client`, the
+ * external events and their templates, history), the live stream through `@verisim/client`, the
  * chart and log buffers fed by it, and every control action with its toast.
  * Components read signals from here and call its actions; nothing else talks
  * to the gateway.
@@ -25,6 +25,8 @@ import {
   readExternalEvent,
   readScenario,
   readState,
+  readTemplate,
+  type EventTemplate,
   type ExternalEvent,
   type Flag,
   type Scenario,
@@ -86,6 +88,8 @@ export function createAppState(opts: { base?: string } = {}) {
   const connection = signal<Connection>({ state: 'connecting', attempt: 0 })
   const scenarios = signal<Loadable<Scenario[]>>({ status: 'loading' })
   const externalEvents = signal<Loadable<ExternalEvent[]>>({ status: 'loading' })
+  /** The world's external-event library (unavailable from a gateway that does not list it). */
+  const templates = signal<Loadable<EventTemplate[]>>({ status: 'loading' })
   const historyStatus = signal<Loadable<null>>({ status: 'loading' })
   const toasts = signal<Toast[]>([])
   const tokenPrompt = signal<{ message: string; resolve: (t: string | null) => void } | null>(null)
@@ -221,6 +225,32 @@ export function createAppState(opts: { base?: string } = {}) {
       // 503: the generator has not published its scenarios yet; ask again shortly.
       if (err instanceof ApiError && (err.status === 503 || err.status === 0)) {
         scenarioRetry = setTimeout(() => void loadScenarios(), 5000)
+      }
+    }
+  }
+
+  let templateRetry: ReturnType<typeof setTimeout> | null = null
+  async function loadTemplates(attempt = 0): Promise<void> {
+    if (templateRetry !== null) clearTimeout(templateRetry)
+    templateRetry = null
+    try {
+      const r = await api.get('/api/events/templates')
+      const list = listOf(r, 'templates')
+        .map(readTemplate)
+        .filter((t): t is EventTemplate => t !== null)
+      templates.set({ status: 'ok', data: list })
+    } catch (err) {
+      templates.set(
+        isUnavailable(err)
+          ? { status: 'unavailable' }
+          : { status: 'error', message: errorMessage(err) },
+      )
+      // 503: no library published yet (or a generator too old to publish one): ask again, less often.
+      if (err instanceof ApiError && (err.status === 503 || err.status === 0)) {
+        templateRetry = setTimeout(
+          () => void loadTemplates(attempt + 1),
+          Math.min(60_000, 5000 * 2 ** attempt),
+        )
       }
     }
   }
@@ -571,6 +601,7 @@ export function createAppState(opts: { base?: string } = {}) {
       void loadExternal()
     })
     void loadScenarios()
+    void loadTemplates()
     timers.push(setInterval(() => void loadState(), STATE_POLL_MS))
     timers.push(setInterval(() => void loadExternal(), EXTERNAL_POLL_MS))
     let lastCount = 0
@@ -594,6 +625,7 @@ export function createAppState(opts: { base?: string } = {}) {
     connection,
     scenarios,
     externalEvents,
+    templates,
     historyStatus,
     toasts,
     tokenPrompt,

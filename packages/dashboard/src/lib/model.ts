@@ -90,6 +90,20 @@ export interface Anomaly {
   anomalyFlag: Flag
 }
 
+/** A template of the world's external-event library (`GET /api/events/templates`). */
+export interface EventTemplate {
+  id: string
+  category: string
+  title: string
+  description: string
+  severity: Severity
+  icon: string
+  redHerring: boolean
+  /** When such events typically happen, in words ('' when not said). */
+  timing: string
+  expectedImpact: ExpectedImpact | null
+}
+
 export interface Scenario {
   id: string
   name: string
@@ -115,6 +129,18 @@ export function readSeverity(x: unknown): Severity {
   return x === 'critical' || x === 'warning' ? x : 'info'
 }
 
+export function readImpact(x: unknown): ExpectedImpact | null {
+  if (!isObj(x)) return null
+  return {
+    streams: strs(x.streams),
+    direction: str(x.direction) ?? undefined,
+    magnitude:
+      str(x.magnitude) ?? (typeof x.magnitude === 'number' ? String(x.magnitude) : undefined),
+    duration: str(x.duration) ?? undefined,
+    delay: str(x.delay) ?? undefined,
+  }
+}
+
 export function readExternalEvent(x: unknown): ExternalEvent | null {
   if (!isObj(x)) return null
   // A live envelope on the `external` channel carries the event in `data`.
@@ -123,7 +149,6 @@ export function readExternalEvent(x: unknown): ExternalEvent | null {
   const id = str(inner.id) ?? str(inner.eventId) ?? str(x.id)
   const timestamp = str(inner.timestamp) ?? str(inner.startTime) ?? str(x.timestamp)
   if (!id || !timestamp || Number.isNaN(Date.parse(timestamp))) return null
-  const ei = isObj(inner.expectedImpact) ? inner.expectedImpact : null
   return {
     id,
     timestamp,
@@ -131,17 +156,7 @@ export function readExternalEvent(x: unknown): ExternalEvent | null {
     title: str(inner.title) ?? str(inner.name) ?? id,
     description: str(inner.description) ?? '',
     severity: readSeverity(inner.severity),
-    expectedImpact: ei
-      ? {
-          streams: strs(ei.streams),
-          direction: str(ei.direction) ?? undefined,
-          magnitude:
-            str(ei.magnitude) ??
-            (typeof ei.magnitude === 'number' ? String(ei.magnitude) : undefined),
-          duration: str(ei.duration) ?? undefined,
-          delay: str(ei.delay) ?? undefined,
-        }
-      : null,
+    expectedImpact: readImpact(inner.expectedImpact),
     actualImpact: inner.actualImpact ?? inner.actual ?? null,
     redHerring:
       typeof inner.redHerring === 'boolean'
@@ -236,6 +251,41 @@ export function readScenario(x: unknown): Scenario | null {
     description: str(x.description) ?? '',
     duration: typeof d === 'string' ? d : typeof d === 'number' ? `${d}` : '',
   }
+}
+
+export function readTemplate(x: unknown): EventTemplate | null {
+  if (!isObj(x)) return null
+  const id = str(x.id) ?? str(x.templateId)
+  if (!id) return null
+  return {
+    id,
+    category: str(x.category) ?? 'other',
+    title: str(x.title) ?? id,
+    description: str(x.description) ?? '',
+    severity: readSeverity(x.severity),
+    icon: str(x.icon) ?? '',
+    redHerring: x.redHerring === true,
+    timing: str(x.timing) ?? '',
+    expectedImpact: readImpact(x.expectedImpact),
+  }
+}
+
+/** Templates by category, categories and templates in library order (for `<optgroup>`s). */
+export function groupTemplates(
+  list: readonly EventTemplate[],
+): { category: string; templates: EventTemplate[] }[] {
+  const groups = new Map<string, EventTemplate[]>()
+  for (const t of list) {
+    const g = groups.get(t.category)
+    if (g) g.push(t)
+    else groups.set(t.category, [t])
+  }
+  return [...groups].map(([category, templates]) => ({ category, templates }))
+}
+
+/** What a template's option says: icon, title, and whether it is a red herring. */
+export function templateLabel(t: EventTemplate): string {
+  return `${t.icon ? `${t.icon} ` : ''}${t.title}${t.redHerring ? ' (red herring)' : ''}`
 }
 
 /**

@@ -1,13 +1,15 @@
 /**
- * External events and correlations over REST (CONTRACT.md): list and inject
- * external events (past ones regenerate history, future ones wait for their
- * time), and ask which events moved a stream or which streams an event moved.
+ * External events and correlations over REST (CONTRACT.md): the world's library
+ * of templates, list and inject external events (past ones regenerate history,
+ * future ones wait for their time), and ask which events moved a stream or
+ * which streams an event moved.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { ExternalEventTemplateInfoSchema, type ExternalEventTemplateInfo } from '@verisim/schema'
 import { requireAdmin } from '../../auth.js'
 import { ControlErrors, IdempotencyHeaders, controlRunner } from '../../control-route.js'
-import { BadRequestError } from '../../errors.js'
+import { BadRequestError, ErrorBody, NotReadyError } from '../../errors.js'
 
 const Anything = Type.Object({}, { additionalProperties: true })
 const Time = Type.String({ format: 'date-time' })
@@ -15,6 +17,29 @@ const Time = Type.String({ format: 'date-time' })
 const events: FastifyPluginAsyncTypebox = async (app) => {
   const admin = requireAdmin(app.config.adminToken)
   const run = controlRunner(app)
+
+  app.get(
+    '/api/events/templates',
+    {
+      schema: {
+        description:
+          "The world's external-event library: the `templateId`s `POST /api/events/external` accepts, with what each is expected to do. (An addition to the contract.)",
+        response: {
+          200: Type.Object(
+            { templates: Type.Array(ExternalEventTemplateInfoSchema) },
+            { additionalProperties: false },
+          ),
+          503: ErrorBody,
+        },
+      },
+    },
+    async () => {
+      const raw = await app.redis.get(app.streams.keys.templates)
+      if (raw === null)
+        throw new NotReadyError('no external-event library yet: is the generator running?')
+      return { templates: JSON.parse(raw) as ExternalEventTemplateInfo[] }
+    },
+  )
 
   app.get(
     '/api/events/external',
