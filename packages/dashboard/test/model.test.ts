@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import {
+  describeHistory,
   groupTemplates,
+  readHistoryStatus,
   readExternalEvent,
   readModifier,
   readScenario,
@@ -187,5 +189,34 @@ describe('the external-event library', () => {
   it('should label an option with icon and title and mark red herrings', () => {
     expect(templateLabel(list[0]!)).toBe('🎵 Platform mentioned in a viral TikTok')
     expect(templateLabel(list[2]!)).toBe('Report (red herring)')
+  })
+})
+
+describe('the history status', () => {
+  it('should say what the history shows and how far a regeneration is', () => {
+    const base = readState({ ...state, history: { version: 0, job: null } })
+    expect(describeHistory(readHistoryStatus(base))).toBe('baseline')
+    const running = readState({
+      ...state,
+      historicalMode: 'modified',
+      history: { version: 1, job: { id: 'v2', version: 2, state: 'running', progress: 45.2 } },
+    })
+    expect(readHistoryStatus(running)).toEqual({
+      mode: 'modified',
+      version: 1,
+      job: { version: 2, state: 'running', progress: 45.2 },
+    })
+    expect(describeHistory(readHistoryStatus(running))).toBe(
+      'modified history, version 1; regenerating version 2: 45 %',
+    )
+    const failed = readState({
+      ...state,
+      history: { version: 0, job: { version: 1, state: 'failed', progress: 0, error: 'boom' } },
+    })
+    expect(describeHistory(readHistoryStatus(failed))).toBe(
+      'baseline; regenerating version 1 failed: boom',
+    )
+    // an older generator without `history`
+    expect(describeHistory(readHistoryStatus(readState(state)))).toBe('')
   })
 })

@@ -7,7 +7,12 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import { formatShort } from '../lib/format.js'
-import type { ExternalEvent, StreamInfo } from '../lib/model.js'
+import {
+  describeHistory,
+  readHistoryStatus,
+  type ExternalEvent,
+  type StreamInfo,
+} from '../lib/model.js'
 import { align, joinHistory, type Points } from '../lib/series.js'
 import { useSignal } from '../lib/signal.js'
 import { useApp } from './context.js'
@@ -84,6 +89,7 @@ function DomainChart({ domain, streams }: { domain: string; streams: StreamInfo[
   const tick = useSignal(app.liveTick)
   const clock = useSignal(app.clock)
   const historyStatus = useSignal(app.historyStatus)
+  const simState = useSignal(app.state)
   const externalEvents = useSignal(app.externalEvents)
   const [hidden, setHidden] = useState<Set<string>>(new Set())
   const [flags, setFlags] = useState({ warning: true, critical: true })
@@ -255,9 +261,10 @@ function DomainChart({ domain, streams }: { domain: string; streams: StreamInfo[
     })
   }, [summary, hidden, range, externalEvents, flags])
 
+  const histState = describeHistory(readHistoryStatus(simState))
   const histNote =
     historyStatus.status === 'ok'
-      ? '7-day history (1 h points) joined to per-minute averages of the live stream'
+      ? `7-day history (1 h points${histState ? `, ${histState}` : ''}) joined to per-minute averages of the live stream`
       : historyStatus.status === 'unavailable'
         ? 'History not available on this server: live tail only, per-minute averages of normalizedValue computed here'
         : historyStatus.status === 'error'

@@ -172,7 +172,13 @@ export function createAppState(opts: { base?: string } = {}) {
     for (const e of s.activeEvents) external.set(e.id, e)
     if (s.activeEvents.length > 0) publishExternal()
     if (!s.activeModifiers.some((m) => m.status === 'settling')) settlingUntil.set(null)
-    if (prev && prev.historicalMode !== s.historicalMode) void refreshHistory()
+    // the served history changed (a regeneration completed, or reset): load it again
+    const version = (x: SimState | null) =>
+      x && typeof x.history === 'object' && x.history !== null
+        ? (x.history as { version?: unknown }).version
+        : undefined
+    if (prev && (prev.historicalMode !== s.historicalMode || version(prev) !== version(s)))
+      void refreshHistory()
   }
 
   /**

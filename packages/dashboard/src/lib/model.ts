@@ -240,6 +240,44 @@ export function readState(x: unknown): SimState | null {
   } as SimState
 }
 
+/** The state's `history`: the version served and the regeneration job, if any. */
+export interface HistoryStatus {
+  mode: 'baseline' | 'modified'
+  version: number
+  job: { version: number; state: string; progress: number; error?: string } | null
+}
+
+export function readHistoryStatus(s: SimState | null): HistoryStatus | null {
+  if (!s || !isObj(s.history)) return null
+  const h = s.history
+  const j = isObj(h.job) ? h.job : null
+  return {
+    mode: s.historicalMode === 'modified' ? 'modified' : 'baseline',
+    version: typeof h.version === 'number' ? h.version : 0,
+    job:
+      j && typeof j.version === 'number' && typeof j.state === 'string'
+        ? {
+            version: j.version,
+            state: j.state,
+            progress: typeof j.progress === 'number' ? j.progress : 0,
+            ...(typeof j.error === 'string' ? { error: j.error } : {}),
+          }
+        : null,
+  }
+}
+
+/** One line on what the history shows and what its regeneration job is doing. */
+export function describeHistory(h: HistoryStatus | null): string {
+  if (!h) return ''
+  const served = h.mode === 'modified' ? `modified history, version ${h.version}` : 'baseline'
+  const j = h.job
+  if (j && (j.state === 'queued' || j.state === 'running'))
+    return `${served}; regenerating version ${j.version}: ${Math.round(j.progress)} %`
+  if (j && j.state === 'failed')
+    return `${served}; regenerating version ${j.version} failed${j.error ? `: ${j.error}` : ''}`
+  return served
+}
+
 export function readScenario(x: unknown): Scenario | null {
   if (!isObj(x)) return null
   const id = str(x.id) ?? str(x.scenarioId)
