@@ -27,6 +27,7 @@ import { Registry } from './entities.js'
 import { SimError, SimErrorCode } from './errors.js'
 import { normalizeZ } from './normalize.js'
 import { RateModel } from './rates.js'
+import { slotCdf, slotHours } from './sessions.js'
 import { Rng, deriveKey } from './rng.js'
 import type {
   ChainObserver,
@@ -347,10 +348,7 @@ class Sim implements Host, SimPort {
     )
     this.reg = new Registry(world, seed, start)
     this.campaignIds = world.config.baseline.campaigns.map((c) => c.id)
-    this.#slotHours = Math.max(
-      1,
-      Math.floor((world.sessions.maxLeadMs - world.sessions.minLeadMs) / HOUR),
-    )
+    this.#slotHours = slotHours(world.sessions)
     this.#slotCdf = new Float64Array(this.#slotHours)
     this.#rt = world.streams.map((s) => ({
       s,
@@ -627,15 +625,7 @@ class Sim implements Host, SimPort {
     const ss = this.world.sessions
     const h0 = Math.ceil((t + ss.minLeadMs) / HOUR)
     const cdf = this.#slotCdf
-    if (h0 !== this.#slotH0) {
-      this.#slotH0 = h0
-      const lead0 = h0 - t / HOUR
-      let acc = 0
-      for (let k = 0; k < this.#slotHours; k++) {
-        acc += this.#rm.factor(ss.slotProfile, h0 + k) * Math.exp(-(lead0 + k) / ss.leadDecayHours)
-        cdf[k] = acc
-      }
-    }
+    if (h0 !== this.#slotH0) this.#slotH0 = slotCdf(this.#rm, ss, t, cdf)
     const u = rng.next() * cdf[this.#slotHours - 1]!
     let lo = 0
     let hi = this.#slotHours - 1

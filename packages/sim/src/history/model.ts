@@ -26,6 +26,7 @@
 import { DAY, HOUR, MINUTE, MONTH } from '../calendar.js'
 import type { StreamParams } from '../modifiers.js'
 import { RateModel } from '../rates.js'
+import { slotCdf, slotHours } from '../sessions.js'
 import { Rng, deriveKey } from '../rng.js'
 import { Anchor, ArrivalKind, type World, type WorldChain } from '../world/load.js'
 import { buildTimeline, type HistoryModification, type Segment, type Timeline } from './timeline.js'
@@ -450,30 +451,23 @@ export class HistoryModel {
   /** Expected session starts per bucket (`M` of them) from the drawn booking requests (the engine's slot rule). */
   #sessionStarts(req: Float64Array, t0: number, M: number): Float64Array {
     const ss = this.world.sessions
-    const slotHours = Math.max(1, Math.floor((ss.maxLeadMs - ss.minLeadMs) / HOUR))
+    const hours = slotHours(ss)
     const slots = Math.max(1, Math.floor(HOUR / ss.slotMs))
     const out = new Float64Array(M)
-    const w = new Float64Array(slotHours)
-    let hourDone = NaN
+    const cdf = new Float64Array(hours)
+    let h0 = NaN
     for (let i = 0; i < req.length; i++) {
       if (req[i] === 0) continue
       const t = t0 + (i + 0.5) * BUCKET_MS
-      const h0 = Math.ceil((t + ss.minLeadMs) / HOUR)
-      if (h0 !== hourDone) {
-        hourDone = h0
-        let acc = 0
-        for (let k = 0; k < slotHours; k++) {
-          w[k] = this.#rm.factor(ss.slotProfile, h0 + k) * Math.exp(-k / ss.leadDecayHours)
-          acc += w[k]!
-        }
-        for (let k = 0; k < slotHours; k++) w[k]! /= acc
-      }
-      const x = req[i]! / slots
-      for (let k = 0; k < slotHours; k++) {
+      // the engine's slot rule, cached per first candidate hour as the engine does
+      if (Math.ceil((t + ss.minLeadMs) / HOUR) !== h0) h0 = slotCdf(this.#rm, ss, t, cdf)
+      const x = req[i]! / slots / cdf[hours - 1]!
+      for (let k = 0; k < hours; k++) {
+        const w = cdf[k]! - (k > 0 ? cdf[k - 1]! : 0)
         const base = (h0 + k) * HOUR
         for (let j = 0; j < slots; j++) {
           const b = Math.floor((base + j * ss.slotMs - t0) / BUCKET_MS)
-          if (b < M) out[b]! += x * w[k]!
+          if (b < M) out[b]! += x * w
         }
       }
     }
