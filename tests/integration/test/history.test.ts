@@ -206,6 +206,15 @@ describe('regeneration', () => {
       20_000,
       'version 2',
     )
+    // a second scenario may not overlap the first (one scenario at a time, as live)
+    const overlap = await call('POST', '/api/simulation/history/scenario', {
+      scenarioId: 'exam-season-surge',
+      start: new Date(runStart - 5 * DAY + 3_600_000).toISOString(),
+    })
+    expect(overlap.status).toBe(400)
+    expect(overlap.body.error.message).toMatch(
+      /^scenario exam-season-surge from .*: cannot be applied on top of version 2: /,
+    )
     const bad = await call('POST', '/api/simulation/history/scenario', {
       scenarioId: 'no-such-scenario',
       start: new Date(runStart - 5 * DAY).toISOString(),

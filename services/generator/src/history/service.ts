@@ -338,10 +338,22 @@ export class HistoryService {
   }
 
   async #regenerate(mod: HistoryModification, description: string): Promise<unknown> {
-    if (!this.#queue) throw new Error('history regeneration is not running')
-    // validate now (clear error to the caller), generate in the job
+    // Validate now, with everything it comes on top of (two scenarios may not
+    // overlap): a clear error to the caller instead of a failed job.
     const mods = [...this.#mods, mod]
-    const window = this.book.model.affectedWindow(mods.slice(-1))
+    try {
+      this.book.model.affectedWindow(mods)
+    } catch (err) {
+      const why = (err as Error).message.replace(/^history modification \d+ \([^)]*\): /, '')
+      throw Object.assign(
+        new Error(
+          `${description}: cannot be applied on top of version ${this.#meta?.current ?? 0}: ${why}`,
+        ),
+        { status: 400 },
+      )
+    }
+    const window = this.book.model.affectedWindow([mod])
+    if (!this.#queue) throw new Error('history regeneration is not running')
     this.#mods = mods
     const meta = this.#meta!
     const version = Math.max(...meta.versions.map((v) => v.version), meta.job?.version ?? 0) + 1
