@@ -221,6 +221,11 @@ export class HistoryService {
     this.#worker.on('failed', (job, err) => {
       if (!job) return
       this.#pending.delete(job.id!)
+      // the next change builds on the version served, not on the one that failed
+      if (!this.#stale.delete(job.id!)) {
+        const served = this.#meta?.versions.find((v) => v.version === this.#meta?.current)
+        this.#mods = (served?.modifications ?? []) as HistoryModification[]
+      }
       this.#o.log.error(
         { err: err.message, version: job.data.version },
         'history regeneration failed',
