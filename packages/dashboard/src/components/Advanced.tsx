@@ -26,6 +26,31 @@ import { useSignal } from '../lib/signal.js'
 import { useApp } from './context.js'
 
 const TYPES = ['marketing', 'product', 'infrastructure', 'academic', 'competitive', 'operational']
+const SEVERITIES = ['info', 'warning', 'critical']
+const DIRECTIONS = ['increase', 'decrease', 'mixed']
+const MAGNITUDES = ['low', 'medium', 'high']
+
+/** A labelled select of plain string options. */
+function Choice(props: {
+  label: string
+  value: string
+  options: readonly string[]
+  onChange: (value: string) => void
+}) {
+  return (
+    <label>
+      {props.label}
+      <select
+        value={props.value}
+        onChange={(e) => props.onChange((e.currentTarget as HTMLSelectElement).value)}
+      >
+        {props.options.map((o) => (
+          <option key={o}>{o}</option>
+        ))}
+      </select>
+    </label>
+  )
+}
 
 /** `+2h`, `-1d 6h` (relative to the simulation time) or an ISO date → epoch ms; null when neither. */
 export function resolveWhen(text: string, now: number): number | null {
@@ -200,28 +225,8 @@ function InjectForm() {
       ) : (
         <>
           <div class="row">
-            <label>
-              Type
-              <select
-                value={type}
-                onChange={(e) => setType((e.currentTarget as HTMLSelectElement).value)}
-              >
-                {TYPES.map((t) => (
-                  <option key={t}>{t}</option>
-                ))}
-              </select>
-            </label>
-            <label>
-              Severity
-              <select
-                value={severity}
-                onChange={(e) => setSeverity((e.currentTarget as HTMLSelectElement).value)}
-              >
-                <option>info</option>
-                <option>warning</option>
-                <option>critical</option>
-              </select>
-            </label>
+            <Choice label="Type" value={type} options={TYPES} onChange={setType} />
+            <Choice label="Severity" value={severity} options={SEVERITIES} onChange={setSeverity} />
           </div>
           <label>
             Title
@@ -260,28 +265,18 @@ function InjectForm() {
             </select>
           </label>
           <div class="row">
-            <label>
-              Direction
-              <select
-                value={direction}
-                onChange={(e) => setDirection((e.currentTarget as HTMLSelectElement).value)}
-              >
-                <option>increase</option>
-                <option>decrease</option>
-                <option>mixed</option>
-              </select>
-            </label>
-            <label>
-              Magnitude
-              <select
-                value={magnitude}
-                onChange={(e) => setMagnitude((e.currentTarget as HTMLSelectElement).value)}
-              >
-                <option>low</option>
-                <option>medium</option>
-                <option>high</option>
-              </select>
-            </label>
+            <Choice
+              label="Direction"
+              value={direction}
+              options={DIRECTIONS}
+              onChange={setDirection}
+            />
+            <Choice
+              label="Magnitude"
+              value={magnitude}
+              options={MAGNITUDES}
+              onChange={setMagnitude}
+            />
             <label>
               Duration
               <input
