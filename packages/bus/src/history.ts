@@ -771,7 +771,16 @@ export function createHistoryReader(opts: HistoryReaderOptions): HistoryReader {
   const hk = historyKeys(keys)
   const maxDocs = opts.maxDocs ?? 4
   const parseMeta = memoJson<HistoryMeta>()
-  const parseStats = memoJson<HistoryStats>()
+  // The statistics (hundreds of kB) change only with the baseline: read once per baseline.
+  let stats: { id: string; value: HistoryStats } | null = null
+  async function loadStats(meta: HistoryMeta): Promise<HistoryStats | null> {
+    const id = `${meta.runStartedAt}:${meta.from}:${meta.versions[0]?.createdAt ?? ''}`
+    if (stats?.id === id) return stats.value
+    const raw = await redis.get(hk.stats)
+    if (raw === null) return null
+    stats = { id, value: JSON.parse(raw) as HistoryStats }
+    return stats.value
+  }
   const parseEvents = memoJson<HistoryExternalEvent[]>()
   const docs = new Map<string, Promise<HistoryDoc | null>>()
   let live: { id: string; sealed: Map<number, LiveBucket | null> } = { id: '', sealed: new Map() }
@@ -785,7 +794,6 @@ export function createHistoryReader(opts: HistoryReaderOptions): HistoryReader {
 
   async function snapshot(what: { stats?: boolean; events?: boolean }): Promise<Snapshot> {
     const p = redis.pipeline().get(hk.meta).get(keys.state)
-    if (what.stats) p.get(hk.stats)
     if (what.events) p.get(hk.events)
     const res = (await p.exec()) ?? []
     const values = res.map(([err, v]) => {
@@ -810,13 +818,11 @@ export function createHistoryReader(opts: HistoryReaderOptions): HistoryReader {
     const nowMs = Number.isFinite(stateNow)
       ? Math.max(stateNow, meta.runStartedAt)
       : meta.runStartedAt
-    let i = 2
-    const rawStats = what.stats ? values[i++] : null
-    const rawEvents = what.events ? values[i++] : null
+    const rawEvents = what.events ? values[2] : null
     return {
       meta,
       nowMs,
-      stats: rawStats ? parseStats(rawStats) : null,
+      stats: what.stats ? await loadStats(meta) : null,
       events: rawEvents ? parseEvents(rawEvents) : [],
     }
   }
