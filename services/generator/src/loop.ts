@@ -289,20 +289,10 @@ export class GeneratorLoop {
     if (cmd.action === 'history_scenario') {
       if (!history)
         throw new ControlError(ControlErrorCode.notSupported, 'history is not enabled', 501)
-      try {
-        return await history.applyScenario(
-          cmd.payload as { scenarioId: string; start: string; stop?: string },
-        )
-      } catch (err) {
-        const e = err as Error & { status?: number }
-        if (e.status !== undefined)
-          throw new ControlError(
-            e.status === 404 ? 'VS_SIM_UNKNOWN_SCENARIO' : 'VS_SIM_BAD_ARGUMENT',
-            e.message,
-            e.status,
-          )
-        throw new ControlError('VS_SIM_BAD_ARGUMENT', e.message, 400)
-      }
+      // its errors are ControlErrors naming the field
+      return history.applyScenario(
+        cmd.payload as { scenarioId: string; start: string; stop?: string },
+      )
     }
     const value = applyCommand(
       cmd,

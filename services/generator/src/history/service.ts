@@ -15,11 +15,13 @@ import {
   BUCKET_MS,
   HISTORY_INTERVALS,
   HistoryBook,
+  SimErrorCode,
   type ExternalEvent,
   type HistoryModification,
   type SimEvent,
   type World,
 } from '@verisim/sim'
+import { ControlError } from '../control.js'
 import { seriesDoc, type RegenerationJob, type RegenerationResult } from './doc.js'
 
 export const HISTORY_QUEUE = 'history'
@@ -292,13 +294,12 @@ export class HistoryService {
     const start = Date.parse(payload.start)
     const stop = payload.stop === undefined ? undefined : Date.parse(payload.stop)
     const book = this.book
-    const bad = (message: string) => Object.assign(new Error(message), { status: 400 })
+    const bad = (message: string) => new ControlError(SimErrorCode.badArgument, message, 400)
     if (!book.model.world.scenarioSet.byId.has(payload.scenarioId))
-      throw Object.assign(
-        new Error(
-          `scenarioId: unknown scenario "${payload.scenarioId}"; expected one of ${[...book.model.world.scenarioSet.byId.keys()].join(', ')}`,
-        ),
-        { status: 404 },
+      throw new ControlError(
+        SimErrorCode.unknownScenario,
+        `scenarioId: unknown scenario "${payload.scenarioId}"; expected one of ${[...book.model.world.scenarioSet.byId.keys()].join(', ')}`,
+        404,
       )
     if (!Number.isFinite(start)) throw bad('start: expected an ISO 8601 date-time')
     if (start < book.series.from || start >= this.#o.startedAt)
@@ -350,11 +351,10 @@ export class HistoryService {
       this.book.model.affectedWindow(mods)
     } catch (err) {
       const why = (err as Error).message.replace(/^history modification \d+ \([^)]*\): /, '')
-      throw Object.assign(
-        new Error(
-          `${description}: cannot be applied on top of version ${this.#meta?.current ?? 0}: ${why}`,
-        ),
-        { status: 400 },
+      throw new ControlError(
+        SimErrorCode.badArgument,
+        `${description}: cannot be applied on top of version ${this.#meta?.current ?? 0}: ${why}`,
+        400,
       )
     }
     const window = this.book.model.affectedWindow([mod])
