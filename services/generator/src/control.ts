@@ -177,6 +177,9 @@ function applyClock(cmd: ControlCommand, target: ControlTarget, wallNow: number)
       clock.resume(wallNow)
       return target.state()
     case 'pause':
+      // Hold where the simulation stands (what clients have seen), not where the
+      // wall clock has already moved it: the paused time never jumps afterwards.
+      if (!clock.paused) clock.slip(Math.min(target.engine.now, clock.now(wallNow)), wallNow)
       clock.pause(wallNow)
       return target.state()
     case 'set_speed':
