@@ -17,13 +17,25 @@
  * clients), server CPU µs per delivery, p50/p99 latency from the event's write
  * (its id's ms, taken just before XADD) to the client; (2) saturation: the
  * offered load steps up until clients fall behind (under 90 % of it delivered,
- * p99 over 1 s, or a client closed) twice in a row. Saturated throughput is the
- * highest rate sustained at a step that kept up (delivered, but no more than
- * offered: a step may drain a backlog of the one before); the peak delivered
- * rate of any step is reported beside it. Targets (issue 6): saturated ≥ 0.8 × bare ws and ≥ 1.1 × socket.io
- * batched; CPU per delivery at the fixed load ≤ 1.25 × bare ws; p99 ≤ 150 ms.
+ * p99 over 1 s, or a client closed) twice in a row, then bisects twice between
+ * the highest step that kept up and the next that did not. Saturated throughput
+ * is the highest rate sustained at a step that kept up (delivered, but no more
+ * than offered: a step may drain a backlog of the one before); the peak
+ * delivered rate of any step is reported beside it.
  *
- * Env: VERISIM_BENCH_CLIENTS (default 1000), VERISIM_BENCH_ONLY=verisim,bare,…
+ * The systems run side by side: all are started first, and their measurements
+ * take turns (ROUNDS fixed-load windows each, medians reported; the saturation
+ * ladder step by step), each followed by a pause until its backlog has drained.
+ * On a small machine the clients and the server share the cores, so whatever
+ * else runs moves every figure; taking turns spreads that over all systems
+ * instead of letting it fall on one. socket.io per event, behind at any load,
+ * runs alone afterwards.
+ *
+ * Targets (issue 6): saturated ≥ 0.8 × bare ws and ≥ 1.1 × socket.io batched;
+ * CPU per delivery at the fixed load ≤ 1.25 × bare ws; p99 ≤ 150 ms.
+ *
+ * Env: VERISIM_BENCH_CLIENTS (default 1000), VERISIM_BENCH_ONLY=verisim,bare,…,
+ * VERISIM_BENCH_ROUNDS (fixed-load windows per system, default 3)
  */
 import { fork } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -44,6 +56,8 @@ const WARMUP_MS = 2000
 const FIXED_MS = 5000
 const STEP_SETTLE_MS = 1000
 const STEP_MS = 2500
+const ROUNDS = Number(process.env.VERISIM_BENCH_ROUNDS ?? 3)
+const REFINE = 2
 
 const SYSTEMS = [
   { key: 'verisim', name: 'verisim gateway', producer: 'streams', clients: 'verisim' },
@@ -193,7 +207,9 @@ async function measureWindow(server, clients, producer, redis, ms, httpUrl) {
     cpuCores: cpuUs / 1e6 / secs,
     p50: percentile(st.hist, 0.5),
     p99: percentile(st.hist, 0.99),
+    hist: st.hist,
     bad: st.bad,
+    ready: st.ready,
     closed: st.closed,
     closeCodes: st.closeCodes,
     rssMiB: c1.rss / 2 ** 20,
@@ -211,81 +227,199 @@ async function measureWindow(server, clients, producer, redis, ms, httpUrl) {
   }
 }
 
-const behind = (m) => m.perClient < 0.9 * m.offered || m.p99 > 1000 || m.closed > 0
+const behind = (m) => m.perClient < 0.9 * m.offered || m.p99 > 1000 || m.closed > 0 || m.ready < N
+/** Delivered, but no more than offered (a step may drain a backlog of the one before); 0 when behind. */
+const sustained = (m) => (behind(m) ? 0 : Math.min(m.delivered, m.offered * N))
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
 
-async function measureSystem(sys, redisUrl, log) {
+/** Starts a system's producer, server and clients, and connects the clients (no load yet). */
+async function launch(sys, redisUrl) {
   const redis = new Redis(redisUrl)
   const prefix = `bench${randomBytes(3).toString('hex')}`
   const port = await freePort()
   const producer = start(join(here, 'fanout/producer.mjs'), [redisUrl, prefix, sys.producer])
-  await producer.ready
-  let server
-  if (sys.key === 'verisim') {
-    server = start(join(here, '../services/gateway/dist/main.js'), [], {
-      execArgv: ['--import', pathToFileURL(join(here, 'fanout/cpu-probe.mjs')).href],
-      env: {
-        REDIS_URL: redisUrl,
-        VERISIM_PREFIX: prefix,
-        VERISIM_WORLD: WORLD,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'error',
-        GATEWAY_INSTANCE_ID: `bench-${prefix}`,
-      },
-      probe: async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).ok,
-    })
-  } else {
-    const file = sys.key === 'bare' ? 'fanout/bare-ws.mjs' : 'fanout/sio-server.mjs'
-    server = start(join(here, file), [redisUrl, prefix, String(port)], { until: 'listening' })
-  }
-  const url = `ws://127.0.0.1:${port}${sys.key === 'verisim' ? '/ws' : ''}`
-  const diagUrl = sys.key === 'verisim' ? `http://127.0.0.1:${port}` : null
-  const diag = (m) =>
-    m.gateway
-      ? `; flush ${m.gateway.flushMs.toFixed(1)} ms, unsent ${m.gateway.unsentMiB.toFixed(1)} MiB`
-      : ''
-  const clients = start(join(here, 'fanout/clients.mjs'), [url, String(N), sys.clients])
+  const h = { sys, redis, prefix, producer, server: null, clients: null, diagUrl: null }
   try {
-    await server.ready
-    await clients.ready
-    const { ready } = await request(clients.child, { type: 'connect' })
+    await producer.ready
+    if (sys.key === 'verisim') {
+      h.server = start(join(here, '../services/gateway/dist/main.js'), [], {
+        execArgv: ['--import', pathToFileURL(join(here, 'fanout/cpu-probe.mjs')).href],
+        env: {
+          REDIS_URL: redisUrl,
+          VERISIM_PREFIX: prefix,
+          VERISIM_WORLD: WORLD,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'error',
+          GATEWAY_INSTANCE_ID: `bench-${prefix}`,
+        },
+        probe: async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).ok,
+      })
+      h.diagUrl = `http://127.0.0.1:${port}`
+    } else {
+      const file = sys.key === 'bare' ? 'fanout/bare-ws.mjs' : 'fanout/sio-server.mjs'
+      h.server = start(join(here, file), [redisUrl, prefix, String(port)], { until: 'listening' })
+    }
+    const url = `ws://127.0.0.1:${port}${sys.key === 'verisim' ? '/ws' : ''}`
+    h.clients = start(join(here, 'fanout/clients.mjs'), [url, String(N), sys.clients])
+    await h.server.ready
+    await h.clients.ready
+    const { ready } = await request(h.clients.child, { type: 'connect' })
     if (ready < N) throw new Error(`only ${ready} of ${N} clients connected to ${sys.name}`)
-    await request(producer.child, { type: 'rate', rate: FIXED_RATE })
-    await sleep(WARMUP_MS)
-    const fixed = await measureWindow(server, clients, producer, redis, FIXED_MS, diagUrl)
-    log(
-      `${sys.name} @${FIXED_RATE}/s: ${Math.round(fixed.delivered).toLocaleString('en-US')} deliveries/s, ` +
-        `${fixed.cpuPerDelivery.toFixed(3)} µs CPU each (${fixed.cpuCores.toFixed(2)} cores; clients ${fixed.clientCores.toFixed(2)}, producer ${fixed.producerCores.toFixed(2)}, redis ${fixed.redisCores.toFixed(2)}; machine ${Math.round(fixed.machineBusy * 100)}% busy${diag(fixed)}), p50 ${fixed.p50} ms, p99 ${fixed.p99} ms` +
-        (fixed.bad ? `, ${fixed.bad} malformed frames` : ''),
-    )
-    const steps = [{ rate: FIXED_RATE, ...fixed }]
-    if (!behind(fixed)) {
-      // Up the offered load until two steps in a row fall behind (one can be a
-      // hiccup of a shared machine); the highest delivered rate is the capacity.
-      let strikes = 0
-      for (const rate of SAT_RATES) {
-        await request(producer.child, { type: 'rate', rate })
-        await sleep(STEP_SETTLE_MS)
-        const m = await measureWindow(server, clients, producer, redis, STEP_MS, diagUrl)
-        steps.push({ rate, ...m })
-        log(
-          `${sys.name} @${rate}/s: ${Math.round(m.delivered).toLocaleString('en-US')} deliveries/s ` +
-            `(${Math.round(m.perClient)} of ${Math.round(m.offered)} events/s per client), p99 ${m.p99} ms, ` +
-            `${m.cpuCores.toFixed(2)} cores (clients ${m.clientCores.toFixed(2)}, producer ${m.producerCores.toFixed(2)}, redis ${m.redisCores.toFixed(2)}; machine ${Math.round(m.machineBusy * 100)}% busy${diag(m)})${m.closed ? `, ${m.closed} clients closed ${JSON.stringify(m.closeCodes)}` : ''}`,
-        )
-        strikes = behind(m) ? strikes + 1 : 0
-        if (strikes === 2) break
+    return h
+  } catch (err) {
+    await shutdown(h)
+    throw err
+  }
+}
+
+async function shutdown(h) {
+  if (h.clients) await request(h.clients.child, { type: 'close' }).catch(() => undefined)
+  await Promise.all([h.clients?.stop(), h.server?.stop(), h.producer.stop()])
+  await deletePrefix(h.redis, h.prefix).catch(() => undefined)
+  h.redis.disconnect()
+}
+
+/**
+ * Stops the load and waits until the clients received everything the server
+ * still had queued (no delivery for 500 ms), so the next system is measured on
+ * a quiet machine; reconnects clients the server closed.
+ */
+async function quiesce(h) {
+  await request(h.producer.child, { type: 'rate', rate: 0 })
+  let last = -1
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const { total } = await request(h.clients.child, { type: 'stats' })
+    if (total === last) break
+    last = total
+    await sleep(500)
+  }
+  const { ready } = await request(h.clients.child, { type: 'reconnect' })
+  if (ready < N) throw new Error(`only ${ready} of ${N} clients reconnected to ${h.sys.name}`)
+}
+
+/** One measurement of a system at an offered load, then back to idle. */
+async function measureAt(h, rate, settleMs, windowMs) {
+  await request(h.producer.child, { type: 'rate', rate })
+  await sleep(settleMs)
+  const closedBefore = (await request(h.clients.child, { type: 'stats' })).closed
+  const m = await measureWindow(h.server, h.clients, h.producer, h.redis, windowMs, h.diagUrl)
+  m.closed -= closedBefore
+  await quiesce(h)
+  return { rate, ...m }
+}
+
+const diag = (m) =>
+  m.gateway
+    ? `; flush ${m.gateway.flushMs.toFixed(1)} ms, unsent ${m.gateway.unsentMiB.toFixed(1)} MiB`
+    : ''
+const describe = (m) =>
+  `${Math.round(m.delivered).toLocaleString('en-US')} deliveries/s ` +
+  `(${Math.round(m.perClient)} of ${Math.round(m.offered)} events/s per client), ` +
+  `${m.cpuPerDelivery.toFixed(3)} µs CPU each, p50 ${m.p50} ms, p99 ${m.p99} ms, ` +
+  `${m.cpuCores.toFixed(2)} cores (clients ${m.clientCores.toFixed(2)}, producer ${m.producerCores.toFixed(2)}, ` +
+  `redis ${m.redisCores.toFixed(2)}; machine ${Math.round(m.machineBusy * 100)}% busy${diag(m)})` +
+  (m.closed ? `, ${m.closed} clients closed ${JSON.stringify(m.closeCodes)}` : '') +
+  (m.bad ? `, ${m.bad} malformed frames` : '') +
+  (behind(m) ? ' — behind' : '')
+
+/**
+ * Measures a set of systems side by side. Every system is started up front and
+ * idles while another is measured, and the measurements take turns (round by
+ * round, step by step), so a change in what else the machine is doing falls on
+ * all of them alike instead of on whichever ran at that moment.
+ *   fixed load: ROUNDS windows of FIXED_MS at 2,000 events/s each; the median
+ *     CPU per delivery and latencies over all windows' samples.
+ *   saturation: the ladder of offered rates, each system until it falls behind
+ *     twice in a row; then REFINE bisections between its highest rate that kept
+ *     up and the next one that did not, so the ladder's coarse steps do not
+ *     decide a ratio.
+ */
+async function measureSystems(systems, redisUrl, log, rounds = ROUNDS) {
+  const hs = []
+  try {
+    for (const sys of systems) {
+      log(`${sys.name}: starting, ${N} clients`)
+      hs.push(await launch(sys, redisUrl))
+    }
+    for (const h of hs) {
+      h.fixed = []
+      h.steps = []
+      h.strikes = 0
+    }
+    for (let round = 1; round <= rounds; round++) {
+      for (const h of hs) {
+        const m = await measureAt(h, FIXED_RATE, WARMUP_MS, FIXED_MS)
+        h.fixed.push(m)
+        log(`${h.sys.name} @${FIXED_RATE}/s (round ${round}/${rounds}): ${describe(m)}`)
       }
     }
-    const sustained = (m) => (behind(m) ? 0 : Math.min(m.delivered, m.offered * N))
-    const saturated = steps.reduce((a, b) => (sustained(b) > sustained(a) ? b : a))
-    const peak = steps.reduce((a, b) => (b.delivered > a.delivered ? b : a))
-    return { fixed, saturated: { ...saturated, sustained: sustained(saturated) }, peak, steps }
+    // A system behind at the fixed load (socket.io per event) has no capacity to find.
+    const climbing = hs.filter((h) => h.fixed.filter(behind).length <= rounds / 2)
+    for (const rate of SAT_RATES) {
+      const active = climbing.filter((h) => h.strikes < 2)
+      if (active.length === 0) break
+      for (const h of active) {
+        const m = await measureAt(h, rate, STEP_SETTLE_MS, STEP_MS)
+        h.steps.push(m)
+        h.strikes = behind(m) ? h.strikes + 1 : 0
+        log(`${h.sys.name} @${rate}/s: ${describe(m)}`)
+      }
+    }
+    for (const h of climbing) {
+      const kept = [FIXED_RATE, ...h.steps.filter((m) => !behind(m)).map((m) => m.rate)]
+      h.lo = Math.max(...kept)
+      h.hi = Math.min(...h.steps.filter((m) => behind(m) && m.rate > h.lo).map((m) => m.rate))
+    }
+    for (let i = 0; i < REFINE; i++) {
+      for (const h of climbing) {
+        if (!Number.isFinite(h.hi)) continue
+        const rate = Math.round((h.lo + h.hi) / 2 / 100) * 100
+        if (rate <= h.lo || rate >= h.hi) continue
+        const m = await measureAt(h, rate, STEP_SETTLE_MS, STEP_MS)
+        h.steps.push(m)
+        if (behind(m)) h.hi = rate
+        else h.lo = rate
+        log(`${h.sys.name} @${rate}/s (refining): ${describe(m)}`)
+      }
+    }
+    return Object.fromEntries(hs.map((h) => [h.sys.key, summarize(h)]))
   } finally {
-    await request(clients.child, { type: 'close' }).catch(() => undefined)
-    await Promise.all([clients.stop(), server.stop(), producer.stop()])
-    await deletePrefix(redis, prefix).catch(() => undefined)
-    redis.disconnect()
+    await Promise.all(hs.map(shutdown))
+  }
+}
+
+function summarize(h) {
+  const hist = new Array(h.fixed[0].hist.length).fill(0)
+  for (const m of h.fixed) m.hist.forEach((c, i) => (hist[i] += c))
+  const cpu = h.fixed.map((m) => m.cpuPerDelivery)
+  const fixed = {
+    delivered: median(h.fixed.map((m) => m.delivered)),
+    perClient: median(h.fixed.map((m) => m.perClient)),
+    offered: median(h.fixed.map((m) => m.offered)),
+    windows: cpu.length,
+    cpuPerDelivery: median(cpu),
+    cpuMin: Math.min(...cpu),
+    cpuMax: Math.max(...cpu),
+    cpuCores: median(h.fixed.map((m) => m.cpuCores)),
+    rssMiB: Math.max(...h.fixed.map((m) => m.rssMiB)),
+    p50: percentile(hist, 0.5),
+    p99: percentile(hist, 0.99),
+  }
+  const all = [...h.fixed, ...h.steps]
+  const saturated = all.reduce((a, b) => (sustained(b) > sustained(a) ? b : a))
+  const peak = all.reduce((a, b) => (b.delivered > a.delivered ? b : a))
+  return {
+    fixed,
+    saturated: { ...saturated, sustained: sustained(saturated) },
+    peak,
+    steps: all.length,
+    upTo: h.hi,
   }
 }
 
@@ -296,12 +430,15 @@ export default async function run(ctx) {
     `load average before: ${load.toFixed(2)} on ${os.cpus().length} cores (other work on the machine skews every figure)`,
   )
   const only = process.env.VERISIM_BENCH_ONLY?.split(',')
+  const chosen = SYSTEMS.filter((sys) => !only || only.includes(sys.key))
+  // socket.io per event cannot keep up even at the fixed load, and its backlog
+  // would keep the machine busy while the others are measured: it runs alone,
+  // one window (its backlog outlasts any pause between windows).
+  const together = chosen.filter((sys) => sys.key !== 'sio-event')
+  const alone = chosen.filter((sys) => sys.key === 'sio-event')
   const r = {}
-  for (const sys of SYSTEMS) {
-    if (only && !only.includes(sys.key)) continue
-    ctx.log(`${sys.name}: ${N} clients`)
-    r[sys.key] = await measureSystem(sys, redisUrl, ctx.log)
-  }
+  if (together.length > 0) Object.assign(r, await measureSystems(together, redisUrl, ctx.log))
+  if (alone.length > 0) Object.assign(r, await measureSystems(alone, redisUrl, ctx.log, 1))
   const rows = [
     {
       name: 'load average (1 min) at start',
@@ -325,7 +462,7 @@ export default async function run(ctx) {
         name: `${sys.name}: CPU per delivery @2k`,
         value: m.fixed.cpuPerDelivery,
         unit: 'µs',
-        note: `${m.fixed.cpuCores.toFixed(2)} cores; RSS ${k(m.fixed.rssMiB)} MiB`,
+        note: `median of ${m.fixed.windows} windows (${m.fixed.cpuMin.toFixed(3)}–${m.fixed.cpuMax.toFixed(3)}); ${m.fixed.cpuCores.toFixed(2)} cores; RSS ${k(m.fixed.rssMiB)} MiB`,
       },
       { name: `${sys.name}: latency p50 @2k`, value: m.fixed.p50, unit: 'ms' },
       {
@@ -340,7 +477,9 @@ export default async function run(ctx) {
         unit: 'events/s',
         note:
           m.saturated.sustained > 0
-            ? `at ${k(m.saturated.offered)} ev/s offered; p99 ${m.saturated.p99} ms; ${m.saturated.cpuCores.toFixed(2)} cores`
+            ? `at ${k(m.saturated.offered)} ev/s offered; p99 ${m.saturated.p99} ms; server ${m.saturated.cpuCores.toFixed(2)} cores, ` +
+              `clients ${m.saturated.clientCores.toFixed(2)}, producer + Redis ${(m.saturated.producerCores + m.saturated.redisCores).toFixed(2)}` +
+              (Number.isFinite(m.upTo) ? `; behind at ${k(m.upTo)} ev/s` : '')
             : 'behind already at the fixed load',
       },
       {

@@ -26,6 +26,8 @@ let ready = 0
 let closed = 0
 const closeCodes = {}
 let deliveries = 0
+/** Deliveries since start (never reset): the bench waits on it for a backlog to drain. */
+let total = 0
 let frames = 0
 let bad = 0
 let framesSeen = 0
@@ -75,6 +77,7 @@ function countBatch(len, layout) {
     return 0
   }
   deliveries += n
+  total += n
   frames++
   return n
 }
@@ -134,6 +137,7 @@ function connect() {
     } else if (startsWith(h, P.sioEvent)) {
       if (len - LAYOUT.sioEvent.overhead !== EVENT_BYTES) bad++
       deliveries++
+      total++
       frames++
       if (whole) sample(whole, LAYOUT.sioEvent.prefix, 1, Date.now())
     } else if (h[0] === 48)
@@ -219,22 +223,31 @@ function connect() {
     handshake = null
     if (rest.length > 0) frames_(rest)
   })
-  sock.on('close', () => closed++)
+  sock.on('close', () => {
+    closed++
+    if (isReady) ready--
+    isReady = false
+  })
   sock.on('error', () => undefined)
   return sock
 }
 
-const sockets = []
+let sockets = []
+/** Opens connections until N are open (again, after some were closed), in steps of 100. */
+async function fill() {
+  sockets = sockets.filter((s) => !s.destroyed)
+  while (sockets.length < N) {
+    for (let j = 0; j < 100 && sockets.length < N; j++) sockets.push(connect())
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  const deadline = Date.now() + 30_000
+  while (ready < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  return { ready }
+}
 serve({
-  async connect() {
-    for (let i = 0; i < N; i += 100) {
-      for (let j = i; j < Math.min(N, i + 100); j++) sockets.push(connect())
-      await new Promise((r) => setTimeout(r, 20))
-    }
-    const deadline = Date.now() + 30_000
-    while (ready < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-    return { ready }
-  },
+  connect: fill,
+  /** Replaces connections the server closed (e.g. as slow consumers). */
+  reconnect: fill,
   async reset() {
     deliveries = 0
     frames = 0
@@ -244,7 +257,17 @@ serve({
   },
   async stats() {
     const cpu = process.cpuUsage()
-    return { ready, closed, closeCodes, deliveries, frames, bad, hist: Array.from(hist), cpu }
+    return {
+      ready,
+      closed,
+      closeCodes,
+      deliveries,
+      total,
+      frames,
+      bad,
+      hist: Array.from(hist),
+      cpu,
+    }
   },
   async close() {
     for (const s of sockets) s.destroy()
