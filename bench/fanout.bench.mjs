@@ -34,6 +34,9 @@
  * Targets (issue 6): saturated ≥ 0.8 × bare ws and ≥ 1.1 × socket.io batched;
  * CPU per delivery at the fixed load ≤ 1.25 × bare ws; p99 ≤ 150 ms.
  *
+ * Diagnostic (only when named): bare-batch, the bare ws server fed one Redis
+ * entry per 100 ms batch instead of one per event (see fanout/bare-ws.mjs).
+ *
  * Env: VERISIM_BENCH_CLIENTS (default 1000), VERISIM_BENCH_ONLY=verisim,bare,…,
  * VERISIM_BENCH_ROUNDS (fixed-load windows per system, default 3)
  */
@@ -64,6 +67,14 @@ const SYSTEMS = [
   { key: 'bare', name: 'bare ws', producer: 'streams', clients: 'bare' },
   { key: 'sio-batch', name: 'socket.io batched', producer: 'sio-batch', clients: 'sio' },
   { key: 'sio-event', name: 'socket.io per event', producer: 'sio-event', clients: 'sio' },
+  // Diagnostic, only when named in VERISIM_BENCH_ONLY: bare ws fed one entry per batch.
+  {
+    key: 'bare-batch',
+    name: 'bare ws fed by batches',
+    producer: 'batches',
+    clients: 'bare',
+    optional: true,
+  },
 ]
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -261,8 +272,13 @@ async function launch(sys, redisUrl) {
       })
       h.diagUrl = `http://127.0.0.1:${port}`
     } else {
-      const file = sys.key === 'bare' ? 'fanout/bare-ws.mjs' : 'fanout/sio-server.mjs'
-      h.server = start(join(here, file), [redisUrl, prefix, String(port)], { until: 'listening' })
+      const [file, source] =
+        sys.clients === 'bare'
+          ? ['fanout/bare-ws.mjs', sys.producer === 'batches' ? 'batches' : 'streams']
+          : ['fanout/sio-server.mjs']
+      h.server = start(join(here, file), [redisUrl, prefix, String(port), source ?? ''], {
+        until: 'listening',
+      })
     }
     const url = `ws://127.0.0.1:${port}${sys.key === 'verisim' ? '/ws' : ''}`
     h.clients = start(join(here, 'fanout/clients.mjs'), [url, String(N), sys.clients])
@@ -430,7 +446,13 @@ export default async function run(ctx) {
     `load average before: ${load.toFixed(2)} on ${os.cpus().length} cores (other work on the machine skews every figure)`,
   )
   const only = process.env.VERISIM_BENCH_ONLY?.split(',')
-  const chosen = SYSTEMS.filter((sys) => !only || only.includes(sys.key))
+  const unknown = only?.filter((key) => !SYSTEMS.some((sys) => sys.key === key)) ?? []
+  if (unknown.length > 0) {
+    throw new Error(
+      `VERISIM_BENCH_ONLY: unknown system ${unknown.join(', ')}; expected some of ${SYSTEMS.map((sys) => sys.key).join(', ')}`,
+    )
+  }
+  const chosen = SYSTEMS.filter((sys) => (only ? only.includes(sys.key) : !sys.optional))
   // socket.io per event cannot keep up even at the fixed load, and its backlog
   // would keep the machine busy while the others are measured: it runs alone,
   // one window (its backlog outlasts any pause between windows).
@@ -511,6 +533,14 @@ export default async function run(ctx) {
       value: v.saturated.sustained / r['sio-batch'].saturated.sustained,
       unit: '×',
       target: '≥ 1.1',
+    })
+  }
+  if (r.bare && r['bare-batch']) {
+    rows.push({
+      name: 'bare ws / bare ws fed by batches: saturated',
+      value: r.bare.saturated.sustained / r['bare-batch'].saturated.sustained,
+      unit: '×',
+      note: 'what one stream entry per event costs against one per batch',
     })
   }
   if (v && r['sio-event']) {

@@ -18,6 +18,9 @@ export const CATALOG = CHANNELS.map((channel) => ({
   description: `${channel} metric (benchmark)`,
 }))
 
+/** The diagnostic single stream of 100 ms batches (one entry each, field `e`: the events joined by commas). */
+export const batchesKey = (prefix) => `${prefix}:batches`
+
 /**
  * The envelope of one event, exactly EVENT_BYTES long: the id (`<ms>-<seq>`,
  * its ms the time the event was made, just before XADD) comes first, so a

@@ -3,15 +3,17 @@
  * either XADDs them to the world's channel streams in id order (what the
  * generator does; the gateway and the bare ws server read those), or emits them
  * through a Socket.IO server with the Redis Streams adapter (one `batch` emit
- * per 100 ms, or one emit per event).
+ * per 100 ms, or one emit per event), or (diagnostic) XADDs one entry per
+ * 100 ms holding the window's events to a single stream, the way the Socket.IO
+ * adapter carries a batch.
  *
- * argv: <redisUrl> <prefix> <mode: streams|sio-batch|sio-event>
+ * argv: <redisUrl> <prefix> <mode: streams|sio-batch|sio-event|batches>
  */
 import { Redis } from 'ioredis'
 import { Server } from 'socket.io'
 import { createAdapter } from '@socket.io/redis-streams-adapter'
 import { createIdSequence, createKeys, createStreamWriter, ensureEpoch } from '@verisim/bus'
-import { CATALOG, CHANNELS, WORLD, envelope, serve } from './common.mjs'
+import { CATALOG, CHANNELS, WORLD, batchesKey, envelope, serve } from './common.mjs'
 
 const [redisUrl, prefix, mode] = process.argv.slice(2)
 const redis = new Redis(redisUrl)
@@ -26,7 +28,7 @@ if (mode === 'streams') {
   writer = createStreamWriter({ redis, keys, maxLen: 200_000 })
   await redis.set(keys.catalog, JSON.stringify(CATALOG))
   await ensureEpoch(redis, keys, '0-0')
-} else {
+} else if (mode !== 'batches') {
   io = new Server({
     adapter: createAdapter(redis, { streamName: `${prefix}:sio`, maxLen: 200_000 }),
   })
@@ -68,13 +70,18 @@ async function tick() {
       const events = make(due, now)
       written += due
       if (mode === 'streams') await writer.write(events)
+      else if (mode === 'batches') for (const e of events) pendingBatch.push(e.json)
       else if (mode === 'sio-event') for (const e of events) io.emit('event', JSON.parse(e.json))
       else for (const e of events) pendingBatch.push(JSON.parse(e.json))
     }
-    if (mode === 'sio-batch' && now - lastBatchAt >= BATCH_MS) {
+    if ((mode === 'sio-batch' || mode === 'batches') && now - lastBatchAt >= BATCH_MS) {
       lastBatchAt = now
-      if (pendingBatch.length > 0) io.emit('batch', pendingBatch)
+      const batch = pendingBatch
       pendingBatch = []
+      if (batch.length > 0 && mode === 'sio-batch') io.emit('batch', batch)
+      if (batch.length > 0 && mode === 'batches') {
+        await redis.xadd(batchesKey(prefix), 'MAXLEN', '~', '1000', '*', 'e', batch.join(','))
+      }
     }
   }
   setTimeout(
