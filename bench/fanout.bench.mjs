@@ -46,9 +46,8 @@ import os from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
-import { deletePrefix } from '@verisim/bus'
+import { deletePrefix, freePort } from '@verisim/bus'
 import { WORLD, request } from './fanout/common.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -78,17 +77,6 @@ const SYSTEMS = [
 ]
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-    srv.on('error', reject)
-  })
-}
 
 /** Forks a child with IPC; resolves once it sends `{type}` (or a readiness probe passes). */
 function start(modulePath, args, { env, execArgv = [], until = 'ready', probe } = {}) {

@@ -8,27 +8,15 @@
  * asks < 500 ms).
  */
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
-import { deletePrefix } from '@verisim/bus'
+import { deletePrefix, freePort } from '@verisim/bus'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const RUNS = 200
 const WARM = 10
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-    srv.on('error', reject)
-  })
-}
 
 function start(name, env) {
   const out = []

@@ -381,7 +381,8 @@ function tail(child: ChildProcess, maxLines: number): { push(line: string): void
   return { push, text: () => lines.join(' | ') }
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now (the OS picks it; it may be taken again before use). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.unref()

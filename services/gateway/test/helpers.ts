@@ -17,6 +17,7 @@ import {
   deletePrefix,
   discoverRedis,
   ensureEpoch,
+  freePort,
   type RawEvent,
   type RedisHandle,
   type WorldKeys,
@@ -249,17 +250,7 @@ export interface GatewayProcess {
   stop(): Promise<void>
 }
 
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net')
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-    srv.on('error', reject)
-  })
-}
+export { freePort }
 
 /** Starts `dist/main.js` with the harness's settings plus `env`, and waits until it is ready. */
 export async function spawnGateway(
