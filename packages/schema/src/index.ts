@@ -14,6 +14,10 @@ export * from './topics.js'
 // Validation helpers
 export * from './validate.js'
 
+// Stream patterns (`*`, `<prefix>.*`, exact name) and ISO 8601 durations
+export * from './patterns.js'
+export * from './durations.js'
+
 // World configuration (config/worlds/<world>/*.json)
 export * from './world.js'
 

@@ -4,6 +4,7 @@
  * `simulation_control`. A subscription is the union of its topics.
  */
 import type { AnomalyFlag, Cadence, StreamInfo } from './event.js'
+import { streamPatternMatcher } from './patterns.js'
 
 /** Channels that carry something other than a world's own streams. */
 export const SpecialChannel = {
@@ -107,11 +108,17 @@ export function createTopicMatcher(
     else if (p.kind === 'control') control = true
   }
   if (all) return (e) => e.channel !== SpecialChannel.control || control
+  // `<domain>.*` is a stream pattern (a world's stream names begin with `<domain>.`).
+  const inDomains = [...domains].map((d) => streamPatternMatcher(`${d}.*`))
+  const inDomain = (stream: string) => {
+    for (const match of inDomains) if (match(stream)) return true
+    return false
+  }
   return (e) => {
     if (e.channel === SpecialChannel.control) return control
     if (e.channel === SpecialChannel.external) return external
     if (streams.has(e.stream)) return true
-    if (domains.size > 0 && domains.has(domainOf(e.stream))) return true
+    if (inDomain(e.stream)) return true
     if (anomalies && e.anomalyFlag !== 'normal') return true
     if (cadences.size > 0) {
       const c = cadenceOf.get(e.stream)
