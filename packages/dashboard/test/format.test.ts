@@ -38,6 +38,11 @@ describe('format', () => {
     expect(parseIsoDuration('P2DT6H30M')).toBe((54 * 60 + 30) * 60_000)
     expect(parseIsoDuration('PT')).toBeNull()
     expect(parseIsoDuration('8h')).toBeNull()
+    // The generator's reading: surrounding spaces ignored, a fraction only on seconds.
+    expect(parseIsoDuration(' PT2H ')).toBe(7_200_000)
+    expect(parseIsoDuration('PT1.5S')).toBe(1500)
+    expect(parseIsoDuration('PT1.5H')).toBeNull()
+    expect(parseIsoDuration('-PT1H')).toBeNull()
     expect(readableDuration('PT8H')).toBe('8 h')
     expect(formatDuration(86_400_000)).toBe('1 d')
     expect(readableDuration('6-12 hours')).toBe('6-12 hours')

@@ -2,6 +2,7 @@
  * Formatting and the ticking simulation clock. Simulation times are shown in
  * UTC, as the gateway reports them.
  */
+import { formatIsoDuration, parseIsoDuration as parseIsoDurationMs } from '@verisim/schema'
 
 const pad = (n: number) => String(n).padStart(2, '0')
 
@@ -111,31 +112,22 @@ export function reportWallTime(updatedAt: string | undefined, receivedAt: number
   return Number.isFinite(u) && Math.abs(receivedAt - u) < 5000 && u <= receivedAt ? u : receivedAt
 }
 
-/** ISO 8601 duration (`PT8H`, `P2DT6H`, `PT90M`) → ms; null when it is not one. */
+/**
+ * ISO 8601 duration (`PT8H`, `P2DT6H`, `PT90M`) → ms; null when it is not one.
+ * The generator's reading (`@verisim/schema`), so the page accepts exactly what
+ * the control actions will; surrounding spaces are ignored.
+ */
 export function parseIsoDuration(text: string): number | null {
-  const m =
-    /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(
-      text.trim(),
-    )
-  if (!m || text.trim() === 'P' || text.trim().endsWith('T')) return null
-  const [, w, d, h, min, s] = m.map((x) => (x === undefined ? 0 : Number(x))) as number[]
-  return ((((w! * 7 + d!) * 24 + h!) * 60 + min!) * 60 + s!) * 1000
+  return parseIsoDurationMs(text.trim()) ?? null
 }
 
 /**
- * ms → ISO 8601 duration, largest units first (`PT2H`, `P1DT6H`, `PT1H30M`,
- * `PT45S`); what the control actions take where the page lets you type `2h`.
+ * ms → ISO 8601 duration in whole seconds, largest units first (`PT2H`,
+ * `P1DT6H`, `PT1H30M`, `PT45S`); what the control actions take where the page
+ * lets you type `2h`. Negative spans give `PT0S`.
  */
 export function toIsoDuration(ms: number): string {
-  let rest = Math.max(0, Math.round(ms / 1000))
-  const d = Math.floor(rest / 86_400)
-  rest -= d * 86_400
-  const h = Math.floor(rest / 3600)
-  rest -= h * 3600
-  const m = Math.floor(rest / 60)
-  const s = rest - m * 60
-  const time = `${h ? `${h}H` : ''}${m ? `${m}M` : ''}${s ? `${s}S` : ''}`
-  return d === 0 && time === '' ? 'PT0S' : `P${d ? `${d}D` : ''}${time ? `T${time}` : ''}`
+  return formatIsoDuration(Math.max(0, Math.round(ms / 1000)) * 1000)
 }
 
 /** A duration as the server wrote it, made readable: ISO 8601 → `8 h`; anything else unchanged. */
