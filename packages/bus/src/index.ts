@@ -1,7 +1,7 @@
 /**
  * @verisim/bus — everything that touches Redis Streams: key names, event ids,
- * the pipelined writer, the consumer-group reader, range reads, the epoch, and
- * finding a Redis to talk to.
+ * the pipelined writer, the consumer-group reader, range reads, the epoch, the
+ * stored history, and finding a Redis to talk to.
  */
 
 // Key names and ids
@@ -22,8 +22,12 @@ export * from './control.js'
 export * from './admin.js'
 export * from './groups.js'
 
-// History stored by the generator: keys, roll-up into points, diff, cached reader
-export * from './history.js'
+// History stored by the generator: stored shapes, errors, the pure read model
+// (ranges, roll-up into points, statistics, diff) and the cached Redis reader
+export * from './history/stored.js'
+export * from './history/errors.js'
+export * from './history/model.js'
+export * from './history/reader.js'
 
 // Finding (or starting) a Redis
 export * from './discovery.js'

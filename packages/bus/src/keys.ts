@@ -1,7 +1,9 @@
 /**
  * Every Redis key name Verisim uses, built in one place. Keys of one world share
  * the hash tag `{<world>}` so a world lives on one Redis Cluster slot (one XREAD
- * can then span all its channels).
+ * can then span all its channels): the streams and control keys
+ * (`createKeys`), the stored history (`historyKeys`) and gateway consumer
+ * groups (`groupName`).
  */
 
 export interface WorldKeys {
@@ -93,5 +95,39 @@ export function createKeys(prefix: string, world: string): WorldKeys {
     gatewayHeartbeatPrefix: `${base}:gw:`,
     channelPattern: `${base}:ch:*`,
     bullPrefix: `${base}:bull`,
+  }
+}
+
+/** The keys of the history the generator stores beside the streams (`hist:*`). */
+export interface HistoryKeys {
+  /** JSON `HistoryMeta`: what is stored and which version is served. */
+  readonly meta: string
+  /** JSON `HistoryDoc` of one version (0 = baseline). */
+  doc(version: number): string
+  /** JSON `HistoryStats`: baseline statistics per interval and stream. */
+  readonly stats: string
+  /** JSON array of `HistoryExternalEvent`. */
+  readonly events: string
+  /** Hash of one live 15-minute bucket: `<stream>` = count, `<stream>:v` = sum of primary values. */
+  live(bucketStartMs: number): string
+  /** SCAN pattern matching every live bucket hash. */
+  readonly livePattern: string
+}
+
+/**
+ * @example
+ * const hk = historyKeys(createKeys('vs', 'tutoring'))
+ * hk.doc(0) // 'vs:{tutoring}:hist:v:0'
+ * hk.live(1732348800000) // 'vs:{tutoring}:hist:live:1732348800000'
+ */
+export function historyKeys(keys: WorldKeys): HistoryKeys {
+  const base = `${keys.prefix}:{${keys.world}}:hist`
+  return {
+    meta: `${base}:meta`,
+    doc: (version) => `${base}:v:${version}`,
+    stats: `${base}:stats`,
+    events: `${base}:events`,
+    live: (bucketStartMs) => `${base}:live:${bucketStartMs}`,
+    livePattern: `${base}:live:*`,
   }
 }

@@ -1,6 +1,6 @@
 /**
  * What the generator stores in Redis for the gateway to serve history from
- * (packages/bus/src/history.ts reads it): a generated series as a JSON document.
+ * (packages/bus/src/history/reader.ts reads it): a generated series as a JSON document.
  */
 import type { HistorySeries } from '@verisim/sim'
 

@@ -4,7 +4,7 @@
  * regeneration jobs (BullMQ, progress in the state and on `simulation_control`),
  * and the live series the generator records from the events it publishes, in the
  * same 15-minute buckets, so `/api/simulation/history` continues the baseline
- * without a seam. The gateway serves it (packages/bus/src/history.ts).
+ * without a seam. The gateway serves it (packages/bus/src/history/reader.ts).
  */
 import { fileURLToPath } from 'node:url'
 import { Queue, QueueEvents, Worker } from 'bullmq'

@@ -1,8 +1,9 @@
 /**
  * History over REST (CONTRACT.md): the stored baseline joined with live
  * buckets as points of an interval, the baseline statistics, the stored
- * versions and what a regenerated version changed. Reads what the generator
- * wrote (`@verisim/bus` history reader, which caches parsed documents).
+ * versions and what a regenerated version changed. Query strings are read by
+ * `./history-query.ts`; the rest is what the generator wrote, through the
+ * `@verisim/bus` history reader (which caches parsed documents).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import createError from '@fastify/error'
@@ -17,6 +18,7 @@ import {
   createHistoryReader,
 } from '@verisim/bus'
 import { BadRequestError, ErrorBody, ErrorCode, NotReadyError } from '../../errors.js'
+import { parseDiffQuery, parseHistoryQuery, parseStatisticsQuery } from './history-query.js'
 
 const NotFoundError = createError(ErrorCode.notFound, '%s', 404)
 
@@ -154,7 +156,7 @@ const history: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: HistoryResponse, 400: ErrorBody, 503: ErrorBody },
       },
     },
-    (req) => read(() => reader.history(req.query)),
+    (req) => read(() => reader.history(parseHistoryQuery(req.query))),
   )
 
   app.get(
@@ -173,7 +175,7 @@ const history: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: StatisticsResponse, 400: ErrorBody, 503: ErrorBody },
       },
     },
-    (req) => read(() => reader.statistics(req.query)),
+    (req) => read(() => reader.statistics(parseStatisticsQuery(req.query))),
   )
 
   app.get(
@@ -206,7 +208,7 @@ const history: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: DiffResponse, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
       },
     },
-    (req) => read(() => reader.diff(req.query)),
+    (req) => read(() => reader.diff(parseDiffQuery(req.query))),
   )
 }
 

@@ -1,4 +1,4 @@
-/** REST reads: the stream catalog, and the history (./history.ts). */
+/** REST reads: the stream catalog, and the history (./history.ts, query strings read by ./history-query.ts). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { StreamInfoSchema } from '@verisim/schema'
