@@ -7,7 +7,8 @@
  */
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { DAY, HOUR, createEngine, loadWorld } from '../packages/sim/dist/index.js'
+import { DAY, HOUR, createEngine } from '../packages/sim/dist/index.js'
+import { loadWorldById } from '../packages/worlds/dist/index.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const START = Date.UTC(2025, 1, 24)
@@ -28,7 +29,7 @@ function generate(world, seed, days) {
 }
 
 export default async function run(ctx) {
-  const world = loadWorld(join(here, '..', 'config', 'worlds', 'tutoring'))
+  const world = loadWorldById('tutoring')
   ctx.log(`warm-up: ${WARMUP_DAYS} simulated days`)
   generate(world, 1, WARMUP_DAYS)
   ctx.log(`measuring: ${DAYS} simulated days of ${world.streams.length} streams`)

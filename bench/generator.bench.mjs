@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
-import { createEngine, loadWorld } from '@verisim/sim'
+import { createEngine } from '@verisim/sim'
+import { loadWorldById } from '@verisim/worlds'
 import { createIdSequence, createKeys, createStreamWriter, deletePrefix } from '@verisim/bus'
 import { createEnvelopeEncoder } from '@verisim/generator'
 
@@ -78,7 +79,7 @@ async function plainPath(redis, payloads, prefix) {
 export default async function run(ctx) {
   const url = await ctx.redisUrl()
   const redis = new Redis(url)
-  const world = loadWorld(join(here, '../config/worlds/tutoring'))
+  const world = loadWorldById('tutoring')
   const rows = []
   try {
     let bestGen = 0

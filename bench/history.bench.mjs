@@ -12,7 +12,8 @@
  */
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { HOUR, HistoryBook, HistoryModel, loadWorld, planBaselineEvents } from '@verisim/sim'
+import { HOUR, HistoryBook, HistoryModel, planBaselineEvents } from '@verisim/sim'
+import { loadWorldById } from '@verisim/worlds'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const START = Date.UTC(2026, 2, 2)
@@ -40,7 +41,7 @@ const median = (xs) => {
 const verdict = (ms) => (ms < TARGET_MS ? 'meets target' : 'BELOW TARGET')
 
 export default async function run(ctx) {
-  const world = loadWorld(join(here, '..', 'config', 'worlds', 'tutoring'))
+  const world = loadWorldById('tutoring')
   const streams = world.streams.length
 
   // (a) HistoryModel.generate with the baseline events

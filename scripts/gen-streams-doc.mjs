@@ -9,11 +9,12 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { format } from 'prettier'
-import { loadWorld, renderStreamsDoc } from '../packages/sim/dist/index.js'
+import { renderStreamsDoc } from '../packages/sim/dist/index.js'
+import { loadWorldById } from '../packages/worlds/dist/index.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const target = join(root, 'docs', 'streams.md')
-const world = loadWorld(join(root, 'config', 'worlds', 'tutoring'))
+const world = loadWorldById('tutoring')
 // Formatted like the rest of the repo, so `prettier --check .` agrees with the generator.
 const text = await format(renderStreamsDoc(world), {
   parser: 'markdown',

@@ -31,6 +31,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SIM_DIR = join(root, 'packages', 'sim')
 const SIM_DIST = join(SIM_DIR, 'dist', 'index.js')
+/** The registry of world modules (the engine needs the world's module to load its config). */
+const WORLDS_DIST = join(root, 'packages', 'worlds', 'dist', 'index.js')
 const HOUR = 3_600_000
 
 const FILES = {
@@ -155,9 +157,9 @@ function newestMtime(dir) {
 
 /** Imports the built @verisim/sim, building it with the workspace's pnpm when dist is missing. */
 async function loadSim() {
-  if (!existsSync(SIM_DIST)) {
+  if (!existsSync(SIM_DIST) || !existsSync(WORLDS_DIST)) {
     write(
-      'verisim: packages/sim/dist is missing; building it (pnpm exec turbo run build --filter=@verisim/sim)\n',
+      'verisim: the engine is not built; building it (pnpm exec turbo run build --filter=@verisim/worlds...)\n',
     )
     let code = 1
     try {
@@ -167,13 +169,13 @@ async function loadSim() {
       const quiet = { stdio: ['ignore', 2, 2] }
       code = await runPnpm(
         pnpm,
-        ['exec', 'turbo', 'run', 'build', '--filter=@verisim/sim', '--output-logs=errors-only'],
+        ['exec', 'turbo', 'run', 'build', '--filter=@verisim/worlds...', '--output-logs=errors-only'],
         quiet,
       )
     } catch (err) {
       write(`verisim: ${err instanceof Error ? err.message : err}\n`)
     }
-    if (code !== 0 || !existsSync(SIM_DIST)) {
+    if (code !== 0 || !existsSync(SIM_DIST) || !existsSync(WORLDS_DIST)) {
       throw new Error(
         'the engine is not built and building it failed; run `pnpm build` at the repository root, then try again',
       )
@@ -282,7 +284,8 @@ async function exportWith(s, progress) {
   const sim = await loadSim()
   let world
   try {
-    world = sim.loadWorld(join(s.configDir, s.world))
+    const worlds = await import(pathToFileURL(WORLDS_DIST).href)
+    world = sim.loadWorld(join(s.configDir, s.world), worlds.worldModule(s.world))
   } catch (err) {
     throw new Error(`cannot load world ${s.world} from ${s.configDir}: ${err.message}`)
   }

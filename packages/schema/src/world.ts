@@ -13,8 +13,16 @@ import { CadenceSchema } from './event.js'
 
 const closed = { additionalProperties: false } as const
 
-/** Stream names: `<domain>.<part>[.<part>…]`, lower case. */
-export const StreamNameSchema = Type.String({ pattern: '^[a-z][a-z0-9]*(\\.[a-z][a-z0-9_]*)+$' })
+/** Stream names: `<domain>.<part>[.<part>…]`, lower case; parts may use `_` (`user_actions.venue.browsed`). */
+export const StreamNameSchema = Type.String({
+  pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$',
+})
+
+/** Domain and channel names: lower case, digits and `_` (`user_actions`). */
+export const ChannelNameSchema = Type.String({ pattern: '^[a-z][a-z0-9_]*$' })
+
+/** Names a world module defines (behaviours, actors, anchors, categories, calendar kinds): checked against the module at load. */
+export const ModuleNameSchema = Type.String({ pattern: '^[a-z][a-zA-Z0-9_.-]*$' })
 
 /** Calendar dates inside a year, `MM-DD`. */
 export const MonthDaySchema = Type.String({ pattern: '^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' })
@@ -77,83 +85,16 @@ export type Distribution = Static<typeof DistributionSchema>
 // ---------------------------------------------------------------------------
 // streams.json
 
-/** What the engine does when a stream fires, beyond drawing its fields (entity lifecycles). */
-export const StreamBehavior = {
-  generic: 'generic',
-  studentSignup: 'student.signup',
-  studentChurn: 'student.churn',
-  tutorApply: 'tutor.apply',
-  tutorApprove: 'tutor.approve',
-  tutorReject: 'tutor.reject',
-  tutorAvailability: 'tutor.availability',
-  tutorDeactivate: 'tutor.deactivate',
-  tutorPayout: 'tutor.payout',
-  bookingRequest: 'booking.request',
-  bookingConfirm: 'booking.confirm',
-  bookingDecline: 'booking.decline',
-  bookingExpire: 'booking.expire',
-  sessionCancel: 'session.cancel',
-  sessionRemind: 'session.remind',
-  sessionStart: 'session.start',
-  sessionComplete: 'session.complete',
-  sessionNoShowTutor: 'session.noshow.tutor',
-  sessionNoShowStudent: 'session.noshow.student',
-  sessionRate: 'session.rate',
-  sessionMonitor: 'session.monitor',
-  paymentCharge: 'payment.charge',
-  ticketCreate: 'ticket.create',
-  ticketUpdate: 'ticket.update',
-  ticketResolve: 'ticket.resolve',
-  chatStart: 'chat.start',
-  chatMessage: 'chat.message',
-  chatEnd: 'chat.end',
-  referralSend: 'referral.send',
-  referralConvert: 'referral.convert',
-  campaignConversion: 'campaign.conversion',
-  platformSnapshot: 'platform.snapshot',
-} as const
-export type StreamBehavior = (typeof StreamBehavior)[keyof typeof StreamBehavior]
-export const StreamBehaviorSchema = Type.Enum([
-  'generic',
-  'student.signup',
-  'student.churn',
-  'tutor.apply',
-  'tutor.approve',
-  'tutor.reject',
-  'tutor.availability',
-  'tutor.deactivate',
-  'tutor.payout',
-  'booking.request',
-  'booking.confirm',
-  'booking.decline',
-  'booking.expire',
-  'session.cancel',
-  'session.remind',
-  'session.start',
-  'session.complete',
-  'session.noshow.tutor',
-  'session.noshow.student',
-  'session.rate',
-  'session.monitor',
-  'payment.charge',
-  'ticket.create',
-  'ticket.update',
-  'ticket.resolve',
-  'chat.start',
-  'chat.message',
-  'chat.end',
-  'referral.send',
-  'referral.convert',
-  'campaign.conversion',
-  'platform.snapshot',
-])
+/**
+ * What a stream does to the world when it fires, beyond drawing its fields: a
+ * behaviour of the world module (`generic`, built into the kernel, only picks its
+ * `actors` and draws its fields). Names are checked against the module at load.
+ */
+export const StreamBehaviorSchema = ModuleNameSchema
+export type StreamBehavior = string
 
-/** Entities a generic stream's event refers to, picked among the active ones. */
-export const StreamActorSchema = Type.Union([
-  Type.Literal('student'),
-  Type.Literal('tutor'),
-  Type.Literal('campaign'),
-])
+/** Entities a generic stream's event refers to (an actor of the world module), picked among the active ones. */
+export const StreamActorSchema = ModuleNameSchema
 
 /**
  * How a stream's events arrive on their own (streams without `arrival` only happen
@@ -161,17 +102,20 @@ export const StreamActorSchema = Type.Union([
  * - `poisson`: non-homogeneous Poisson with mean `perDay` events a day, shaped by the
  *   seasonality `profile` (time of day × day of week × academic calendar × growth).
  * - `periodic`: fixed period with jitter from stream-cadences.json `periodic`.
- * - `cohortChurn`: Poisson whose rate is the active population of each cohort × its
- *   monthly churn (baseline-metrics.json `cohorts`), shaped by `profile`.
+ * - `state`: Poisson whose base rate comes from the world's state (the world module's
+ *   state rate named `rate`, e.g. tutoring's `cohortChurn`: the active students of each
+ *   cohort × its monthly churn), shaped by `profile`.
  */
 export const ArrivalSchema = Type.Object(
   {
     kind: Type.Union([
       Type.Literal('poisson'),
       Type.Literal('periodic'),
-      Type.Literal('cohortChurn'),
+      Type.Literal('state'),
     ]),
     perDay: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    /** `state` arrivals: the world module's state rate. */
+    rate: Type.Optional(ModuleNameSchema),
     profile: Type.Optional(Type.String()),
   },
   closed,
@@ -207,7 +151,9 @@ export const AnomalyRuleSchema = Type.Object(
 export const StreamConfigSchema = Type.Object(
   {
     name: StreamNameSchema,
-    domain: Type.String({ pattern: '^[a-z][a-z0-9]*$' }),
+    domain: ChannelNameSchema,
+    /** The channel (Redis stream) its events go to; default: the domain. */
+    channel: Type.Optional(ChannelNameSchema),
     cadence: CadenceSchema,
     unit: Type.String({ minLength: 1 }),
     description: Type.String({ minLength: 1 }),
@@ -228,7 +174,7 @@ export const StreamsFileSchema = Type.Object(
     $schema: Type.Optional(Type.String()),
     world: Type.String({ minLength: 1 }),
     description: Type.String(),
-    domains: Type.Array(Type.Object({ name: Type.String(), description: Type.String() }, closed), {
+    domains: Type.Array(Type.Object({ name: ChannelNameSchema, description: Type.String() }, closed), {
       minItems: 1,
     }),
     /** Default anomaly thresholds in σ (CONTRACT: warning beyond 1σ, critical beyond 3σ). */
@@ -329,12 +275,8 @@ export type SeasonalityProfile = Static<typeof SeasonalityProfileSchema>
 export const CalendarPeriodSchema = Type.Object(
   {
     name: Type.String(),
-    kind: Type.Union([
-      Type.Literal('exam'),
-      Type.Literal('summer'),
-      Type.Literal('holiday'),
-      Type.Literal('other'),
-    ]),
+    /** A calendar kind of the world module (tutoring: exam, summer, holiday, other). */
+    kind: ModuleNameSchema,
     /** Inclusive `MM-DD` bounds; a period may wrap the year end (`12-24` → `01-01`). */
     from: MonthDaySchema,
     to: MonthDaySchema,
@@ -344,69 +286,34 @@ export const CalendarPeriodSchema = Type.Object(
 )
 export type CalendarPeriod = Static<typeof CalendarPeriodSchema>
 
-export const BaselineMetricsFileSchema = Type.Object(
-  {
-    $schema: Type.Optional(Type.String()),
-    world: Type.String(),
-    description: Type.String(),
-    population: Type.Object(
-      {
-        students: Type.Integer({ minimum: 1 }),
-        tutors: Type.Integer({ minimum: 1 }),
-        maxStudentsPerTutor: Type.Integer({ minimum: 1 }),
-      },
-      closed,
-    ),
-    /** Acquisition cohorts of students: share of signups and monthly churn. */
-    cohorts: Type.Record(
-      Type.String(),
-      Type.Object(
-        {
-          share: Type.Number({ minimum: 0, maximum: 1 }),
-          monthlyChurn: Type.Number({ minimum: 0, maximum: 1 }),
-        },
-        closed,
-      ),
-    ),
-    growth: Type.Object(
-      { monthly: Type.Number({ minimum: -0.5, maximum: 1 }), range: RangeSchema },
-      closed,
-    ),
-    seasonality: Type.Object(
-      {
-        profiles: Type.Record(Type.String(), SeasonalityProfileSchema),
-        calendar: Type.Array(CalendarPeriodSchema),
-      },
-      closed,
-    ),
-    sessions: Type.Object(
-      {
-        /** Bookings are made at least this far ahead (the tutor's response deadline fits before). */
-        minLeadHours: Type.Number({ minimum: 0 }),
-        maxLeadHours: Type.Number({ minimum: 1 }),
-        /** Preference for sooner slots: weight e^(−lead/decay). */
-        leadDecayHours: Type.Number({ exclusiveMinimum: 0 }),
-        /** Session slot start times are multiples of this many minutes. */
-        slotMinutes: Type.Integer({ minimum: 1, maximum: 60 }),
-        /** Seasonality profile the chosen slot times follow. */
-        slotProfile: Type.String(),
-        durationMin: DistributionSchema,
-        hourlyRateUsd: DistributionSchema,
-        /** Probability a returning student books their regular tutor rather than a new one. */
-        regularTutorShare: Type.Number({ minimum: 0, maximum: 1 }),
-      },
-      closed,
-    ),
-    campaigns: Type.Array(
-      Type.Object({ id: Type.String(), channel: Type.String(), name: Type.String() }, closed),
-      { minItems: 1 },
-    ),
-    subjects: Type.Array(Type.String(), { minItems: 1 }),
-    metrics: Type.Record(Type.String(), BaselineMetricSchema),
-  },
-  closed,
-)
-export type BaselineMetricsFile = Static<typeof BaselineMetricsFileSchema>
+/**
+ * The kernel's properties of baseline-metrics.json. A world module adds its own
+ * (tutoring: population, cohorts, sessions, campaigns, subjects) through
+ * `WorldModule.baselineProperties`; the loader validates the file against the
+ * union, closed.
+ */
+export const BaselineMetricsKernelProperties = {
+  $schema: Type.Optional(Type.String()),
+  world: Type.String(),
+  description: Type.String(),
+  growth: Type.Object(
+    { monthly: Type.Number({ minimum: -0.5, maximum: 1 }), range: RangeSchema },
+    closed,
+  ),
+  seasonality: Type.Object(
+    {
+      profiles: Type.Record(Type.String(), SeasonalityProfileSchema),
+      calendar: Type.Array(CalendarPeriodSchema),
+    },
+    closed,
+  ),
+  metrics: Type.Record(Type.String(), BaselineMetricSchema),
+}
+
+/** baseline-metrics.json with the kernel's properties only (a world's own are added at load). */
+export const BaselineMetricsFileSchema = Type.Object(BaselineMetricsKernelProperties, closed)
+export type BaselineMetricsFile = Static<typeof BaselineMetricsFileSchema> &
+  Record<string, unknown>
 
 // ---------------------------------------------------------------------------
 // stream-relationships.json
@@ -414,9 +321,8 @@ export type BaselineMetricsFile = Static<typeof BaselineMetricsFileSchema>
 /** A delay in hours after the trigger event, or relative to the session start/end. */
 export const ChainDelaySchema = Type.Object(
   {
-    anchor: Type.Optional(
-      Type.Union([Type.Literal('trigger'), Type.Literal('start'), Type.Literal('end')]),
-    ),
+    /** `trigger` (default) or an anchor of the world module (tutoring: a session's `start`, `end`). */
+    anchor: Type.Optional(ModuleNameSchema),
     hours: DistributionSchema,
   },
   closed,
@@ -607,7 +513,7 @@ export const IsoOffsetSchema = Type.String({
 
 /** An exact stream name, a domain wildcard (`session.*`) or `*`. */
 export const StreamPatternSchema = Type.String({
-  pattern: '^(\\*|[a-z][a-z0-9]*\\.\\*|[a-z][a-z0-9]*(\\.[a-z][a-z0-9_]*)+)$',
+  pattern: '^(\\*|[a-z][a-z0-9_]*\\.\\*|[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+)$',
 })
 
 export const ModifierType = {
@@ -654,24 +560,9 @@ export const StreamModifierSchema = Type.Object(
 )
 export type StreamModifier = Static<typeof StreamModifierSchema>
 
-export const ExternalEventCategory = {
-  marketing: 'marketing',
-  product: 'product',
-  infrastructure: 'infrastructure',
-  academic: 'academic',
-  competitive: 'competitive',
-  operational: 'operational',
-} as const
-export type ExternalEventCategory =
-  (typeof ExternalEventCategory)[keyof typeof ExternalEventCategory]
-export const ExternalEventCategorySchema = Type.Enum([
-  'marketing',
-  'product',
-  'infrastructure',
-  'academic',
-  'competitive',
-  'operational',
-])
+/** An external event's category: one the world module declares (tutoring: marketing, product, infrastructure, academic, competitive, operational). */
+export const ExternalEventCategorySchema = ModuleNameSchema
+export type ExternalEventCategory = string
 export const SeveritySchema = Type.Enum(['info', 'warning', 'critical'])
 export type Severity = Static<typeof SeveritySchema>
 export const ImpactDirectionSchema = Type.Enum(['increase', 'decrease', 'mixed'])

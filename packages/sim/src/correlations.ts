@@ -367,7 +367,7 @@ export class CorrelationTracker {
     if (!(t > a) || tr.all === null || tr.cf === null) return z
     const f = this.#facts[tr.s]!
     if (tr.kind === 'count') {
-      if (f.arrivalKind === ArrivalKind.poisson || f.arrivalKind === ArrivalKind.cohortChurn) {
+      if (f.arrivalKind === ArrivalKind.poisson || f.arrivalKind === ArrivalKind.state) {
         z.expAll = this.#integral(tr.s, tr.all, a, t)
         z.expCf = this.#integral(tr.s, tr.cf, a, t)
         z.varCf = z.expCf

@@ -121,17 +121,7 @@ export function renderStreamsDoc(world: World, opts: { source?: string } = {}): 
   }
 
   L.push('', '## Baseline metrics', '', bf.description, '')
-  const pop = bf.population
-  L.push(
-    `Initial population: ${pop.students} students, ${pop.tutors} tutors (at most ${pop.maxStudentsPerTutor} regular students each). ` +
-      `Growth ${bf.growth.monthly * 100} % a month. Cohorts: ${Object.entries(bf.cohorts)
-        .map(
-          ([n, c]) =>
-            `${n} (${c.share * 100} % of signups, ${c.monthlyChurn * 100} % monthly churn)`,
-        )
-        .join(', ')}.`,
-    '',
-  )
+  L.push(world.module.docBaseline?.(world) ?? `Growth ${bf.growth.monthly * 100} % a month.`, '')
   L.push('| metric | target | range | measure | description |', '| --- | --- | --- | --- | --- |')
   for (const [name, m] of Object.entries(bf.metrics)) {
     const sel = (xs?: { stream: string; where?: Record<string, unknown> }[]) =>

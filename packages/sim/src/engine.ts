@@ -21,13 +21,12 @@
  * Pure: no I/O, no timers, no wall clock, no Math.random().
  */
 import type { AnomalyFlag, StreamInfo } from '@verisim/schema'
-import { BEHAVIORS, type Behavior, type Host } from './behaviors.js'
-import { DAY, HOUR, MONTH } from './calendar.js'
-import { Registry } from './entities.js'
+import { DAY, HOUR } from './calendar.js'
 import { SimError, SimErrorCode } from './errors.js'
+import { genericBehavior } from './kit/generic.js'
+import type { Behavior, Host } from './kit/module.js'
 import { normalizeZ } from './normalize.js'
 import { RateModel } from './rates.js'
-import { slotCdf, slotHours } from './sessions.js'
 import { Rng, deriveKey } from './rng.js'
 import type {
   ChainObserver,
@@ -37,7 +36,7 @@ import type {
   StreamCounters,
 } from './correlations.js'
 import type { ExternalEvent, ExternalEventInput, TemplateInfo } from './external.js'
-import { type ModifierConflict, type StreamParams, streamFacts } from './modifiers.js'
+import { type ModifierConflict, type StreamParams, streamFacts, streamMatcher } from './modifiers.js'
 import {
   ScenarioController,
   type ActiveModifier,
@@ -88,32 +87,15 @@ export interface RateModifier {
   cause?: string
 }
 
-export interface EngineStats {
+export interface EngineStats<W = Record<string, unknown>> {
   start: number
   now: number
   events: number
   eventsByStream: Record<string, number>
   /** Items in the queue: the next arrival of each stream plus every scheduled chain outcome. */
   pending: number
-  entities: {
-    /** Active students / bookable tutors right now. */
-    students: number
-    tutors: number
-    studentsTotal: number
-    tutorsTotal: number
-    studentsByCohort: Record<string, number>
-    applicants: number
-    approvedAwaitingAvailability: number
-    pendingBookings: number
-    scheduledSessions: number
-    sessionsInProgress: number
-    openTickets: number
-    openChats: number
-    /** Largest number of regular students of a bookable tutor. */
-    maxStudentsPerTutor: number
-  }
-  /** The population present at start: students `stu_1…`, tutors `tut_1…` up to these counts. */
-  initial: { students: number; tutors: number }
+  /** The world module's figures of its state (`WorldModule.stats`). */
+  world: W
   /** Modifiers in effect: those given to setModifiers plus the manual (adjustBehavior), scenario and external-event ones in effect now. */
   modifiers: number
   /** Parameters several sources modify right now, and how that was resolved. */
@@ -138,7 +120,7 @@ export interface Engine {
   catalog(): StreamInfo[]
   /** Replaces the active modifiers from `now` on. */
   setModifiers(mods: readonly RateModifier[]): void
-  stats(): EngineStats
+  stats<W = Record<string, unknown>>(): EngineStats<W>
 
   // --- scenarios (one at a time: active → settling → settled) --------------
   /** The world's scenarios. */
@@ -304,8 +286,7 @@ const MAX_WALK_HOURS = 24 * 400
 
 class Sim implements Host, SimPort {
   readonly world: World
-  readonly reg: Registry
-  readonly campaignIds: readonly string[]
+  readonly state: unknown
   rng: Rng
   value = NaN
   child: unknown = null
@@ -326,10 +307,6 @@ class Sim implements Host, SimPort {
   /** Scratch: weights and supply factors of the outcomes of the chain being fired. */
   readonly #w: Float64Array
   readonly #sup: Float64Array
-  // Slot sampling cache: cumulative weights of the candidate hours for one first hour.
-  #slotH0 = NaN
-  readonly #slotCdf: Float64Array
-  readonly #slotHours: number
 
   constructor(opts: EngineOptions) {
     const { world, seed, start } = opts
@@ -346,14 +323,12 @@ class Sim implements Host, SimPort {
       world.config.baseline.growth.monthly,
       start,
     )
-    this.reg = new Registry(world, seed, start)
-    this.campaignIds = world.config.baseline.campaigns.map((c) => c.id)
-    this.#slotHours = slotHours(world.sessions)
-    this.#slotCdf = new Float64Array(this.#slotHours)
+    this.state = world.module.init(world, seed, start)
+    const behaviors = world.module.behaviors
     this.#rt = world.streams.map((s) => ({
       s,
       rng: new Rng(deriveKey(seed, 'stream', s.name)),
-      behave: BEHAVIORS[s.behavior],
+      behave: s.behavior === 'generic' ? genericBehavior : behaviors[s.behavior]!.run,
       count: 0,
       mult: 1,
       valueMult: 1,
@@ -388,6 +363,11 @@ class Sim implements Host, SimPort {
 
   get now(): number {
     return this.#now
+  }
+
+  /** Host: the run's rate model. */
+  get rates(): RateModel {
+    return this.#rm
   }
 
   advance(to: number): SimEvent[] {
@@ -448,9 +428,6 @@ class Sim implements Host, SimPort {
 
   setModifiers(mods: readonly RateModifier[]): void {
     const n = this.#rt.length
-    const mult = new Float64Array(n).fill(1)
-    const vmult = new Float64Array(n).fill(1)
-    const causes: string[][] = this.#rt.map(() => [])
     mods.forEach((m, i) => {
       if (typeof m.stream !== 'string')
         throw new SimError(SimErrorCode.badArgument, `modifier ${i}: stream must be a string`)
@@ -466,22 +443,13 @@ class Sim implements Host, SimPort {
       }
       const match = streamMatcher(m.stream)
       let hit = false
-      for (let s = 0; s < n; s++) {
-        if (!match(this.#rt[s]!.s.name)) continue
-        hit = true
-        mult[s]! *= m.multiplier ?? 1
-        vmult[s]! *= m.valueMultiplier ?? 1
-        if (m.cause !== undefined && !causes[s]!.includes(m.cause)) causes[s]!.push(m.cause)
-      }
+      for (let s = 0; s < n && !hit; s++) hit = match(this.#rt[s]!.s.name)
       if (!hit)
         throw new SimError(
           SimErrorCode.badArgument,
           `modifier ${i}: "${m.stream}" matches no stream of world ${this.world.id}`,
         )
     })
-    void mult
-    void vmult
-    void causes
     // The manual layer of the controller (before scenario and external events).
     const facts = streamFacts(this.world)
     const manual = mods.flatMap((m) => {
@@ -533,10 +501,7 @@ class Sim implements Host, SimPort {
       rt.rateOv = ov
       rt.rateAdd = add
       rt.rateHour = NaN
-      if (
-        rt.s.arrivalKind === ArrivalKind.poisson ||
-        rt.s.arrivalKind === ArrivalKind.cohortChurn
-      ) {
+      if (rt.s.arrivalKind === ArrivalKind.poisson || rt.s.arrivalKind === ArrivalKind.state) {
         // Memoryless: redraw the next arrival from now under the new rate.
         rt.gen++
         this.#scheduleArrival(rt, this.#now)
@@ -547,13 +512,8 @@ class Sim implements Host, SimPort {
   /** SimPort: the unmodified rate of stream `s` during UTC hour `h`, per ms. */
   baseRate(s: number, h: number): number {
     const st = this.#rt[s]!.s
-    if (st.arrivalKind === ArrivalKind.cohortChurn) {
-      let perMonth = 0
-      const cs = this.world.cohorts
-      for (let i = 0; i < cs.length; i++)
-        perMonth += this.reg.cohorts[i]!.size * cs[i]!.monthlyChurn
-      return (perMonth / MONTH) * this.#rm.factor(st.profile, h)
-    }
+    if (st.arrivalKind === ArrivalKind.state)
+      return st.stateRate!.rate(this.state, this.world) * this.#rm.factor(st.profile, h)
     if (st.arrivalKind === ArrivalKind.poisson)
       return (st.perDay / DAY) * this.#rm.factor(st.profile, h)
     return 0
@@ -586,56 +546,18 @@ class Sim implements Host, SimPort {
   }
 
   stats(): EngineStats {
-    const reg = this.reg
     const byStream: Record<string, number> = {}
     for (const rt of this.#rt) byStream[rt.s.name] = rt.count
-    const byCohort: Record<string, number> = {}
-    this.world.cohorts.forEach((c, i) => (byCohort[c.name] = reg.cohorts[i]!.size))
-    let maxRoster = 0
-    for (const t of reg.tutors.items) if (t.roster > maxRoster) maxRoster = t.roster
     return {
       start: this.#start,
       now: this.#now,
       events: this.#events,
       eventsByStream: byStream,
       pending: this.#q.size + this.#arrivals.size,
-      entities: {
-        students: reg.students.size,
-        tutors: reg.tutors.size,
-        studentsTotal: reg.studentsTotal,
-        tutorsTotal: reg.tutorsTotal,
-        studentsByCohort: byCohort,
-        applicants: reg.applicants,
-        approvedAwaitingAvailability: reg.approvedWaiting,
-        pendingBookings: reg.pendingBookings,
-        scheduledSessions: reg.scheduledSessions,
-        sessionsInProgress: reg.sessionsInProgress,
-        openTickets: reg.openTickets,
-        openChats: reg.openChats,
-        maxStudentsPerTutor: maxRoster,
-      },
-      initial: { students: reg.initialStudents, tutors: reg.initialTutors },
+      world: this.world.module.stats(this.state, this.world),
       modifiers: this.#ctl.modifierCount,
       modifierConflicts: this.#ctl.conflicts.map((c) => ({ ...c, sources: [...c.sources] })),
     }
-  }
-
-  /** Host: a slot for a session requested at `t`. */
-  sessionStart(t: number, rng: Rng): number {
-    const ss = this.world.sessions
-    const h0 = Math.ceil((t + ss.minLeadMs) / HOUR)
-    const cdf = this.#slotCdf
-    if (h0 !== this.#slotH0) this.#slotH0 = slotCdf(this.#rm, ss, t, cdf)
-    const u = rng.next() * cdf[this.#slotHours - 1]!
-    let lo = 0
-    let hi = this.#slotHours - 1
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (cdf[mid]! > u) hi = mid
-      else lo = mid + 1
-    }
-    const slots = Math.max(1, Math.floor(HOUR / ss.slotMs))
-    return (h0 + lo) * HOUR + rng.int(slots) * ss.slotMs
   }
 
   #emit(rt: StreamRt, ctx: unknown, trig: number, t: number, out: SimEvent[]): void {
@@ -689,8 +611,9 @@ class Sim implements Host, SimPort {
   /** Supply/demand factor of an outcome at `t` (1 without a supply correlation). */
   #supply(o: WorldOutcome, t: number): number {
     if (o.supply === undefined) return 1
-    const expected = this.reg.initialTutors * this.#rm.growth(t)
-    const f = Math.pow(this.reg.tutors.size / expected, o.supply.elasticity)
+    const supply = this.world.module.supply!(this.state)
+    const expected = supply.initial * this.#rm.growth(t)
+    const f = Math.pow(supply.current / expected, o.supply.elasticity)
     return f < o.supply.floor ? o.supply.floor : f > o.supply.cap ? o.supply.cap : f
   }
 
@@ -746,10 +669,7 @@ class Sim implements Host, SimPort {
     const d = o.delay(rng) * HOUR
     let at: number
     if (o.anchor === Anchor.trigger) at = t + d
-    else {
-      const ses = ctx as { startsAt: number; endsAt: number }
-      at = (o.anchor === Anchor.start ? ses.startsAt : ses.endsAt) + d
-    }
+    else at = o.anchorSpec!.at(ctx) + d
     if (!(at >= t)) at = t // never before its cause
     this.#rt[o.stream]!.picks++
     this.#q.push({ t: at, seq: this.#seq++, s: o.stream, ctx, trig, gen: 0 })
@@ -758,13 +678,11 @@ class Sim implements Host, SimPort {
   /** Rate per ms of a Poisson stream during UTC hour `h`. */
   #rate(rt: StreamRt, h: number): number {
     const s = rt.s
-    if (s.arrivalKind === ArrivalKind.cohortChurn) {
-      let perMonth = 0
-      const cs = this.world.cohorts
-      for (let i = 0; i < cs.length; i++)
-        perMonth += this.reg.cohorts[i]!.size * cs[i]!.monthlyChurn
-      return this.#modified(rt, (perMonth / MONTH) * this.#rm.factor(s.profile, h))
-    }
+    if (s.arrivalKind === ArrivalKind.state)
+      return this.#modified(
+        rt,
+        s.stateRate!.rate(this.state, this.world) * this.#rm.factor(s.profile, h),
+      )
     if (rt.rateHour !== h) {
       rt.rateHour = h
       rt.rate = this.#modified(rt, (s.perDay / DAY) * this.#rm.factor(s.profile, h))
@@ -814,15 +732,6 @@ class Sim implements Host, SimPort {
   }
 }
 
-function streamMatcher(pattern: string): (name: string) => boolean {
-  if (pattern === '*') return () => true
-  if (pattern.endsWith('.*')) {
-    const prefix = pattern.slice(0, -1)
-    return (name) => name.startsWith(prefix)
-  }
-  return (name) => name === pattern
-}
-
 /**
  * Creates an engine for `world` from `start`, seeded with `seed`.
  *
@@ -839,7 +748,7 @@ export function createEngine(opts: EngineOptions): Engine {
     advance: (to) => sim.advance(to),
     catalog: () => sim.catalog(),
     setModifiers: (mods) => sim.setModifiers(mods),
-    stats: () => sim.stats(),
+    stats: <W>() => sim.stats() as EngineStats<W>,
     scenarios: () => sim.controller.scenarios(),
     activateScenario: (id) => sim.controller.activate(id),
     stopScenario: () => sim.controller.stop(),

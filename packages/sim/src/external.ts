@@ -142,7 +142,8 @@ export interface EventRecord {
   announced: boolean
 }
 
-export const CATEGORY_ICON: Readonly<Record<ExternalEventCategory, string>> = {
+/** Icons of the usual categories; a world's own categories get {@link DEFAULT_ICON}. */
+export const CATEGORY_ICON: Readonly<Record<string, string>> = {
   marketing: '📣',
   product: '🚀',
   infrastructure: '🛠️',
@@ -150,6 +151,8 @@ export const CATEGORY_ICON: Readonly<Record<ExternalEventCategory, string>> = {
   competitive: '⚔️',
   operational: '🏢',
 }
+
+export const DEFAULT_ICON = '📌'
 
 /** Change a magnitude label stands for (decreases use the inverse); used for events without a modifier of their own. */
 export const MAGNITUDE_CHANGE: Readonly<Record<ImpactMagnitude, number>> = {
@@ -164,7 +167,7 @@ export const MAGNITUDE_CHANGE: Readonly<Record<ImpactMagnitude, number>> = {
  * declared way (`mixed` allows both). Paths are relative to the event.
  */
 export function checkImpact(
-  world: Pick<World, 'streams' | 'cohorts' | 'config' | 'id'>,
+  world: Pick<World, 'streams' | 'module' | 'config' | 'id'>,
   impact: ExpectedImpact,
   modifiers: readonly StreamModifier[],
   paths: { streams: string; modifiers: string },
@@ -232,7 +235,7 @@ export interface LibraryProblem {
  * templates; returns the first problem (JSON path + rule) instead when there is one.
  */
 export function compileLibrary(
-  world: Pick<World, 'streams' | 'cohorts' | 'config' | 'id'>,
+  world: Pick<World, 'streams' | 'module' | 'config' | 'id'>,
   raw: unknown,
   /** Checks `raw` against ExternalEventsLibraryFileSchema (the loader reports schema errors its own way). */
   schemaProblem: (raw: unknown) => LibraryProblem | undefined,
@@ -253,6 +256,12 @@ export function compileLibrary(
     if (ids.has(t.id))
       return { path: `${base}/id`, rule: 'a template id not used before', found: t.id }
     ids.add(t.id)
+    if (!world.module.categories.includes(t.category))
+      return {
+        path: `${base}/category`,
+        rule: `one of the categories of world ${world.id}: ${world.module.categories.map((c) => JSON.stringify(c)).join(' | ')}`,
+        found: t.category,
+      }
     const mods = checkImpact(world, t.expectedImpact, t.modifiers, {
       streams: `${base}/expectedImpact/streams`,
       modifiers: `${base}/modifiers`,
@@ -331,6 +340,10 @@ export function resolveEventInput(
     )
   let category: ExternalEventCategory
   let impact: ExpectedImpact
+  if (x.category !== undefined && !world.module.categories.includes(x.category))
+    throw bad(
+      `category: expected one of ${world.module.categories.join(', ')}, found ${JSON.stringify(x.category)}`,
+    )
   if (tpl) {
     category = x.category ?? tpl.category
     impact = { ...tpl.expectedImpact, ...x.expectedImpact }
@@ -381,7 +394,7 @@ export function resolveEventInput(
     title: x.title ?? tpl?.title ?? '',
     description: x.description ?? tpl?.description ?? '',
     severity: x.severity ?? tpl?.severity ?? 'info',
-    icon: x.icon ?? tpl?.icon ?? CATEGORY_ICON[category],
+    icon: x.icon ?? tpl?.icon ?? CATEGORY_ICON[category] ?? DEFAULT_ICON,
     timestamp: new Date(at).toISOString(),
     at,
     expectedImpact: impact,

@@ -9,6 +9,8 @@ export {
   loadWorld,
   compileWorld,
   WORLD_FILES,
+  ArrivalKind,
+  Anchor,
   type World,
   type WorldConfig,
   type WorldStream,
@@ -46,6 +48,7 @@ export {
 } from './scenarios.js'
 export {
   CATEGORY_ICON,
+  DEFAULT_ICON,
   MAGNITUDE_CHANGE,
   type ExternalEvent,
   type ExternalEventInput,
@@ -96,13 +99,29 @@ export {
 export {
   compileDistribution,
   describeDistribution,
+  DistributionParamError,
   type CompiledDistribution,
   type Sampler,
 } from './distributions.js'
 export { normalizeZ, normalizeValue, zScore, anomalyFlagFor } from './normalize.js'
 
-// Behaviors (what each kind of stream does to the entities)
-export { BEHAVIOR_CONTEXT, type BehaviorContract, type ContextKind } from './behaviors.js'
+// The world kit: what a world module supplies (worlds import these; the kernel imports no world)
+export {
+  defineWorld,
+  type WorldModule,
+  type WorldDescription,
+  type WorldActionSpec,
+  type ActionResult,
+  type BehaviorSpec,
+  type BehaviorContract,
+  type Behavior,
+  type Host,
+  type AnchorSpec,
+  type StateRateSpec,
+  type MeanFieldHooks,
+  type ContextKind,
+} from './kit/module.js'
+export { GENERIC_CONTRACT } from './kit/generic.js'
 
 // Documentation generated from a world (docs/streams.md)
 export { renderStreamsDoc } from './doc.js'

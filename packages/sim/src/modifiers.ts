@@ -17,7 +17,7 @@
  * v·r, and an override blends (1 − r)·before + r·v.
  */
 import type { ModifierTarget, ModifierType, StreamModifier } from '@verisim/schema'
-import { DAY, HOUR, MONTH } from './calendar.js'
+import { DAY, HOUR } from './calendar.js'
 import { ArrivalKind, type World, type WorldChain } from './world/load.js'
 
 /** A modifier checked against a world, its pattern resolved to stream indices. */
@@ -79,7 +79,7 @@ export interface StreamFacts {
 const factsCache = new WeakMap<World, readonly StreamFacts[]>()
 
 export function streamFacts(
-  world: Pick<World, 'streams' | 'cohorts' | 'config'>,
+  world: Pick<World, 'streams' | 'module' | 'config'>,
 ): readonly StreamFacts[] {
   const cached = factsCache.get(world as World)
   if (cached) return cached
@@ -90,15 +90,12 @@ export function streamFacts(
         outcomeOf[o.stream]!.push({ chain: c, index: i, p: o.probability }),
       )
   }
-  const students = world.config.baseline.population.students
-  const churnPerHour =
-    (students * world.cohorts.reduce((a, c) => a + c.share * c.monthlyChurn, 0)) / (MONTH / HOUR)
   const facts = world.streams.map((s, i): StreamFacts => ({
     name: s.name,
     arrivalKind: s.arrivalKind,
     ratePerHour:
-      s.arrivalKind === ArrivalKind.cohortChurn
-        ? churnPerHour
+      s.arrivalKind === ArrivalKind.state
+        ? s.stateRate!.expected(world as World) * HOUR
         : s.arrivalKind === ArrivalKind.none
           ? 0
           : (s.perDay * HOUR) / DAY,
@@ -120,7 +117,7 @@ const MAX_DEVIATION = 1e6
  * const m = compileModifier(world, { stream: 'customer.payment.failed', type: 'override', target: 'probability', value: 0.6 })
  */
 export function compileModifier(
-  world: Pick<World, 'streams' | 'cohorts' | 'config' | 'id'>,
+  world: Pick<World, 'streams' | 'module' | 'config' | 'id'>,
   spec: StreamModifier,
 ): CompiledModifier | ModifierProblem {
   const facts = streamFacts(world)
@@ -164,10 +161,10 @@ export function compileModifier(
   for (const s of streams) {
     const f = facts[s]!
     if (target === 'rate' && type !== 'multiplier') {
-      if (f.arrivalKind !== ArrivalKind.poisson && f.arrivalKind !== ArrivalKind.cohortChurn)
+      if (f.arrivalKind !== ArrivalKind.poisson && f.arrivalKind !== ArrivalKind.state)
         return {
           path: '/stream',
-          rule: `streams with a poisson or cohort-churn arrival for a rate ${type} ("${f.name}" ${f.arrivalKind === ArrivalKind.periodic ? 'is periodic' : 'only happens as a chain outcome'}; use a multiplier)`,
+          rule: `streams with a poisson or state arrival for a rate ${type} ("${f.name}" ${f.arrivalKind === ArrivalKind.periodic ? 'is periodic' : 'only happens as a chain outcome'}; use a multiplier)`,
           found: spec.stream,
         }
     }

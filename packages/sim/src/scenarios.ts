@@ -226,7 +226,7 @@ export type SchemaProblemFn = (
  * Throws {@link WorldConfigError} naming the file, the JSON path and the rule.
  */
 export function compileScenarioSet(
-  world: Pick<World, 'streams' | 'cohorts' | 'config' | 'id'>,
+  world: Pick<World, 'streams' | 'module' | 'config' | 'id'>,
   raw: { scenarios?: unknown; externalEvents?: unknown },
   files: { scenarios: string; externalEvents: string },
   schemaProblem: SchemaProblemFn,

@@ -29,7 +29,8 @@ export interface GeneratorConfig {
    * Simulated hours run (and discarded) before the start, so the world is in
    * its steady state from the first live event: sessions booked, tickets open.
    */
-  warmupHours: number
+  /** Simulated hours run before going live; undefined: the world module's own (tutoring: 240). */
+  warmupHours: number | undefined
   /** Period of the cleanup job (zombie consumer groups, stream trimming). */
   cleanupEveryMs: number
   /** Time window kept per channel stream (`MINID` trim by the cleanup job); 0 keeps by count only. */
@@ -68,7 +69,10 @@ export function loadConfig(env: Env = process.env, now = Date.now()): GeneratorC
       integer: true,
     }),
     tickMs: num(env, 'VERISIM_TICK_MS', 50, { min: 5, max: 5000, integer: true }),
-    warmupHours: num(env, 'VERISIM_WARMUP_HOURS', 240, { min: 0, max: 24 * 30, integer: true }),
+    warmupHours:
+      env.VERISIM_WARMUP_HOURS === undefined || env.VERISIM_WARMUP_HOURS === ''
+        ? undefined
+        : num(env, 'VERISIM_WARMUP_HOURS', 0, { min: 0, max: 24 * 30, integer: true }),
     cleanupEveryMs: num(env, 'VERISIM_CLEANUP_EVERY_MS', 30_000, {
       min: 100,
       max: 86_400_000,

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { createKeys } from '@verisim/bus'
 import { createEngine, loadWorld } from '@verisim/sim'
+import { worldModule } from '@verisim/worlds'
 import { SimClock } from './clock.js'
 import { loadConfig } from './config.js'
 import { ControlConsumer } from './control.js'
@@ -23,7 +24,9 @@ const HOUR_MS = 3_600_000
 async function main(): Promise<void> {
   const config = loadConfig()
   const log = pino({ level: config.logLevel, base: { svc: 'generator' } })
-  const world = loadWorld(path.join(config.configDir, config.world))
+  const module = worldModule(config.world)
+  const world = loadWorld(path.join(config.configDir, config.world), module)
+  const warmupHours = config.warmupHours ?? module.warmupHours
   const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 })
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'))
   await redis.connect()
@@ -35,15 +38,15 @@ async function main(): Promise<void> {
     : await findPreviousRun(redis, keys, {
         world: config.world,
         seed: config.seed,
-        warmupHours: config.warmupHours,
+        warmupHours,
       })
   const start = previous?.startedAt ?? config.start
   const engine = createEngine({
     world,
     seed: config.seed,
-    start: start - config.warmupHours * HOUR_MS,
+    start: start - warmupHours * HOUR_MS,
   })
-  if (config.warmupHours > 0) {
+  if (warmupHours > 0) {
     // Run the world into its steady state; the events before the start are not published.
     const t0 = performance.now()
     let warm = 0
@@ -52,7 +55,7 @@ async function main(): Promise<void> {
       warm += engine.advance(t).length
     }
     log.info(
-      { hours: config.warmupHours, events: warm, ms: Math.round(performance.now() - t0) },
+      { hours: warmupHours, events: warm, ms: Math.round(performance.now() - t0) },
       'world warmed up',
     )
   }
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
     worldDir: path.join(config.configDir, config.world),
     seed: config.seed,
     startedAt: start,
-    origin: start - config.warmupHours * HOUR_MS,
+    origin: start - warmupHours * HOUR_MS,
     log,
     announce: (data) => announce(data),
   })
@@ -100,7 +103,7 @@ async function main(): Promise<void> {
   const loop = new GeneratorLoop({
     history,
     startedAt: start,
-    warmupHours: config.warmupHours,
+    warmupHours,
     transitions,
     redis,
     keys,

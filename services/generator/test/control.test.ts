@@ -3,14 +3,14 @@
  * (the add form or the clear form) and then against the world, errors name the
  * field, and the result carries the modifier and the new state.
  */
-import { fileURLToPath } from 'node:url'
+import { loadWorldById } from '@verisim/worlds'
 import { describe, expect, it } from 'vitest'
 import type { ControlCommand } from '@verisim/schema'
-import { createEngine, HOUR, loadWorld, type Engine } from '@verisim/sim'
+import { createEngine, HOUR, type Engine } from '@verisim/sim'
 import { SimClock } from '../src/clock.js'
 import { applyCommand, ControlError } from '../src/control.js'
 
-const world = loadWorld(fileURLToPath(new URL('../../../config/worlds/tutoring', import.meta.url)))
+const world = loadWorldById('tutoring')
 const START = Date.UTC(2025, 1, 24, 9)
 
 function setup(): { engine: Engine; apply: (payload: unknown) => Record<string, any> } {

@@ -5,6 +5,7 @@
  * retroactive scenario, and reset. (Regeneration jobs run in a worker thread of
  * the built service: tests/integration/test/history.test.ts.)
  */
+import { worldModule } from '@verisim/worlds'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Redis } from 'ioredis'
@@ -15,7 +16,7 @@ import { loadWorld, type SimEvent } from '@verisim/sim'
 import { HistoryService } from '../src/history/service.js'
 
 const worldDir = fileURLToPath(new URL('../../../config/worlds/tutoring', import.meta.url))
-const world = loadWorld(worldDir)
+const world = loadWorld(worldDir, worldModule('tutoring'))
 const START = Date.UTC(2026, 2, 2, 9, 10)
 const prefix = testPrefix()
 const keys = createKeys(prefix, 'tutoring')

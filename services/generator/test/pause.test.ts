@@ -1,11 +1,11 @@
 /** `pause` holds the simulation where the engine stands, so the paused time never moves afterwards. */
-import { fileURLToPath } from 'node:url'
+import { loadWorldById } from '@verisim/worlds'
 import { describe, expect, it } from 'vitest'
-import { createEngine, loadWorld } from '@verisim/sim'
+import { createEngine } from '@verisim/sim'
 import { SimClock } from '../src/clock.js'
 import { applyCommand } from '../src/control.js'
 
-const world = loadWorld(fileURLToPath(new URL('../../../config/worlds/tutoring', import.meta.url)))
+const world = loadWorldById('tutoring')
 const START = Date.UTC(2025, 1, 24, 9)
 
 describe('pause', () => {

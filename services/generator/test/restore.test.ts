@@ -3,18 +3,18 @@
  * commands are replayed at the simulation times they took effect, so the manual
  * modifiers and every event after the restart are the same as without it.
  */
-import { fileURLToPath } from 'node:url'
+import { loadWorldById } from '@verisim/worlds'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Redis } from 'ioredis'
 import { createKeys, logControl } from '@verisim/bus'
 import { openTestRedis, testPrefix, type TestRedis } from '@verisim/bus/testing'
 import type { ControlCommand } from '@verisim/schema'
-import { createEngine, HOUR, MINUTE, loadWorld, type Engine } from '@verisim/sim'
+import { createEngine, HOUR, MINUTE, type Engine } from '@verisim/sim'
 import { SimClock } from '../src/clock.js'
 import { applyCommand } from '../src/control.js'
 import { replayControlLog } from '../src/restore.js'
 
-const world = loadWorld(fileURLToPath(new URL('../../../config/worlds/tutoring', import.meta.url)))
+const world = loadWorldById('tutoring')
 const START = Date.UTC(2025, 1, 24, 8)
 const prefix = testPrefix()
 const keys = createKeys(prefix, 'tutoring')

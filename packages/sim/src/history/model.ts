@@ -23,11 +23,11 @@
  * (1 at baseline) and behaviour-level refusals (e.g. no student to pick), which
  * are rare in a populated world.
  */
-import { DAY, HOUR, MINUTE, MONTH } from '../calendar.js'
+import { DAY, HOUR, MINUTE } from '../calendar.js'
 import type { StreamParams } from '../modifiers.js'
 import { RateModel } from '../rates.js'
-import { slotCdf, slotHours } from '../sessions.js'
 import { Rng, deriveKey } from '../rng.js'
+import type { MeanFieldHooks } from '../kit/module.js'
 import { Anchor, ArrivalKind, type World, type WorldChain } from '../world/load.js'
 import { buildTimeline, type HistoryModification, type Segment, type Timeline } from './timeline.js'
 
@@ -129,7 +129,9 @@ export class HistoryModel {
   /** Per stream: how far (buckets) a change to it can reach forward / backward through the chains. */
   readonly #reachFwd: Float64Array
   readonly #reachBack: Float64Array
+  /** The stream whose events create the contexts anchors refer to (−1: none), and the module's hooks for it. */
   readonly #requestStream: number
+  readonly #anchored: MeanFieldHooks['anchored']
   readonly #rng = new Rng(0)
 
   constructor(opts: HistoryModelOptions) {
@@ -154,7 +156,6 @@ export class HistoryModel {
     this.#edges = world.streams.map(() => [])
     this.#self = world.streams.map(() => undefined)
     const kr = new Rng(deriveKey(seed, 'history', 'kernels'))
-    const dur = world.sessions.durationMin
     for (const s of world.streams) {
       for (const c of s.chains) {
         const when = this.#whenProbability(c, kr)
@@ -164,8 +165,10 @@ export class HistoryModel {
             const d = o.delay(kr) * HOUR
             // A trigger falls anywhere in its bucket; sessions start on the slot grid.
             if (o.anchor === Anchor.trigger) draws[k] = kr.next() * BUCKET_MS + d
-            else if (o.anchor === Anchor.start) draws[k] = d
-            else draws[k] = dur(kr) * MINUTE + d
+            else {
+              const offset = o.anchorSpec!.offset
+              draws[k] = offset === null ? d : offset(world, kr) + d
+            }
           }
           const edge: Edge = {
             chain: c,
@@ -181,13 +184,16 @@ export class HistoryModel {
       }
     }
     this.#order = topoOrder(ns, this.#edges, world)
-    this.#requestStream = world.streams.findIndex((s) => s.behavior === 'booking.request')
+    const anchored = world.module.meanField?.anchored
+    this.#anchored = anchored
+    this.#requestStream =
+      anchored === undefined ? -1 : world.streams.findIndex((s) => s.behavior === anchored.behavior)
     // How far (buckets) a change travels through the chains. Counts move counts
     // along trigger-anchored edges; the sessions' start series (S) moves the
     // outcomes anchored to a session's start or end; S itself comes from the
     // booking requests, one booking lead later.
-    const slotLag = Math.ceil(world.sessions.maxLeadMs / BUCKET_MS) + 1
-    const minLead = Math.floor(world.sessions.minLeadMs / BUCKET_MS)
+    const slotLag = anchored ? Math.ceil(anchored.maxLeadMs(world) / BUCKET_MS) + 1 : 0
+    const minLead = anchored ? Math.floor(anchored.minLeadMs(world) / BUCKET_MS) : 0
     const kmax = (e: Edge) => Math.max(0, e.kernel.min + e.kernel.w.length)
     const kback = (e: Edge) => (e.anchor === Anchor.trigger ? 0 : Math.max(0, -e.kernel.min))
     // lead-in: the longest lag from a root to any stream
@@ -321,7 +327,8 @@ export class HistoryModel {
         mu[i] = Math.round((m + (sd / Math.sqrt(k)) * rng.normal()) * 100) / 100
       }
       // Sessions requested in this stream's events: where their starts fall.
-      if (s === this.#requestStream) sessions[s] = this.#sessionStarts(c, t0, M + this.#tail)
+      if (s === this.#requestStream)
+        sessions[s] = this.#anchored!.starts(this.world, this.#rm, c, t0, M + this.#tail, BUCKET_MS)
       // Push this stream's drawn counts along its chains.
       for (const e of this.#edges[s]!) {
         const into = expected[e.to]!
@@ -403,10 +410,7 @@ export class HistoryModel {
     if (kind === ArrivalKind.none) return
     let perMs = 0
     if (kind === ArrivalKind.poisson) perMs = st.perDay / DAY
-    else if (kind === ArrivalKind.cohortChurn) {
-      const pop = this.world.config.baseline.population.students
-      for (const c of this.world.cohorts) perMs += (pop * c.share * c.monthlyChurn) / MONTH
-    }
+    else if (kind === ArrivalKind.state) perMs = st.stateRate!.expected(this.world)
     let si = 0
     for (let i = 0; i < M; i++) {
       const b0 = t0 + i * BUCKET_MS
@@ -448,32 +452,6 @@ export class HistoryModel {
     return p * e.when
   }
 
-  /** Expected session starts per bucket (`M` of them) from the drawn booking requests (the engine's slot rule). */
-  #sessionStarts(req: Float64Array, t0: number, M: number): Float64Array {
-    const ss = this.world.sessions
-    const hours = slotHours(ss)
-    const slots = Math.max(1, Math.floor(HOUR / ss.slotMs))
-    const out = new Float64Array(M)
-    const cdf = new Float64Array(hours)
-    let h0 = NaN
-    for (let i = 0; i < req.length; i++) {
-      if (req[i] === 0) continue
-      const t = t0 + (i + 0.5) * BUCKET_MS
-      // the engine's slot rule, cached per first candidate hour as the engine does
-      if (Math.ceil((t + ss.minLeadMs) / HOUR) !== h0) h0 = slotCdf(this.#rm, ss, t, cdf)
-      const x = req[i]! / slots / cdf[hours - 1]!
-      for (let k = 0; k < hours; k++) {
-        const w = cdf[k]! - (k > 0 ? cdf[k - 1]! : 0)
-        const base = (h0 + k) * HOUR
-        for (let j = 0; j < slots; j++) {
-          const b = Math.floor((base + j * ss.slotMs - t0) / BUCKET_MS)
-          if (b < M) out[b]! += x * w
-        }
-      }
-    }
-    return out
-  }
-
   /** P(the chain's `when` holds) for one trigger event. */
   #whenProbability(c: WorldChain, rng: Rng): number {
     const w = c.when
@@ -491,10 +469,8 @@ export class HistoryModel {
       for (let k = 0; k < KERNEL_DRAWS; k++) if (test(sampler(rng))) hit++
       return hit / KERNEL_DRAWS
     }
-    if (w.field === 'cohort') {
-      const c = this.world.cohorts.find((x) => x.name === w.eq)
-      return c ? c.share : 0
-    }
+    const share = this.world.module.meanField?.fieldShare?.(this.world, w.field, w.eq)
+    if (share !== undefined) return share
     return 1 // a field only the behaviour sets: taken as always true
   }
 

@@ -12,7 +12,7 @@ import { neutralParams, type StreamParams } from '../modifiers.js'
 import type { RateModel } from '../rates.js'
 import { ScenarioController } from '../scenarios.js'
 import type { ChainObserver, SimPort, StreamCounters } from '../correlations.js'
-import { DAY, MONTH } from '../calendar.js'
+import { DAY } from '../calendar.js'
 import { ArrivalKind, type World, type WorldChain } from '../world/load.js'
 
 /** A change applied to history: a past external event, or a scenario run from `start`. */
@@ -91,12 +91,8 @@ class TimelinePort implements SimPort {
     const st = this.world.streams[s]!
     if (st.arrivalKind === ArrivalKind.poisson)
       return (st.perDay / DAY) * this.rm.factor(st.profile, h)
-    if (st.arrivalKind === ArrivalKind.cohortChurn) {
-      const pop = this.world.config.baseline.population.students
-      let perMonth = 0
-      for (const c of this.world.cohorts) perMonth += pop * c.share * c.monthlyChurn
-      return (perMonth / MONTH) * this.rm.factor(st.profile, h)
-    }
+    if (st.arrivalKind === ArrivalKind.state)
+      return st.stateRate!.expected(this.world) * this.rm.factor(st.profile, h)
     return 0
   }
   counters(): StreamCounters {

@@ -9,10 +9,10 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Compile } from 'typebox/compile'
+import Type from 'typebox'
 import type {
   BaselineMetricsFile,
   Distribution,
-  StreamBehavior,
   StreamCadencesFile,
   StreamConfig,
   StreamInfo,
@@ -20,14 +20,15 @@ import type {
   StreamsFile,
 } from '@verisim/schema'
 import {
-  BaselineMetricsFileSchema,
+  BaselineMetricsKernelProperties,
   ExternalEventsLibraryFileSchema,
   ScenarioDefinitionsFileSchema,
   StreamCadencesFileSchema,
   StreamRelationshipsFileSchema,
   StreamsFileSchema,
 } from '@verisim/schema'
-import { BEHAVIOR_CONTEXT, canArrive } from '../behaviors.js'
+import { GENERIC_CONTRACT } from '../kit/generic.js'
+import type { AnchorSpec, BehaviorContract, StateRateSpec, WorldModule } from '../kit/module.js'
 import { HOUR, SECOND } from '../calendar.js'
 import { DistributionParamError, compileDistribution, type Sampler } from '../distributions.js'
 import { SimErrorCode, WorldConfigError } from '../errors.js'
@@ -69,13 +70,17 @@ export interface StreamBaseline {
   readonly source: 'analytic' | 'sampled' | 'declared'
 }
 
-export const ArrivalKind = { none: 0, poisson: 1, periodic: 2, cohortChurn: 3 } as const
-export const Anchor = { trigger: 0, start: 1, end: 2 } as const
+/** How a stream's events arrive on their own: `state` arrivals take their base rate from the world's state. */
+export const ArrivalKind = { none: 0, poisson: 1, periodic: 2, state: 3 } as const
+/** Anchor 0 is the trigger's time; others are the world module's anchors (`WorldOutcome.anchorSpec`). */
+export const Anchor = { trigger: 0 } as const
 
 export interface WorldOutcome {
   readonly stream: number
   readonly probability: number
+  /** 0: the trigger's time; otherwise the world module's anchor `anchorSpec`. */
   readonly anchor: number
+  readonly anchorSpec: AnchorSpec | undefined
   /** Delay in hours. */
   readonly delay: Sampler<number>
   /** Supply/demand correlation applied to this outcome's probability. */
@@ -108,9 +113,12 @@ export interface WorldStream {
   readonly cadence: StreamConfig['cadence']
   readonly unit: string
   readonly description: string
-  readonly behavior: StreamBehavior
-  readonly actors: readonly ('student' | 'tutor' | 'campaign')[]
+  readonly behavior: string
+  readonly contract: BehaviorContract
+  readonly actors: readonly string[]
   readonly arrivalKind: number
+  /** `state` arrivals: the world module's rate. */
+  readonly stateRate: StateRateSpec | undefined
   readonly perDay: number
   readonly profile: number
   readonly everyMs: number
@@ -129,6 +137,12 @@ export interface WorldStream {
 export interface World {
   readonly id: string
   readonly dir: string
+  /** The world module this config belongs to. */
+  readonly module: WorldModule
+  /** The module's compiled config (`WorldModule.compile`). */
+  readonly ext: unknown
+  /** Channels in order of first use by a stream. */
+  readonly channels: readonly string[]
   readonly config: WorldConfig
   readonly streams: readonly WorldStream[]
   readonly streamIndex: ReadonlyMap<string, number>
@@ -137,21 +151,8 @@ export interface World {
   readonly profiles: readonly CompiledProfile[]
   readonly periods: readonly CompiledPeriod[]
   readonly baseline: Readonly<Record<string, StreamBaseline>>
-  readonly cohorts: readonly {
-    readonly name: string
-    readonly share: number
-    readonly monthlyChurn: number
-  }[]
-  readonly sessions: {
-    readonly minLeadMs: number
-    readonly maxLeadMs: number
-    readonly leadDecayHours: number
-    readonly slotMs: number
-    readonly slotProfile: number
-    readonly durationMin: Sampler<number>
-    readonly hourlyRateUsd: Sampler<number>
-    readonly regularTutorShare: number
-  }
+  /** Profile index by name (for modules that refer to profiles from their config). */
+  readonly profileIndex: ReadonlyMap<string, number>
   /** Scenarios and external-event templates (empty when the world has no such files). */
   readonly scenarioSet: ScenarioSet
 }
@@ -160,19 +161,34 @@ type FileKey = 'streams' | 'baseline' | 'relationships' | 'cadences'
 
 const SCHEMAS = {
   streams: Compile(StreamsFileSchema),
-  baseline: Compile(BaselineMetricsFileSchema),
   relationships: Compile(StreamRelationshipsFileSchema),
   cadences: Compile(StreamCadencesFileSchema),
 }
 
+/** baseline-metrics.json: the kernel's properties plus the module's, closed (compiled once per module). */
+const baselineSchemas = new WeakMap<WorldModule, ReturnType<typeof Compile>>()
+function baselineSchema(module: WorldModule): ReturnType<typeof Compile> {
+  let c = baselineSchemas.get(module)
+  if (!c) {
+    c = Compile(
+      Type.Object(
+        { ...BaselineMetricsKernelProperties, ...(module.baselineProperties ?? {}) },
+        { additionalProperties: false },
+      ),
+    )
+    baselineSchemas.set(module, c)
+  }
+  return c
+}
+
 /**
- * Reads, validates and compiles the world in `dir`.
+ * Reads, validates and compiles the world in `dir` for `module`.
  *
  * @example
- * const world = loadWorld('config/worlds/tutoring')
+ * const world = loadWorld('config/worlds/tutoring', tutoring)
  * world.catalog.length // 50
  */
-export function loadWorld(dir: string): World {
+export function loadWorld(dir: string, module: WorldModule): World {
   const abs = resolve(dir)
   const read = (file: string, optional: boolean): unknown => {
     const path = join(abs, file)
@@ -210,7 +226,7 @@ export function loadWorld(dir: string): World {
     scenarios: read(WORLD_FILES.scenarios, true),
     externalEvents: read(WORLD_FILES.externalEvents, true),
   }
-  return compileWorld(raw, dir)
+  return compileWorld(raw, module, dir)
 }
 
 /**
@@ -226,6 +242,7 @@ export function compileWorld(
     scenarios?: unknown
     externalEvents?: unknown
   },
+  module: WorldModule,
   dir = '.',
 ): World {
   const fileOf = (k: FileKey): string => join(dir, WORLD_FILES[k])
@@ -239,7 +256,7 @@ export function compileWorld(
     )
   }
   for (const k of ['streams', 'baseline', 'relationships', 'cadences'] as const) {
-    const validator = SCHEMAS[k]
+    const validator = k === 'baseline' ? baselineSchema(module) : SCHEMAS[k]
     const value = raw[k]
     if (!validator.Check(value)) {
       const e = describeSchemaError([...validator.Errors(value)] as SchemaError[], value)
@@ -257,6 +274,8 @@ export function compileWorld(
   const { streams: sf, baseline: bf, relationships: rf, cadences: cf } = config
 
   // --- worlds agree
+  if (sf.world !== module.id)
+    fail('streams', '/world', `the id of the world module it is loaded with (${show(module.id)})`, sf.world)
   for (const k of ['baseline', 'relationships', 'cadences'] as const) {
     if (config[k].world !== sf.world)
       fail(k, '/world', `the world id of streams.json (${show(sf.world)})`, config[k].world)
@@ -273,6 +292,13 @@ export function compileWorld(
       fail('baseline', `/seasonality/profiles/${name}/weekly`, 'at least one positive day')
   }
   bf.seasonality.calendar.forEach((p, i) => {
+    if (!module.calendarKinds.includes(p.kind))
+      fail(
+        'baseline',
+        `/seasonality/calendar/${i}/kind`,
+        `one of the calendar kinds of world ${module.id} (${module.calendarKinds.join(', ')})`,
+        p.kind,
+      )
     for (const key of ['from', 'to'] as const) {
       const [m, d] = p[key].split('-').map(Number) as [number, number]
       const days = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m]!
@@ -304,26 +330,6 @@ export function compileWorld(
       )
     return m.target
   }
-  const cohortNames = Object.keys(bf.cohorts)
-  if (cohortNames.length === 0) fail('baseline', '/cohorts', 'at least one cohort')
-  const shareSum = cohortNames.reduce((a, n) => a + bf.cohorts[n]!.share, 0)
-  if (Math.abs(shareSum - 1) > 1e-6)
-    fail('baseline', '/cohorts', 'cohort shares summing to 1', shareSum)
-  const slotProfile = profileIndex.get(bf.sessions.slotProfile)
-  if (slotProfile === undefined)
-    fail(
-      'baseline',
-      '/sessions/slotProfile',
-      `one of the profiles ${profileNames.join(', ')}`,
-      bf.sessions.slotProfile,
-    )
-  if (bf.sessions.maxLeadHours <= bf.sessions.minLeadHours)
-    fail(
-      'baseline',
-      '/sessions/maxLeadHours',
-      `more than minLeadHours (${bf.sessions.minLeadHours})`,
-      bf.sessions.maxLeadHours,
-    )
   const dist = (k: FileKey, path: string, d: Distribution) => {
     try {
       return compileDistribution(d)
@@ -343,6 +349,33 @@ export function compileWorld(
     if (!c.numeric) return fail(k, `${path}/values`, 'numeric values', d.values)
     return c.numeric
   }
+
+  // --- behaviours: the kernel's `generic` and the module's
+  const contractOf = (k: FileKey, path: string, name: string): BehaviorContract => {
+    if (name === 'generic') return GENERIC_CONTRACT
+    const b = module.behaviors[name]
+    if (!b)
+      return fail(
+        k,
+        path,
+        `"generic" or a behaviour of world ${module.id} (${Object.keys(module.behaviors).join(', ')})`,
+        name,
+      )
+    return b.contract
+  }
+  const canArrive = (c: BehaviorContract): boolean => c.accepts === 'any' || c.accepts.includes('none')
+  sf.streams.forEach((s, i) => {
+    contractOf('streams', `/streams/${i}/behavior`, s.behavior ?? 'generic')
+    s.actors?.forEach((a, j) => {
+      if (!module.actors[a])
+        fail(
+          'streams',
+          `/streams/${i}/actors/${j}`,
+          `an actor of world ${module.id} (${Object.keys(module.actors).join(', ') || 'none'})`,
+          a,
+        )
+    })
+  })
 
   // --- streams
   const domains = new Set(sf.domains.map((d) => d.name))
@@ -389,12 +422,12 @@ export function compileWorld(
     if (chainIds.has(c.id)) fail('relationships', `${base}/id`, 'a chain id not used before', c.id)
     chainIds.add(c.id)
     const trigger = streamRef('relationships', `${base}/trigger`, c.trigger)
-    const triggerGives = BEHAVIOR_CONTEXT[sf.streams[trigger]!.behavior ?? 'generic'].gives
+    const triggerGives = contractOf('streams', `/streams/${trigger}/behavior`, sf.streams[trigger]!.behavior ?? 'generic').gives
     const outcomes = c.outcomes.map((o, j): WorldOutcome => {
       const p = `${base}/outcomes/${j}`
       const stream = streamRef('relationships', `${p}/stream`, o.stream)
       const target = sf.streams[stream]!
-      const accepts = BEHAVIOR_CONTEXT[target.behavior ?? 'generic'].accepts
+      const accepts = contractOf('streams', `/streams/${stream}/behavior`, target.behavior ?? 'generic').accepts
       if (accepts !== 'any' && !accepts.includes(triggerGives))
         fail(
           'relationships',
@@ -403,13 +436,27 @@ export function compileWorld(
           o.stream,
         )
       const anchorName = o.delay.anchor ?? 'trigger'
-      if (anchorName !== 'trigger' && triggerGives !== 'session')
-        fail(
-          'relationships',
-          `${p}/delay/anchor`,
-          `"trigger" (anchors "start" and "end" need a session, "${c.trigger}" produces ${triggerGives})`,
-          anchorName,
-        )
+      const anchorNames = Object.keys(module.anchors)
+      let anchor = 0
+      let anchorSpec: AnchorSpec | undefined
+      if (anchorName !== 'trigger') {
+        anchorSpec = module.anchors[anchorName]
+        if (!anchorSpec)
+          fail(
+            'relationships',
+            `${p}/delay/anchor`,
+            `"trigger" or an anchor of world ${module.id} (${anchorNames.join(', ') || 'none'})`,
+            anchorName,
+          )
+        if (anchorSpec!.context !== triggerGives)
+          fail(
+            'relationships',
+            `${p}/delay/anchor`,
+            `"trigger" (anchor "${anchorName}" needs a ${anchorSpec!.context}, "${c.trigger}" produces ${triggerGives})`,
+            anchorName,
+          )
+        anchor = anchorNames.indexOf(anchorName) + 1
+      }
       produced.add(stream)
       producers[stream]!.push(trigger)
       return {
@@ -418,7 +465,8 @@ export function compileWorld(
           typeof o.probability === 'number'
             ? o.probability
             : metricTarget(o.probability, 'relationships', `${p}/probability`),
-        anchor: Anchor[anchorName],
+        anchor,
+        anchorSpec,
         delay: numericDist('relationships', `${p}/delay/hours`, o.delay.hours),
         supply: supplyByOutcome.get(stream),
       }
@@ -500,13 +548,15 @@ export function compileWorld(
   const compiled = sf.streams.map((s, i): WorldStream => {
     const p = `/streams/${i}`
     const behavior = s.behavior ?? 'generic'
+    const contract = contractOf('streams', `${p}/behavior`, behavior)
+    let stateRate: StateRateSpec | undefined
     let arrivalKind: number = ArrivalKind.none
     let perDay = 0
     let profile = -1
     let everyMs = 0
     let jitterMs = 0
     if (s.arrival) {
-      if (!canArrive(behavior))
+      if (!canArrive(contract))
         fail(
           'streams',
           `${p}/arrival`,
@@ -548,13 +598,25 @@ export function compileWorld(
         everyMs = per.everySec * SECOND
         jitterMs = Math.min(per.jitterSec * SECOND, everyMs / 2)
         perDay = (24 * HOUR) / everyMs
-      } else if (s.arrival.kind === 'cohortChurn') {
-        if (behavior !== 'student.churn')
+      } else if (s.arrival.kind === 'state') {
+        const names = Object.keys(module.stateRates)
+        stateRate =
+          s.arrival.rate === undefined
+            ? undefined
+            : (module.stateRates[s.arrival.rate] as StateRateSpec | undefined)
+        if (!stateRate)
+          return fail(
+            'streams',
+            `${p}/arrival/rate`,
+            `a state rate of world ${module.id} (${names.join(', ') || 'none'})`,
+            s.arrival.rate,
+          )
+        if (stateRate.behaviors.length > 0 && !stateRate.behaviors.includes(behavior))
           fail(
             'streams',
-            `${p}/arrival/kind`,
-            'cohortChurn only on a stream with behavior "student.churn"',
-            s.arrival.kind,
+            `${p}/arrival/rate`,
+            `a state rate for behaviour "${behavior}" ("${s.arrival.rate}" is only for ${stateRate.behaviors.join(', ')})`,
+            s.arrival.rate,
           )
       }
     } else if (!produced.has(i)) {
@@ -586,7 +648,7 @@ export function compileWorld(
         source: c.statsSource === 'sampled' ? 'sampled' : 'analytic',
       }
     } else {
-      if (BEHAVIOR_CONTEXT[behavior].observes === 'no')
+      if (contract.observes === 'no')
         fail(
           'streams',
           `${p}/value/observed`,
@@ -594,7 +656,7 @@ export function compileWorld(
         )
       b = { field: v.field, mean: v.observed!.mean, sd: v.observed!.sd, source: 'declared' }
     }
-    if (BEHAVIOR_CONTEXT[behavior].observes === 'yes' && !v.observed)
+    if (contract.observes === 'yes' && !v.observed)
       fail(
         'streams',
         `${p}/value`,
@@ -615,13 +677,15 @@ export function compileWorld(
       index: i,
       name: s.name,
       domain: s.domain,
-      channel: s.domain,
+      channel: s.channel ?? s.domain,
       cadence: s.cadence,
       unit: s.unit,
       description: s.description,
       behavior,
+      contract,
       actors: s.actors ?? [],
       arrivalKind,
+      stateRate,
       perDay,
       profile,
       everyMs,
@@ -653,10 +717,12 @@ export function compileWorld(
       )
   }
 
-  const s = bf.sessions
-  const world: Omit<World, 'scenarioSet'> = {
+  const world: Omit<World, 'scenarioSet' | 'ext'> & { ext: unknown } = {
     id: sf.world,
     dir,
+    module,
+    ext: undefined,
+    channels: [...new Set(compiled.map((c) => c.channel))],
     config,
     streams: compiled,
     streamIndex,
@@ -671,18 +737,12 @@ export function compileWorld(
     profiles,
     periods,
     baseline,
-    cohorts: cohortNames.map((name) => ({ name, ...bf.cohorts[name]! })),
-    sessions: {
-      minLeadMs: s.minLeadHours * HOUR,
-      maxLeadMs: s.maxLeadHours * HOUR,
-      leadDecayHours: s.leadDecayHours,
-      slotMs: s.slotMinutes * 60_000,
-      slotProfile: slotProfile!,
-      durationMin: numericDist('baseline', '/sessions/durationMin', s.durationMin),
-      hourlyRateUsd: numericDist('baseline', '/sessions/hourlyRateUsd', s.hourlyRateUsd),
-      regularTutorShare: s.regularTutorShare,
-    },
+    profileIndex,
   }
+  // The module's own config, once the kernel's part is compiled (it may refer to profiles, streams …).
+  world.ext = module.compile(world as World, (path, expected, found) =>
+    fail('baseline', path, expected, found),
+  )
   const scenarioSet = compileScenarioSet(
     world,
     raw,

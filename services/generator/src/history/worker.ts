@@ -7,6 +7,7 @@
 import type { SandboxedJob } from 'bullmq'
 import { Redis } from 'ioredis'
 import { HistoryModel, loadWorld, planBaselineEvents, type HistoryModification } from '@verisim/sim'
+import { worldModule } from '@verisim/worlds'
 import { seriesDoc, type RegenerationJob, type RegenerationResult } from './doc.js'
 
 export default async function regenerate(
@@ -14,7 +15,7 @@ export default async function regenerate(
 ): Promise<RegenerationResult> {
   const t0 = performance.now()
   const d = job.data
-  const world = loadWorld(d.worldDir)
+  const world = loadWorld(d.worldDir, worldModule(d.world))
   const model = new HistoryModel({ world, seed: d.seed, start: d.start, origin: d.origin })
   const base = planBaselineEvents(world, d.seed, model.from, d.start).mods
   const mods = d.mods as HistoryModification[]
