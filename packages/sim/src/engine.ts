@@ -36,7 +36,14 @@ import type {
   StreamCounters,
 } from './correlations.js'
 import type { ExternalEvent, ExternalEventInput, TemplateInfo } from './external.js'
-import { type ModifierConflict, type StreamParams, streamFacts, streamMatcher } from './modifiers.js'
+import type { ActionResult, WorldDescription } from './kit/module.js'
+import { compileValidator } from '@verisim/schema'
+import {
+  type ModifierConflict,
+  type StreamParams,
+  streamFacts,
+  streamMatcher,
+} from './modifiers.js'
 import {
   ScenarioController,
   type ActiveModifier,
@@ -190,6 +197,31 @@ export interface Engine {
   correlations(q: CorrelationQuery): CorrelationAnswer
   /** Every manual (adjustBehavior), scenario and external-event modifier in effect or scheduled (not those of setModifiers). */
   activeModifiers(): ActiveModifier[]
+
+  // --- the world ---------------------------------------------------------------
+  /** The running world as `GET /api/world` describes it. */
+  describe(): WorldDescription
+  /**
+   * Applies world action `name` (e.g. tutoring's `spawn_students`) at `now`: the
+   * payload is validated against the action's schema. Throws
+   * `VS_SIM_UNKNOWN_ACTION` naming the world's actions, or `VS_SIM_BAD_ARGUMENT`
+   * naming the field. Streams whose rate depends on the state are redrawn from now.
+   *
+   * @example
+   * engine.act('spawn_students', { count: 50 }) // → { spawned: 50, firstId: 'stu_20391', … }
+   */
+  act(name: string, payload: unknown): ActionResult
+
+  // --- snapshots -------------------------------------------------------------------
+  /**
+   * The engine as bytes: world (id and config hash), seed, start, the simulation
+   * time reached and every state-changing call with the time it was made at.
+   * {@link restoreEngine} (or `restore`) rebuilds an engine that continues with
+   * exactly the events this one would have produced.
+   */
+  snapshot(): Uint8Array
+  /** Replaces this engine's state with a snapshot's (same world); see {@link restoreEngine}. */
+  restore(bytes: Uint8Array): void
 }
 
 interface Item {
@@ -286,6 +318,7 @@ const MAX_WALK_HOURS = 24 * 400
 
 class Sim implements Host, SimPort {
   readonly world: World
+  readonly seed: number
   readonly state: unknown
   rng: Rng
   value = NaN
@@ -300,6 +333,8 @@ class Sim implements Host, SimPort {
   readonly #arrivals = new Queue()
   #seq = 0
   #events = 0
+  #actions = 0
+  readonly #actionRng = new Rng(0)
   readonly #ctl: ScenarioController
   /** Outcome probabilities of the chains a probability modifier touches. */
   #chainP: Map<WorldChain, Float64Array> | null = null
@@ -315,6 +350,7 @@ class Sim implements Host, SimPort {
     if (!Number.isFinite(start))
       throw new SimError(SimErrorCode.badArgument, `start must be epoch milliseconds, got ${start}`)
     this.world = world
+    this.seed = seed
     this.#start = start
     this.#now = start
     this.#rm = new RateModel(
@@ -368,6 +404,41 @@ class Sim implements Host, SimPort {
   /** Host: the run's rate model. */
   get rates(): RateModel {
     return this.#rm
+  }
+
+  get start(): number {
+    return this.#start
+  }
+
+  /** A world action at `now`: validated, applied to the state; state-rate arrivals redrawn from now (memoryless). */
+  act(name: string, payload: unknown): ActionResult {
+    const actions = this.world.module.actions ?? {}
+    const spec = actions[name]
+    if (!spec)
+      throw new SimError(
+        SimErrorCode.unknownAction,
+        `unknown world action ${JSON.stringify(name)}; world ${this.world.id} has ${Object.keys(actions).join(', ') || 'no actions'}`,
+      )
+    let v = actionValidators.get(spec)
+    if (!v) actionValidators.set(spec, (v = compileValidator(spec.payload)))
+    if (!v.check(payload))
+      throw new SimError(
+        SimErrorCode.badArgument,
+        `${name}: payload ${v.problems(payload).join('; ')}`,
+      )
+    // The action draws from its own sub-stream, so the streams' sequences stay as they were.
+    this.rng = this.#actionRng.reseed(
+      deriveKey(this.seed, 'action', name, this.#now, this.#actions++),
+    )
+    this.value = NaN
+    this.child = null
+    const result = spec.apply(this, payload as never, this.#now)
+    for (const rt of this.#rt) {
+      if (rt.s.arrivalKind !== ArrivalKind.state) continue
+      rt.gen++
+      this.#scheduleArrival(rt, this.#now)
+    }
+    return result
   }
 
   advance(to: number): SimEvent[] {
@@ -732,6 +803,144 @@ class Sim implements Host, SimPort {
   }
 }
 
+/** A state-changing call of the engine port, with the simulation time it was made at (a snapshot's journal). */
+type JournalEntry =
+  | { t: number; op: 'setModifiers'; mods: RateModifier[] }
+  | { t: number; op: 'activateScenario'; id: string }
+  | { t: number; op: 'stopScenario' }
+  | { t: number; op: 'transitionScenario'; runId: string; to: 'settling' | 'settled' }
+  | { t: number; op: 'reset' }
+  | { t: number; op: 'adjustBehavior'; input: unknown }
+  | { t: number; op: 'clearManual'; id?: string }
+  | { t: number; op: 'injectExternalEvent'; input: unknown }
+  | { t: number; op: 'act'; name: string; payload: unknown }
+
+interface SnapshotDoc {
+  v: 1
+  world: string
+  worldHash: string
+  seed: number
+  start: number
+  now: number
+  journal: JournalEntry[]
+}
+
+const actionValidators = new WeakMap<object, ReturnType<typeof compileValidator>>()
+
+function describeWorld(world: World): WorldDescription {
+  const m = world.module
+  return {
+    id: world.id,
+    model: m.model,
+    description: m.description,
+    channels: world.channels,
+    streams: world.streams.map((s) => ({
+      name: s.name,
+      channel: s.channel,
+      domain: s.domain,
+      cadence: s.cadence,
+      unit: s.unit,
+      behavior: s.behavior,
+    })),
+    segments: m.segments?.(world) ?? [],
+    actions: Object.entries(m.actions ?? {}).map(([name, a]) => ({
+      name,
+      description: a.description,
+      payload: a.payload,
+    })),
+    statsKeys: [],
+    warmupHours: m.warmupHours,
+  }
+}
+
+/** Runs one journal entry against `sim` (the engine port's calls, as they were made). */
+function replay(sim: Sim, e: JournalEntry): void {
+  const c = sim.controller
+  switch (e.op) {
+    case 'setModifiers':
+      return sim.setModifiers(e.mods)
+    case 'activateScenario':
+      c.activate(e.id)
+      return
+    case 'stopScenario':
+      c.stop()
+      return
+    case 'transitionScenario':
+      c.transition(e.runId, e.to)
+      return
+    case 'reset':
+      return c.reset()
+    case 'adjustBehavior':
+      c.adjust(e.input)
+      return
+    case 'clearManual':
+      c.clearAdjustments(e.id)
+      return
+    case 'injectExternalEvent':
+      c.inject(e.input)
+      return
+    case 'act':
+      sim.act(e.name, e.payload)
+      return
+  }
+}
+
+function decodeSnapshot(world: World, bytes: Uint8Array): SnapshotDoc {
+  let doc: SnapshotDoc
+  try {
+    doc = JSON.parse(new TextDecoder().decode(bytes)) as SnapshotDoc
+  } catch (err) {
+    throw new SimError(
+      SimErrorCode.badArgument,
+      'snapshot: not a Verisim engine snapshot (expected JSON bytes)',
+      { cause: err },
+    )
+  }
+  if (doc === null || typeof doc !== 'object' || doc.v !== 1 || !Array.isArray(doc.journal))
+    throw new SimError(
+      SimErrorCode.badArgument,
+      'snapshot: not a Verisim engine snapshot of version 1',
+    )
+  if (doc.world !== world.id)
+    throw new SimError(
+      SimErrorCode.badArgument,
+      `snapshot: taken of world ${JSON.stringify(doc.world)}, not ${JSON.stringify(world.id)}`,
+    )
+  if (doc.worldHash !== world.hash)
+    throw new SimError(
+      SimErrorCode.badArgument,
+      `snapshot: taken with another config of world ${world.id} (config hash ${doc.worldHash.slice(0, 12)}…, now ${world.hash.slice(0, 12)}…); replaying it would not reproduce the run`,
+    )
+  return doc
+}
+
+/** Re-simulates a snapshot's run: a fresh engine, its calls replayed at their times, advanced to its time (events dropped). */
+function rebuild(world: World, doc: SnapshotDoc): { sim: Sim; journal: JournalEntry[] } {
+  const sim = new Sim({ world, seed: doc.seed, start: doc.start })
+  const DAY_STEP = DAY
+  const to = (t: number): void => {
+    while (sim.now < t) sim.advance(Math.min(t, sim.now + DAY_STEP))
+  }
+  for (const e of doc.journal) {
+    to(e.t)
+    replay(sim, e)
+  }
+  to(doc.now)
+  return { sim, journal: doc.journal.slice() }
+}
+
+/**
+ * Rebuilds an engine from {@link Engine.snapshot}'s bytes for the same world (its
+ * config hash must match): it continues with exactly the events the snapshotted
+ * engine would have produced. Cost: re-simulating the run from its start (the
+ * events are computed and dropped), about 1.5 s per simulated day of tutoring.
+ */
+export function restoreEngine(world: World, bytes: Uint8Array): Engine {
+  const doc = decodeSnapshot(world, bytes)
+  const { sim, journal } = rebuild(world, doc)
+  return port(sim, journal, world)
+}
+
 /**
  * Creates an engine for `world` from `start`, seeded with `seed`.
  *
@@ -740,28 +949,82 @@ class Sim implements Host, SimPort {
  * const events = engine.advance(engine.now + 60_000) // the first simulated minute
  */
 export function createEngine(opts: EngineOptions): Engine {
-  const sim = new Sim(opts)
+  return port(new Sim(opts), [], opts.world)
+}
+
+function port(first: Sim, journal0: JournalEntry[], world: World): Engine {
+  let sim = first
+  let journal = journal0
+  /** Records a call that changed the state (a call that throws changes nothing and is not recorded). */
+  const log = <T>(entry: JournalEntry, result: T): T => {
+    journal.push(entry)
+    return result
+  }
   return {
     get now() {
       return sim.now
     },
     advance: (to) => sim.advance(to),
     catalog: () => sim.catalog(),
-    setModifiers: (mods) => sim.setModifiers(mods),
+    setModifiers: (mods) =>
+      log(
+        { t: sim.now, op: 'setModifiers', mods: mods.map((m) => ({ ...m })) },
+        sim.setModifiers(mods),
+      ),
     stats: <W>() => sim.stats() as EngineStats<W>,
     scenarios: () => sim.controller.scenarios(),
-    activateScenario: (id) => sim.controller.activate(id),
-    stopScenario: () => sim.controller.stop(),
-    transitionScenario: (runId, to) => sim.controller.transition(runId, to),
+    activateScenario: (id) =>
+      log({ t: sim.now, op: 'activateScenario', id }, sim.controller.activate(id)),
+    stopScenario: () => log({ t: sim.now, op: 'stopScenario' }, sim.controller.stop()),
+    transitionScenario: (runId, to) => {
+      const t = sim.now
+      const done = sim.controller.transition(runId, to)
+      return done ? log({ t, op: 'transitionScenario', runId, to }, done) : done
+    },
     scenarioStatus: () => sim.controller.status(),
-    reset: () => sim.controller.reset(),
-    adjustBehavior: (input) => sim.controller.adjust(input),
-    clearManual: (id) => sim.controller.clearAdjustments(id),
+    reset: () => log({ t: sim.now, op: 'reset' }, sim.controller.reset()),
+    adjustBehavior: (input) =>
+      log(
+        { t: sim.now, op: 'adjustBehavior', input: structuredClone(input) },
+        sim.controller.adjust(input),
+      ),
+    clearManual: (id) =>
+      log(
+        { t: sim.now, op: 'clearManual', ...(id === undefined ? {} : { id }) },
+        sim.controller.clearAdjustments(id),
+      ),
     manualModifiers: () => sim.controller.adjustments(),
     templates: () => sim.controller.templates(),
-    injectExternalEvent: (input) => sim.controller.inject(input),
+    injectExternalEvent: (input) =>
+      log(
+        { t: sim.now, op: 'injectExternalEvent', input: structuredClone(input) },
+        sim.controller.inject(input),
+      ),
     externalEvents: (range) => sim.controller.externalEvents(range),
     correlations: (q) => sim.controller.correlations(q),
     activeModifiers: () => sim.controller.activeModifiers(),
+    describe: () => describeWorld(world),
+    act: (name, payload) =>
+      log(
+        { t: sim.now, op: 'act', name, payload: structuredClone(payload) },
+        sim.act(name, payload),
+      ),
+    snapshot: () => {
+      const doc: SnapshotDoc = {
+        v: 1,
+        world: world.id,
+        worldHash: world.hash,
+        seed: sim.seed,
+        start: sim.start,
+        now: sim.now,
+        journal,
+      }
+      return new TextEncoder().encode(JSON.stringify(doc))
+    },
+    restore: (bytes) => {
+      const rebuilt = rebuild(world, decodeSnapshot(world, bytes))
+      sim = rebuilt.sim
+      journal = rebuilt.journal
+    },
   }
 }

@@ -19,6 +19,8 @@ export const SimErrorCode = {
   unknownEvent: 'VS_SIM_UNKNOWN_EVENT',
   /** No active manual modifier (adjust_behavior) with that id (HTTP 404). */
   unknownModifier: 'VS_SIM_UNKNOWN_MODIFIER',
+  /** No world action with that name in the running world (HTTP 404). */
+  unknownAction: 'VS_SIM_UNKNOWN_ACTION',
 } as const
 export type SimErrorCode = (typeof SimErrorCode)[keyof typeof SimErrorCode]
 

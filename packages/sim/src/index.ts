@@ -22,6 +22,7 @@ export {
 // Engine
 export {
   createEngine,
+  restoreEngine,
   type Engine,
   type EngineOptions,
   type EngineStats,

@@ -148,7 +148,11 @@ export interface WorldDescription {
     readonly behavior: string
   }[]
   /** Persona segments of an agent world (empty for chain worlds). */
-  readonly segments: readonly { readonly id: string; readonly name: string; readonly agents?: number }[]
+  readonly segments: readonly {
+    readonly id: string
+    readonly name: string
+    readonly agents?: number
+  }[]
   readonly actions: readonly {
     readonly name: string
     readonly description: string

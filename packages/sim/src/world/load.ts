@@ -6,6 +6,7 @@
  * Any problem throws a {@link WorldConfigError} naming the file, the JSON path and
  * what was expected.
  */
+import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Compile } from 'typebox/compile'
@@ -141,6 +142,11 @@ export interface World {
   readonly module: WorldModule
   /** The module's compiled config (`WorldModule.compile`). */
   readonly ext: unknown
+  /**
+   * SHA-256 of the module id and every config file as parsed (hex): a snapshot or
+   * a control log recorded against another config is refused with it.
+   */
+  readonly hash: string
   /** Channels in order of first use by a stream. */
   readonly channels: readonly string[]
   readonly config: WorldConfig
@@ -275,7 +281,12 @@ export function compileWorld(
 
   // --- worlds agree
   if (sf.world !== module.id)
-    fail('streams', '/world', `the id of the world module it is loaded with (${show(module.id)})`, sf.world)
+    fail(
+      'streams',
+      '/world',
+      `the id of the world module it is loaded with (${show(module.id)})`,
+      sf.world,
+    )
   for (const k of ['baseline', 'relationships', 'cadences'] as const) {
     if (config[k].world !== sf.world)
       fail(k, '/world', `the world id of streams.json (${show(sf.world)})`, config[k].world)
@@ -363,7 +374,8 @@ export function compileWorld(
       )
     return b.contract
   }
-  const canArrive = (c: BehaviorContract): boolean => c.accepts === 'any' || c.accepts.includes('none')
+  const canArrive = (c: BehaviorContract): boolean =>
+    c.accepts === 'any' || c.accepts.includes('none')
   sf.streams.forEach((s, i) => {
     contractOf('streams', `/streams/${i}/behavior`, s.behavior ?? 'generic')
     s.actors?.forEach((a, j) => {
@@ -422,12 +434,20 @@ export function compileWorld(
     if (chainIds.has(c.id)) fail('relationships', `${base}/id`, 'a chain id not used before', c.id)
     chainIds.add(c.id)
     const trigger = streamRef('relationships', `${base}/trigger`, c.trigger)
-    const triggerGives = contractOf('streams', `/streams/${trigger}/behavior`, sf.streams[trigger]!.behavior ?? 'generic').gives
+    const triggerGives = contractOf(
+      'streams',
+      `/streams/${trigger}/behavior`,
+      sf.streams[trigger]!.behavior ?? 'generic',
+    ).gives
     const outcomes = c.outcomes.map((o, j): WorldOutcome => {
       const p = `${base}/outcomes/${j}`
       const stream = streamRef('relationships', `${p}/stream`, o.stream)
       const target = sf.streams[stream]!
-      const accepts = contractOf('streams', `/streams/${stream}/behavior`, target.behavior ?? 'generic').accepts
+      const accepts = contractOf(
+        'streams',
+        `/streams/${stream}/behavior`,
+        target.behavior ?? 'generic',
+      ).accepts
       if (accepts !== 'any' && !accepts.includes(triggerGives))
         fail(
           'relationships',
@@ -721,6 +741,19 @@ export function compileWorld(
     id: sf.world,
     dir,
     module,
+    hash: createHash('sha256')
+      .update(
+        JSON.stringify([
+          module.id,
+          raw.streams,
+          raw.baseline,
+          raw.relationships,
+          raw.cadences,
+          raw.scenarios ?? null,
+          raw.externalEvents ?? null,
+        ]),
+      )
+      .digest('hex'),
     ext: undefined,
     channels: [...new Set(compiled.map((c) => c.channel))],
     config,
