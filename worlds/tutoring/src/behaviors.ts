@@ -10,7 +10,16 @@
  * precondition fails (no active student, a student who already left …).
  */
 import { DAY, HOUR, MINUTE, type Behavior, type BehaviorContract, type Host } from '@verisim/sim'
-import type { Booking, Chat, Payment, Referral, Session, Student, Ticket, Tutor } from './entities.js'
+import type {
+  Booking,
+  Chat,
+  Payment,
+  Referral,
+  Session,
+  Student,
+  Ticket,
+  Tutor,
+} from './entities.js'
 import { TutorState } from './entities.js'
 import { sessionStart } from './sessions.js'
 import type { TutoringState } from './state.js'
@@ -436,7 +445,10 @@ export const BEHAVIORS: Readonly<Record<string, TutoringBehavior>> = {
   'campaign.conversion': (h, _s, ctx) => {
     const st = ctx as Student
     h.child = st
-    return { campaignId: h.state.campaignIds[h.rng.int(h.state.campaignIds.length)], studentId: st.id }
+    return {
+      campaignId: h.state.campaignIds[h.rng.int(h.state.campaignIds.length)],
+      studentId: st.id,
+    }
   },
 
   'platform.snapshot': (h) => {

@@ -76,7 +76,11 @@ export interface SessionsConfig {
 
 export interface TutoringConfig {
   readonly population: TutoringBaseline['population']
-  readonly cohorts: readonly { readonly name: string; readonly share: number; readonly monthlyChurn: number }[]
+  readonly cohorts: readonly {
+    readonly name: string
+    readonly share: number
+    readonly monthlyChurn: number
+  }[]
   readonly sessions: SessionsConfig
   readonly campaignIds: readonly string[]
   readonly subjects: readonly string[]
@@ -106,7 +110,10 @@ export function compileTutoringConfig(
     )
   if (s.maxLeadHours <= s.minLeadHours)
     fail('/sessions/maxLeadHours', `more than minLeadHours (${s.minLeadHours})`, s.maxLeadHours)
-  const numeric = (path: string, d: TutoringBaseline['sessions']['durationMin']): Sampler<number> => {
+  const numeric = (
+    path: string,
+    d: TutoringBaseline['sessions']['durationMin'],
+  ): Sampler<number> => {
     try {
       const c = compileDistribution(d)
       if (!c.numeric) return fail(`${path}/values`, 'numeric values', d.values)

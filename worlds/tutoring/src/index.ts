@@ -196,9 +196,11 @@ export const tutoring = defineWorld<TutoringState, TutoringConfig>({
     return (
       `Initial population: ${pop.students} students, ${pop.tutors} tutors (at most ${pop.maxStudentsPerTutor} regular students each). ` +
       `Growth ${world.config.baseline.growth.monthly * 100} % a month. Cohorts: ${cfg.cohorts
-        .map((c) => `${c.name} (${c.share * 100} % of signups, ${c.monthlyChurn * 100} % monthly churn)`)
+        .map(
+          (c) =>
+            `${c.name} (${c.share * 100} % of signups, ${c.monthlyChurn * 100} % monthly churn)`,
+        )
         .join(', ')}.`
     )
   },
 })
-

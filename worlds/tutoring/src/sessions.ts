@@ -16,12 +16,7 @@ export function slotHours(ss: SessionsConfig): number {
  * Fills `cdf[k]` with the cumulative weight of start hour `h0 + k` for a request
  * at `t` (k < slotHours) and returns `h0`, the first candidate hour.
  */
-export function slotCdf(
-  rm: RateModel,
-  ss: SessionsConfig,
-  t: number,
-  cdf: Float64Array,
-): number {
+export function slotCdf(rm: RateModel, ss: SessionsConfig, t: number, cdf: Float64Array): number {
   const h0 = Math.ceil((t + ss.minLeadMs) / HOUR)
   const lead0 = h0 - t / HOUR
   let acc = 0

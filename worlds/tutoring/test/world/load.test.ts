@@ -4,13 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Compile } from 'typebox/compile'
 import { StreamInfoSchema } from '@verisim/schema'
-import {
-  SimErrorCode,
-  WORLD_FILES,
-  WorldConfigError,
-  compileWorld,
-  loadWorld,
-} from '@verisim/sim'
+import { SimErrorCode, WORLD_FILES, WorldConfigError, compileWorld, loadWorld } from '@verisim/sim'
 import { TUTORING_DIR, tutoring, tutoringModule } from '../helpers.js'
 
 type Raw = Record<'streams' | 'baseline' | 'relationships' | 'cadences', any>

@@ -1,0 +1,273 @@
+/**
+ * The conformance suite every world runs (`@verisim/sim/conformance`): one set of
+ * tests against any {@link World}, in the manner of mqemitter's abstract tests.
+ * A world's test file calls {@link conformance} with its world and a few facts
+ * only it knows (its initial population, sample action payloads):
+ *
+ * - the same output however time is sliced (1 h steps vs uneven steps);
+ * - the same seed gives the same events, another seed others;
+ * - every stream alive within a simulated week;
+ * - no event references an entity that does not exist (relationships `entities`);
+ * - snapshot → restore → continue equals the uninterrupted run;
+ * - world actions replay identically (through a snapshot);
+ * - warm-up leaves no seam (the first live day looks like the same weekday a week later).
+ *
+ * Importing this module imports vitest: use it from test files only.
+ */
+import { describe, expect, it } from 'vitest'
+import { DAY, HOUR, MINUTE } from '../calendar.js'
+import {
+  createEngine,
+  restoreEngine,
+  type Engine,
+  type RateModifier,
+  type SimEvent,
+} from '../engine.js'
+import { Rng } from '../rng.js'
+import type { World } from '../world/load.js'
+
+export interface ConformanceOptions {
+  world: () => World
+  /** A Monday 00:00 UTC without calendar periods nearby (default 24 Feb 2025). */
+  start?: number
+  seed?: number
+  /** Modifiers applied from the start in every run (e.g. thinning a very busy log stream to keep runs short). */
+  modifiers?: RateModifier[]
+  /** How many entities of `kind` exist at start (ids `<prefix>1 … <prefix>N`); default 0. */
+  initialCount?: (kind: string, engine: Engine) => number
+  /** Ids of a kind that come from the config (e.g. campaigns): always exist. */
+  staticIds?: (kind: string) => readonly string[]
+  /** Sample calls of each world action: replayed through a snapshot. */
+  actions?: readonly { name: string; payload: unknown }[]
+  /** Streams allowed to stay silent for a week (rare by design); default none. */
+  rare?: readonly string[]
+  /** Simulated hours of warm-up for the seam check (default the module's warmupHours, at most 240). */
+  warmupHours?: number
+  /** Test timeout in ms (default 120 s). */
+  timeout?: number
+}
+
+const line = (e: SimEvent): string =>
+  JSON.stringify([e.ts, e.stream, e.data, e.normalizedValue, e.anomalyFlag, e.causes])
+
+/** Runs `engine` to `to` in steps chosen by `step(now)`, passing each event to `onEvent`. */
+function run(
+  engine: Engine,
+  to: number,
+  step: (now: number) => number,
+  onEvent: (e: SimEvent) => void,
+): void {
+  while (engine.now < to) {
+    for (const e of engine.advance(Math.min(to, engine.now + step(engine.now)))) onEvent(e)
+  }
+}
+
+function collect(engine: Engine, to: number, step: (now: number) => number = () => HOUR): string[] {
+  const out: string[] = []
+  run(engine, to, step, (e) => out.push(line(e)))
+  return out
+}
+
+/** First index where two event lists differ (−1 when equal). */
+function firstDifference(a: readonly string[], b: readonly string[]): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i
+  return a.length === b.length ? -1 : n
+}
+
+function expectSame(a: readonly string[], b: readonly string[], what: string): void {
+  const i = firstDifference(a, b)
+  if (i !== -1)
+    throw new Error(
+      `${what}: runs differ at event #${i} of ${a.length}/${b.length}:\n  ${a[i] ?? '(none)'}\n  ${b[i] ?? '(none)'}`,
+    )
+}
+
+/**
+ * Registers the conformance tests for one world.
+ *
+ * @example
+ * conformance({ world: () => loadWorldById('tutoring'), initialCount: (k, e) => … })
+ */
+export function conformance(o: ConformanceOptions): void {
+  const start = o.start ?? Date.UTC(2025, 1, 24)
+  const seed = o.seed ?? 42
+  const timeout = o.timeout ?? 120_000
+  const make = (s = seed, at = start): Engine => {
+    const e = createEngine({ world: o.world(), seed: s, start: at })
+    if (o.modifiers) e.setModifiers(o.modifiers)
+    return e
+  }
+
+  describe(`conformance: world ${o.world().id}`, () => {
+    it(
+      'should give the same events however time is sliced',
+      () => {
+        const end = start + DAY
+        const hourly = collect(make(), end)
+        const r = new Rng(7)
+        const uneven = collect(make(), end, () => 1 + r.int(3) * r.int(50 * MINUTE))
+        expect(hourly.length).toBeGreaterThan(0)
+        expectSame(hourly, uneven, 'slicing')
+      },
+      timeout,
+    )
+
+    it(
+      'should give the same events for the same seed and others for another seed',
+      () => {
+        const end = start + 6 * HOUR
+        const a = collect(make(), end)
+        const b = collect(make(), end)
+        const c = collect(make(seed + 1), end)
+        expectSame(a, b, 'same seed')
+        expect(firstDifference(a, c)).not.toBe(-1)
+      },
+      timeout,
+    )
+
+    it(
+      'should fire every stream within a simulated week, referencing only entities that exist',
+      () => {
+        const world = o.world()
+        const engine = make()
+        const entities = Object.entries(world.config.relationships.entities)
+        const known = new Map<string, Set<string>>()
+        const kindOfField = new Map<string, string>()
+        const creators = new Map<string, string[]>()
+        for (const [kind, e] of entities) {
+          kindOfField.set(e.idField, kind)
+          known.set(kind, new Set(o.staticIds?.(kind) ?? []))
+          for (const s of e.createdBy) creators.set(s, [...(creators.get(s) ?? []), kind])
+        }
+        const initial = new Map(
+          entities.map(([kind]) => [kind, o.initialCount?.(kind, engine) ?? 0]),
+        )
+        const exists = (kind: string, id: string): boolean => {
+          if (known.get(kind)!.has(id)) return true
+          const prefix = world.config.relationships.entities[kind]!.prefix
+          const n = Number(id.slice(prefix.length))
+          return id.startsWith(prefix) && Number.isInteger(n) && n >= 1 && n <= initial.get(kind)!
+        }
+        const seen = new Map<string, number>()
+        const orphans: string[] = []
+        run(
+          engine,
+          start + 7 * DAY,
+          () => 6 * HOUR,
+          (e) => {
+            seen.set(e.stream, (seen.get(e.stream) ?? 0) + 1)
+            const made = creators.get(e.stream) ?? []
+            for (const kind of made) {
+              const id = e.data[world.config.relationships.entities[kind]!.idField]
+              if (typeof id === 'string') known.get(kind)!.add(id)
+            }
+            for (const [field, v] of Object.entries(e.data)) {
+              const kind = kindOfField.get(field)
+              if (kind === undefined || typeof v !== 'string' || made.includes(kind)) continue
+              if (!exists(kind, v) && orphans.length < 5) orphans.push(`${e.stream} ${field}=${v}`)
+            }
+          },
+        )
+        const silent = world.streams
+          .map((s) => s.name)
+          .filter((n) => !seen.has(n) && !(o.rare ?? []).includes(n))
+        expect(silent, 'streams that never fired in a week').toEqual([])
+        expect(orphans, 'events referencing an entity that does not exist').toEqual([])
+      },
+      timeout,
+    )
+
+    it(
+      'should continue identically after snapshot → restore',
+      () => {
+        const mid = start + 12 * HOUR
+        const end = start + 30 * HOUR
+        const a = make()
+        collect(a, mid)
+        const scenario = a.scenarios()[0]
+        if (scenario) a.activateScenario(scenario.id)
+        const bytes = a.snapshot()
+        const restored = restoreEngine(o.world(), bytes)
+        expect(restored.now).toBe(a.now)
+        expectSame(collect(a, end), collect(restored, end), 'restore')
+      },
+      timeout,
+    )
+
+    it(
+      'should replay world actions identically through a snapshot',
+      () => {
+        const actions = o.actions ?? []
+        const world = o.world()
+        const declared = Object.keys(world.module.actions ?? {})
+        // every declared action has a sample call
+        expect(
+          declared.filter((n) => !actions.some((a) => a.name === n)),
+          'actions without a sample call in the conformance options',
+        ).toEqual([])
+        const a = make()
+        let t = start
+        for (const act of actions) {
+          t += 2 * HOUR
+          collect(a, t)
+          a.act(act.name, act.payload)
+        }
+        const restored = restoreEngine(o.world(), a.snapshot())
+        const end = t + 12 * HOUR
+        expectSame(collect(a, end), collect(restored, end), 'actions replay')
+        // and the action changed something: a run without it differs
+        if (actions.length > 0) {
+          const without = make()
+          collect(without, t)
+          const b = make()
+          let u = start
+          for (const act of actions) {
+            u += 2 * HOUR
+            collect(b, u)
+            b.act(act.name, act.payload)
+          }
+          expect(firstDifference(collect(b, end), collect(without, end))).not.toBe(-1)
+        }
+      },
+      timeout,
+    )
+
+    it(
+      'should leave no seam after the warm-up',
+      () => {
+        const world = o.world()
+        const W = Math.min(o.warmupHours ?? world.module.warmupHours, 240)
+        const live = start + 7 * DAY // a Monday: compare it with the Monday a week later
+        const engine = make(seed, live - W * HOUR)
+        collect(engine, live)
+        const count = (from: number): Map<string, number> => {
+          const m = new Map<string, number>()
+          run(
+            engine,
+            from + DAY,
+            () => HOUR,
+            (e) => m.set(e.stream, (m.get(e.stream) ?? 0) + 1),
+          )
+          return m
+        }
+        const first = count(live)
+        collect(engine, live + 7 * DAY)
+        const later = count(live + 7 * DAY)
+        // streams with enough events to compare: within 5 σ (Poisson) or 15 %, whichever is wider
+        const off: string[] = []
+        for (const [s, n] of later) {
+          if (n < 200) continue
+          const m = first.get(s) ?? 0
+          const tol = Math.max(5 * Math.sqrt(n), 0.15 * n)
+          if (Math.abs(m - n) > tol) off.push(`${s}: first live day ${m}, a week later ${n}`)
+        }
+        expect(
+          off,
+          'streams whose first live day differs from the same weekday a week later',
+        ).toEqual([])
+      },
+      timeout,
+    )
+  })
+}
