@@ -18,6 +18,9 @@ export * from './epoch.js'
 // Control stream between gateways and the generator
 export * from './control.js'
 
+// The running world's description (GET /api/world)
+export * from './world.js'
+
 // Housekeeping: prefixes, consumer groups of dead instances, trimming
 export * from './admin.js'
 export * from './groups.js'

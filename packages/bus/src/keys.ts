@@ -30,6 +30,12 @@ export interface WorldKeys {
    * redHerring, timing, expectedImpact}]`), written by the generator at start.
    */
   readonly templates: string
+  /**
+   * The running world as `GET /api/world` describes it (a hash: `json` the
+   * `WorldDescription` JSON, `rev` a digest of it so readers can cache by it),
+   * written by the generator at start and whenever the epoch changes.
+   */
+  readonly worldDescription: string
   /** `{epoch, firstId}`: changes whenever the stored streams were lost. */
   readonly epoch: string
   /** Last id the generator assigned (so a restarted generator never reuses one). */
@@ -89,6 +95,7 @@ export function createKeys(prefix: string, world: string): WorldKeys {
     catalog: `${base}:catalog`,
     scenarios: `${base}:scenarios`,
     templates: `${base}:templates`,
+    worldDescription: `${base}:world`,
     epoch: `${base}:epoch`,
     lastId: `${base}:last-id`,
     gatewayHeartbeat: (instanceId) => `${base}:gw:${instanceId}:alive`,

@@ -5,6 +5,7 @@
  */
 import Type, { type Static } from 'typebox'
 import type { ControlAction } from './messages.js'
+import { WorldActionPayloadSchema } from './world-description.js'
 
 export const MIN_SPEED = 0.1
 export const MAX_SPEED = 10_000
@@ -62,6 +63,7 @@ export const ControlPayloadSchemas = {
   set_speed: SetSpeedPayloadSchema,
   set_scenario: SetScenarioPayloadSchema,
   adjust_behavior: AdjustBehaviorPayloadSchema,
+  world_action: WorldActionPayloadSchema,
   list_external_events: Type.Object(
     {
       start: Type.Optional(Type.String({ format: 'date-time' })),

@@ -21,6 +21,9 @@ export * from './durations.js'
 // World configuration (config/worlds/<world>/*.json)
 export * from './world.js'
 
+// The running world as GET /api/world describes it, and world actions
+export * from './world-description.js'
+
 // Control plane: commands, acknowledgements, simulation state
 export * from './control.js'
 

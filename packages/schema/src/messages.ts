@@ -27,6 +27,7 @@ export const ControlAction = [
   'inject_event',
   'spawn_users',
   'adjust_behavior',
+  'world_action',
 ] as const
 export type ControlAction = (typeof ControlAction)[number]
 
