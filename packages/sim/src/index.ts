@@ -124,6 +124,16 @@ export {
 } from './kit/module.js'
 export { GENERIC_CONTRACT } from './kit/generic.js'
 
+// The agent model: populations in segments sampled per (segment, action), cooldowns by thinning
+export { Fenwick } from './agents/fenwick.js'
+export {
+  AgentPopulation,
+  type AgentPopulationOptions,
+  type AgentColumn,
+  type AgentArray,
+} from './agents/population.js'
+export { Cooldown, type CooldownOptions } from './agents/cooldown.js'
+
 // Documentation generated from a world (docs/streams.md)
 export { renderStreamsDoc } from './doc.js'
 
