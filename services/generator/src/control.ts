@@ -16,6 +16,7 @@ import {
   type ControlCommand,
   type ControlResult,
   type Validator,
+  type WorldActionResult,
 } from '@verisim/schema'
 import type { BehaviorAdjustmentInput, Engine, ExternalEventInput } from '@verisim/sim'
 import type { SimClock } from './clock.js'
@@ -85,6 +86,7 @@ const SIM_STATUS: Record<string, number> = {
   VS_SIM_SCENARIO_ACTIVE: 409,
   VS_SIM_NO_ACTIVE_SCENARIO: 409,
   VS_SIM_BAD_ARGUMENT: 400,
+  VS_SIM_UNKNOWN_ACTION: 404,
 }
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -164,9 +166,25 @@ function applyValidated(cmd: ControlCommand, target: ControlTarget, wallNow: num
     }
     case 'get_correlations':
       return engine.correlations(p as { stream: string } | { event: string })
+    case 'world_action': {
+      const { name, payload = {} } = p as { name: string; payload?: Record<string, unknown> }
+      return worldAction(engine, name, payload)
+    }
+    case 'spawn_users':
+      // The contract's name for a persona world's spawn action: that action where
+      // the world has one, "not supported" (as before world actions) where not.
+      if (engine.describe().actions.some((a) => a.name === 'spawn_users'))
+        return worldAction(engine, 'spawn_users', p)
+      return applyClock(cmd, target, wallNow)
     default:
       return applyClock(cmd, target, wallNow)
   }
+}
+
+/** A world action through the engine: its result, and the world's figures after it. */
+function worldAction(engine: Engine, name: string, payload: unknown): WorldActionResult {
+  const result = engine.act(name, payload)
+  return { success: true, name, result, stats: engine.stats().world as Record<string, unknown> }
 }
 
 function applyClock(cmd: ControlCommand, target: ControlTarget, wallNow: number): unknown {
@@ -190,7 +208,7 @@ function applyClock(cmd: ControlCommand, target: ControlTarget, wallNow: number)
     default:
       throw new ControlError(
         ControlErrorCode.notSupported,
-        `action "${cmd.action}" is not supported by this generator; supported: start, pause, resume, set_speed, get_state, set_scenario, stop_scenario, reset, inject_event, adjust_behavior`,
+        `action "${cmd.action}" is not supported by this generator; supported: start, pause, resume, set_speed, get_state, set_scenario, stop_scenario, reset, inject_event, adjust_behavior, world_action`,
         501,
       )
   }

@@ -17,6 +17,7 @@ import {
   lastStoredId,
   maxId,
   readEpoch,
+  writeWorldDescription,
   type Epoch,
   type RawEvent,
   type WorldKeys,
@@ -27,6 +28,7 @@ import {
   READ_ONLY_ACTIONS,
   type ControlResult,
   type ExternalEventTemplateInfo,
+  type WorldDescription,
 } from '@verisim/schema'
 import {
   applyCommand,
@@ -390,6 +392,8 @@ export class GeneratorLoop {
       epoch: this.#epoch?.epoch ?? null,
       lastId: this.#ids.last(),
       eventsGenerated: this.#written,
+      /** The world's own figures (`statsKeys` of GET /api/world), e.g. tutoring's entity counts. */
+      stats: engine.stats().world,
       scenario: engine.scenarioStatus(),
       activeModifiers: engine.activeModifiers(),
       activeEvents: activeExternalEvents(engine),
@@ -430,6 +434,11 @@ export class GeneratorLoop {
       .set(keys.scenarios, JSON.stringify(scenarios))
       .set(keys.templates, JSON.stringify(templates))
       .exec()
+    // What GET /api/world serves: the description with the keys of the world's figures.
+    await writeWorldDescription(redis, keys, {
+      ...engine.describe(),
+      statsKeys: Object.keys(engine.stats().world),
+    } as WorldDescription)
   }
 
   /** Redis restarted empty? Then the epoch is gone: make a new one. */

@@ -35,6 +35,8 @@ const ENGINE_ACTIONS = new Set<AnyControlAction>([
   'reset',
   'inject_event',
   'adjust_behavior',
+  'world_action',
+  'spawn_users',
 ])
 
 /** The previous run of this world and seed, if its state is still in Redis. */
