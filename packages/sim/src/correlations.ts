@@ -51,7 +51,7 @@ import { ArrivalKind, type World, type WorldChain } from './world/load.js'
 
 /** Cumulative counters the engine keeps per stream. */
 export interface StreamCounters {
-  /** Events emitted as arrivals of the stream itself. */
+  /** Arrivals of the stream itself: its arrival process's decisions, including those its behaviour skipped. */
   arrivals: number
   /** Times a chain chose the stream as its outcome (at the chain's firing). */
   picks: number

@@ -638,6 +638,9 @@ class Sim implements Host, SimPort {
     this.value = s.valueSampler !== undefined ? s.valueSampler(rng) : NaN
     this.child = null
     const data = rt.behave(this, s, ctx, t, trig)
+    // An arrival counts as the arrival process's decision even when the behaviour skips
+    // the event (a failed precondition, an agent draw thinned out), as a chain's picks do.
+    if (trig === -1) rt.arrivals++
     if (data === null) return
     const fields = s.fields
     for (let i = 0; i < fields.length; i++) {
@@ -652,7 +655,6 @@ class Sim implements Host, SimPort {
           ((rt.valueOv === rt.valueOv ? rt.valueOv : v) * rt.valueMult + rt.valueAdd) * 100,
         ) / 100
     data[s.valueField] = v
-    if (trig === -1) rt.arrivals++
     if (rt.track) {
       rt.vsum += v
       rt.rsum += raw
