@@ -55,7 +55,7 @@ Options of baseline export:
                        (default: $VERISIM_START, else the current hour)
   --config-dir <dir>   folder of worlds                  (default: $VERISIM_CONFIG_DIR, else config/worlds)
 
-  The growth trend starts at start − $VERISIM_WARMUP_HOURS (default 240), as in the generator.
+  The growth trend starts at start − $VERISIM_WARMUP_HOURS (default: the world's, tutoring 240), as in the generator.
 
 Files written:
   ${FILES.full}     15-min buckets of every stream (count and mean arrays;
@@ -129,9 +129,10 @@ export function exportSettings(opts, env = process.env, now = Date.now(), cwd = 
         `--start ${JSON.stringify(startRaw)} is invalid; expected an ISO 8601 time like 2026-11-23T08:00:00Z, or "now"`,
       )
   } else if (startRaw === 'now') start = now
-  const warmRaw = env.VERISIM_WARMUP_HOURS || '240'
-  const warmupHours = Number(warmRaw)
-  if (!/^\d+$/.test(warmRaw) || warmupHours > 24 * 30)
+  // unset: the world module's own warm-up (resolved once the world is loaded)
+  const warmRaw = env.VERISIM_WARMUP_HOURS || ''
+  const warmupHours = warmRaw === '' ? undefined : Number(warmRaw)
+  if (warmRaw !== '' && (!/^\d+$/.test(warmRaw) || warmupHours > 24 * 30))
     throw new UsageError(
       `VERISIM_WARMUP_HOURS=${JSON.stringify(warmRaw)} is invalid; expected an integer from 0 to 720`,
     )
@@ -289,6 +290,7 @@ async function exportWith(s, progress) {
   } catch (err) {
     throw new Error(`cannot load world ${s.world} from ${s.configDir}: ${err.message}`)
   }
+  s = { ...s, warmupHours: s.warmupHours ?? world.module.warmupHours }
   const t0 = performance.now()
   const origin = s.start - s.warmupHours * HOUR
   const book = new sim.HistoryBook({

@@ -47,7 +47,7 @@ import {
   type StreamFacts,
   type StreamParams,
 } from './modifiers.js'
-import { ArrivalKind, type World, type WorldChain } from './world/load.js'
+import { ArrivalKind, type World, type WorldChain } from './world/types.js'
 
 /** Cumulative counters the engine keeps per stream. */
 export interface StreamCounters {

@@ -3,7 +3,7 @@
  * documentation is generated from the config and never written twice.
  */
 import { describeDistribution } from './distributions.js'
-import type { World } from './world/load.js'
+import type { World } from './world/types.js'
 
 const esc = (s: string): string => s.replace(/\|/g, '\\|')
 const num = (x: number): string =>

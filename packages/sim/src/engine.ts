@@ -20,8 +20,11 @@
  *
  * Pure: no I/O, no timers, no wall clock, no Math.random().
  */
-import type { AnomalyFlag, StreamInfo } from '@verisim/schema'
+import type { StreamInfo } from '@verisim/schema'
 import { DAY, HOUR } from './calendar.js'
+import type { RateModifier, SimEvent } from './world/types.js'
+
+export type { RateModifier, SimEvent } from './world/types.js'
 import { SimError, SimErrorCode } from './errors.js'
 import { genericBehavior } from './kit/generic.js'
 import type { Behavior, Host } from './kit/module.js'
@@ -52,7 +55,7 @@ import {
   type ScenarioActivation,
   type ScenarioInfo,
   type ScenarioStatus,
-} from './scenarios.js'
+} from './scenarios/index.js'
 import {
   Anchor,
   ArrivalKind,
@@ -60,39 +63,7 @@ import {
   type WorldChain,
   type WorldOutcome,
   type WorldStream,
-} from './world/load.js'
-
-/** One generated event (the envelope minus `id`, `world` and the ISO timestamp, which the generator adds). */
-export interface SimEvent {
-  /** Simulation time, epoch ms UTC. */
-  ts: number
-  stream: string
-  /** The stream's domain: customer | tutor | session | support | marketing | system. */
-  channel: string
-  /** Entity ids and the stream's fields, including its primary value. */
-  data: Record<string, unknown>
-  /** 0–100: 50 = baseline mean, 30/70 = ∓1σ, 0/100 = ∓3σ, clamped; one decimal. */
-  normalizedValue: number
-  anomalyFlag: AnomalyFlag
-  /** Ground truth: the `cause` of every modifier that shaped this event. */
-  causes: string[]
-}
-
-/**
- * A change to the baseline, as a scenario or an external event applies it.
- * `stream` is an exact stream name, a domain wildcard (`session.*`) or `*`.
- * `multiplier` scales the stream's arrival rate and its probability as a chain
- * outcome (periodic streams keep their period; 0 silences them); `valueMultiplier`
- * scales its primary value (and so its normalized value). Several modifiers on one
- * stream multiply.
- */
-export interface RateModifier {
-  stream: string
-  multiplier?: number
-  valueMultiplier?: number
-  /** Recorded in `causes` of the affected events, e.g. `scenario:payment-outage`. */
-  cause?: string
-}
+} from './world/types.js'
 
 export interface EngineStats<W = Record<string, unknown>> {
   start: number

@@ -32,22 +32,10 @@ import {
   type CompiledModifier,
   type ModifierProblem,
 } from './modifiers.js'
-import type { World } from './world/load.js'
+import type { World } from './world/types.js'
 
-/** A library template, checked against the world. */
-export interface CompiledTemplate {
-  readonly id: string
-  readonly category: ExternalEventCategory
-  readonly title: string
-  readonly description: string
-  readonly severity: Severity
-  readonly icon: string
-  readonly expectedImpact: ExpectedImpact
-  readonly modifiers: readonly CompiledModifier[]
-  readonly redHerring: boolean
-  readonly timing: string | undefined
-  readonly externalLink: string | undefined
-}
+export type { CompiledTemplate } from './world/types.js'
+import type { CompiledTemplate } from './world/types.js'
 
 /** A library template as `Engine.templates()` lists it: its modifiers as declared. */
 export interface TemplateInfo {

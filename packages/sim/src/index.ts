@@ -46,7 +46,7 @@ export {
   type BehaviorAdjustment,
   type BehaviorAdjustmentInput,
   type SettleCurve,
-} from './scenarios.js'
+} from './scenarios/index.js'
 export {
   CATEGORY_ICON,
   DEFAULT_ICON,

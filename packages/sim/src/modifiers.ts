@@ -16,25 +16,12 @@
  * scenario settles): a multiplier v becomes 1 + (v − 1)·r, an additive or a shift
  * v·r, and an override blends (1 − r)·before + r·v.
  */
-import type { ModifierTarget, ModifierType, StreamModifier } from '@verisim/schema'
+import type { ModifierTarget, StreamModifier } from '@verisim/schema'
 import { DAY, HOUR } from './calendar.js'
-import { ArrivalKind, type World, type WorldChain } from './world/load.js'
+import { ArrivalKind, type World, type WorldChain } from './world/types.js'
 
-/** A modifier checked against a world, its pattern resolved to stream indices. */
-export interface CompiledModifier {
-  /** As declared: an exact stream name, `domain.*` or `*`. */
-  readonly stream: string
-  readonly streams: readonly number[]
-  readonly type: ModifierType
-  readonly target: ModifierTarget
-  readonly value: number
-  readonly precedence: number | undefined
-  readonly description: string | undefined
-  /** Largest relative distance from baseline it causes on a matched stream (|multiplier − 1|, additive / baseline …). */
-  readonly deviation: number
-  /** The declaration (for reports). */
-  readonly spec: StreamModifier
-}
+export type { CompiledModifier } from './world/types.js'
+import type { CompiledModifier } from './world/types.js'
 
 /** A problem with one modifier: `path` is relative to the modifier (`/value`, `/stream`), `rule` what was expected. */
 export interface ModifierProblem {

@@ -6,7 +6,7 @@
  */
 import type { ExternalEvent } from '../external.js'
 import { streamMatcher } from '../modifiers.js'
-import type { World } from '../world/load.js'
+import type { World } from '../world/types.js'
 import { planBaselineEvents } from './events.js'
 import {
   BUCKET_MS,

@@ -9,7 +9,7 @@
 import { DAY, HOUR } from '../calendar.js'
 import type { CompiledTemplate } from '../external.js'
 import { Rng, deriveKey } from '../rng.js'
-import type { World } from '../world/load.js'
+import type { World } from '../world/types.js'
 import type { HistoryModification } from './timeline.js'
 
 /** Share of baseline events that are red herrings. */

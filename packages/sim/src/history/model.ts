@@ -28,7 +28,7 @@ import type { StreamParams } from '../modifiers.js'
 import { RateModel } from '../rates.js'
 import { Rng, deriveKey } from '../rng.js'
 import type { MeanFieldHooks } from '../kit/module.js'
-import { Anchor, ArrivalKind, type World, type WorldChain } from '../world/load.js'
+import { Anchor, ArrivalKind, type World, type WorldChain } from '../world/types.js'
 import { buildTimeline, type HistoryModification, type Segment, type Timeline } from './timeline.js'
 
 export const BUCKET_MS = 15 * MINUTE

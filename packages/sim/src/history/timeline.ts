@@ -10,10 +10,10 @@ import { SimError, SimErrorCode } from '../errors.js'
 import type { ExternalEvent, ExternalEventInput } from '../external.js'
 import { neutralParams, type StreamParams } from '../modifiers.js'
 import type { RateModel } from '../rates.js'
-import { ScenarioController } from '../scenarios.js'
+import { ScenarioController } from '../scenarios/index.js'
 import type { ChainObserver, SimPort, StreamCounters } from '../correlations.js'
 import { DAY } from '../calendar.js'
-import { ArrivalKind, type World, type WorldChain } from '../world/load.js'
+import { ArrivalKind, type World, type WorldChain } from '../world/types.js'
 
 /** A change applied to history: a past external event, or a scenario run from `start`. */
 export type HistoryModification =

@@ -24,7 +24,7 @@ import {
   type SimEvent,
 } from '../engine.js'
 import { Rng } from '../rng.js'
-import type { World } from '../world/load.js'
+import type { World } from '../world/types.js'
 
 export interface ConformanceOptions {
   world: () => World

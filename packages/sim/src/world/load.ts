@@ -15,8 +15,6 @@ import type {
   BaselineMetricsFile,
   Distribution,
   StreamCadencesFile,
-  StreamConfig,
-  StreamInfo,
   StreamRelationshipsFile,
   StreamsFile,
 } from '@verisim/schema'
@@ -33,25 +31,17 @@ import type { AnchorSpec, BehaviorContract, StateRateSpec, WorldModule } from '.
 import { HOUR, SECOND } from '../calendar.js'
 import { DistributionParamError, compileDistribution, type Sampler } from '../distributions.js'
 import { SimErrorCode, WorldConfigError } from '../errors.js'
-import { compileScenarioSet, type ScenarioSet } from '../scenarios.js'
-import {
-  compilePeriods,
-  compileProfile,
-  type CompiledPeriod,
-  type CompiledProfile,
-} from '../rates.js'
-
-/** The validated JSON of a world, one property per file. */
-export interface WorldConfig {
-  readonly streams: StreamsFile
-  readonly baseline: BaselineMetricsFile
-  readonly relationships: StreamRelationshipsFile
-  readonly cadences: StreamCadencesFile
-  /** `scenario-definitions.json` when present (validated by the scenario engine). */
-  readonly scenarios?: unknown
-  /** `external-events-library.json` when present (validated by the external-events engine). */
-  readonly externalEvents?: unknown
-}
+import { compileScenarioSet } from '../scenarios/compile.js'
+import { compilePeriods, compileProfile } from '../rates.js'
+import type {
+  StreamBaseline,
+  World,
+  WorldChain,
+  WorldConfig,
+  WorldOutcome,
+  WorldStream,
+} from './types.js'
+import { ArrivalKind } from './types.js'
 
 export const WORLD_FILES = {
   streams: 'streams.json',
@@ -62,106 +52,7 @@ export const WORLD_FILES = {
   externalEvents: 'external-events-library.json',
 } as const
 
-/** Baseline statistics of a stream's primary value, the reference of normalization. */
-export interface StreamBaseline {
-  readonly field: string
-  readonly mean: number
-  readonly sd: number
-  /** `analytic` from the distribution's parameters, `sampled` from a fixed-seed sample (clamped distributions), `declared` in the config (values observed from the simulation state). */
-  readonly source: 'analytic' | 'sampled' | 'declared'
-}
-
-/** How a stream's events arrive on their own: `state` arrivals take their base rate from the world's state. */
-export const ArrivalKind = { none: 0, poisson: 1, periodic: 2, state: 3 } as const
-/** Anchor 0 is the trigger's time; others are the world module's anchors (`WorldOutcome.anchorSpec`). */
-export const Anchor = { trigger: 0 } as const
-
-export interface WorldOutcome {
-  readonly stream: number
-  readonly probability: number
-  /** 0: the trigger's time; otherwise the world module's anchor `anchorSpec`. */
-  readonly anchor: number
-  readonly anchorSpec: AnchorSpec | undefined
-  /** Delay in hours. */
-  readonly delay: Sampler<number>
-  /** Supply/demand correlation applied to this outcome's probability. */
-  readonly supply:
-    { readonly elasticity: number; readonly floor: number; readonly cap: number } | undefined
-}
-
-export interface WorldChain {
-  readonly id: string
-  readonly trigger: number
-  readonly when:
-    | {
-        readonly field: string
-        readonly eq?: string | number | boolean
-        readonly lte?: number
-        readonly gte?: number
-      }
-    | undefined
-  readonly oneOf: boolean
-  readonly complete: boolean
-  readonly outcomes: readonly WorldOutcome[]
-}
-
-/** A stream compiled for the engine. */
-export interface WorldStream {
-  readonly index: number
-  readonly name: string
-  readonly domain: string
-  readonly channel: string
-  readonly cadence: StreamConfig['cadence']
-  readonly unit: string
-  readonly description: string
-  readonly behavior: string
-  readonly contract: BehaviorContract
-  readonly actors: readonly string[]
-  readonly arrivalKind: number
-  /** `state` arrivals: the world module's rate. */
-  readonly stateRate: StateRateSpec | undefined
-  readonly perDay: number
-  readonly profile: number
-  readonly everyMs: number
-  readonly jitterMs: number
-  readonly valueField: string
-  readonly valueSampler: Sampler<number> | undefined
-  readonly baseline: StreamBaseline
-  readonly fields: readonly { readonly name: string; readonly sample: Sampler<unknown> }[]
-  readonly warningSigma: number
-  readonly criticalSigma: number
-  /** Chains this stream triggers. */
-  readonly chains: readonly WorldChain[]
-  readonly config: StreamConfig
-}
-
-export interface World {
-  readonly id: string
-  readonly dir: string
-  /** The world module this config belongs to. */
-  readonly module: WorldModule
-  /** The module's compiled config (`WorldModule.compile`). */
-  readonly ext: unknown
-  /**
-   * SHA-256 of the module id and every config file as parsed (hex): a snapshot or
-   * a control log recorded against another config is refused with it.
-   */
-  readonly hash: string
-  /** Channels in order of first use by a stream. */
-  readonly channels: readonly string[]
-  readonly config: WorldConfig
-  readonly streams: readonly WorldStream[]
-  readonly streamIndex: ReadonlyMap<string, number>
-  /** `GET /api/streams`: name, domain, channel, cadence, unit, description. */
-  readonly catalog: readonly StreamInfo[]
-  readonly profiles: readonly CompiledProfile[]
-  readonly periods: readonly CompiledPeriod[]
-  readonly baseline: Readonly<Record<string, StreamBaseline>>
-  /** Profile index by name (for modules that refer to profiles from their config). */
-  readonly profileIndex: ReadonlyMap<string, number>
-  /** Scenarios and external-event templates (empty when the world has no such files). */
-  readonly scenarioSet: ScenarioSet
-}
+export * from './types.js'
 
 type FileKey = 'streams' | 'baseline' | 'relationships' | 'cadences'
 
