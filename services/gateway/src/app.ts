@@ -24,6 +24,7 @@ import apiRoutes from './routes/api/index.js'
 import simulationRoutes from './routes/api/simulation.js'
 import scenarioRoutes from './routes/api/scenarios.js'
 import eventRoutes from './routes/api/events.js'
+import worldRoutes from './routes/api/world.js'
 
 export async function buildApp(config: GatewayConfig, log: Logger) {
   const app = Fastify({
@@ -86,6 +87,7 @@ export async function buildApp(config: GatewayConfig, log: Logger) {
   await app.register(import('./routes/admin/index.js'))
   await app.register(scenarioRoutes)
   await app.register(eventRoutes)
+  await app.register(worldRoutes)
 
   return app
 }
