@@ -9,7 +9,13 @@
  * it carried comes again through the next connection's catch-up, which resumes
  * from the last id actually delivered.
  */
-import type { CatchupReason, ControlAction, StreamEvent } from '@verisim/schema'
+import type {
+  CatchupReason,
+  ControlAction,
+  StreamEvent,
+  WorldActionResult,
+  WorldDescription,
+} from '@verisim/schema'
 import { backoffDelay, resolveReconnect, type ResolvedReconnect } from './backoff.js'
 import { Emitter, type Listener } from './emitter.js'
 import { ClientErrorCode, VerisimClientError } from './errors.js'
@@ -184,6 +190,22 @@ function checkTopics(topics: unknown, what: string): string[] {
     throw invalid(`${what} must be an array of non-empty strings`)
   }
   return [...new Set(topics as string[])]
+}
+
+/**
+ * The URL of a REST `path` beside the streaming endpoint: the scheme switched to
+ * http(s), a trailing `/ws` or `/sse` dropped (a gateway behind a path prefix keeps it).
+ */
+export function restUrl(raw: string, path: string): string {
+  const base = typeof location === 'undefined' ? undefined : location.href
+  const u = new URL(raw, base)
+  if (u.protocol === 'ws:') u.protocol = 'http:'
+  else if (u.protocol === 'wss:') u.protocol = 'https:'
+  const prefix = u.pathname.replace(/\/(ws|sse)\/?$/, '').replace(/\/+$/, '')
+  u.pathname = `${prefix}${path}`
+  u.search = ''
+  u.hash = ''
+  return u.toString()
 }
 
 /** Builds the endpoint URL for a transport, switching the scheme and adding the default path. */
@@ -490,6 +512,102 @@ export class VerisimClient {
         this.#openWs()?.sendRaw(frame)
       }),
     )
+  }
+
+  /**
+   * The running world as `GET /api/world` describes it: id, model, channels,
+   * streams, segments, the actions with the JSON Schema of each payload, and
+   * the keys of its figures (`stats` in the simulation state). Over HTTP
+   * whatever the transport; rejects with the gateway's error code
+   * (`VS_GW_NOT_READY`, status 503, until the generator has started).
+   *
+   * @example
+   * const world = await client.world()
+   * world.actions.map((a) => a.name) // ['spawn_students']
+   */
+  world(opts: ControlOptions = {}): Promise<WorldDescription> {
+    return quiet(this.#rest<WorldDescription>('GET', '/api/world', undefined, opts))
+  }
+
+  /**
+   * Applies a world action (e.g. tutoring's `spawn_students`) with its payload.
+   * Over WS: the control action `world_action` (as {@link control}, with its
+   * `requestId` resend). Over SSE, whose stream is read-only:
+   * `POST /api/world/actions/:name` with the token as `Authorization: Bearer`
+   * and an `Idempotency-Key`. Resolves with the action's result and the world's
+   * figures after it; rejects with `VS_SIM_UNKNOWN_ACTION` (404) for an action
+   * the world lacks, `VS_SIM_BAD_ARGUMENT` (400, naming the field) for a payload
+   * it refuses, `VS_GW_UNAUTHORIZED` without the admin token.
+   *
+   * @example
+   * const r = await client.worldAction('spawn_students', { count: 5 })
+   * r.result.spawned // 5
+   */
+  worldAction(
+    name: string,
+    payload: Record<string, unknown> = {},
+    opts: ControlOptions = {},
+  ): Promise<WorldActionResult> {
+    if (this.#o.transport === 'ws')
+      return this.control('world_action', { name, payload }, opts) as Promise<WorldActionResult>
+    return quiet(
+      this.#rest<WorldActionResult>(
+        'POST',
+        `/api/world/actions/${encodeURIComponent(name)}`,
+        payload,
+        opts,
+        `${this.#requestPrefix}-${++this.#requestSeq}`,
+      ),
+    )
+  }
+
+  /** A JSON request to the gateway's REST API; its error body becomes a `VerisimClientError`. */
+  async #rest<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    opts: ControlOptions,
+    idempotencyKey?: string,
+  ): Promise<T> {
+    if (this.#closed) throw this.#closedError()
+    const fetchImpl = this.#o.fetch
+    if (typeof fetchImpl !== 'function')
+      throw new VerisimClientError(
+        ClientErrorCode.notSupported,
+        'REST calls need `fetch`; pass one as `fetch`',
+      )
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    if (this.#o.token !== undefined) headers.authorization = `Bearer ${this.#o.token}`
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey
+    const timeoutMs = opts.timeoutMs ?? this.#o.controlTimeoutMs
+    const abort = new AbortController()
+    const timer = setTimeout(() => abort.abort(), timeoutMs)
+    let res: Response
+    try {
+      res = await fetchImpl(restUrl(this.#o.url, path), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: abort.signal,
+      })
+      if (!res.ok) throw await this.#httpError(res)
+      return (await res.json()) as T
+    } catch (err) {
+      if (err instanceof VerisimClientError) throw err
+      throw abort.signal.aborted
+        ? new VerisimClientError(
+            ClientErrorCode.timeout,
+            `${method} ${path} got no answer within ${timeoutMs} ms`,
+            { canRetry: true, cause: err },
+          )
+        : new VerisimClientError(ClientErrorCode.http, `${method} ${path} failed`, {
+            canRetry: true,
+            cause: err,
+          })
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /**

@@ -23,6 +23,9 @@ export type {
   WebSocketLike,
   StreamEvent,
   CatchupReason,
+  WorldDescription,
+  WorldActionInfo,
+  WorldActionResult,
 } from './types.js'
 export type { ReconnectOptions } from './backoff.js'
 export type { Listener } from './emitter.js'

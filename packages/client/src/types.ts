@@ -2,11 +2,17 @@
  * The client's public types: options, connection states, the events it emits,
  * and the minimal WebSocket shape it needs (browser `WebSocket`, `ws`, undici).
  */
-import type { CatchupReason, StreamEvent } from '@verisim/schema'
+import type {
+  CatchupReason,
+  StreamEvent,
+  WorldActionInfo,
+  WorldActionResult,
+  WorldDescription,
+} from '@verisim/schema'
 import type { ReconnectOptions } from './backoff.js'
 import type { VerisimClientError } from './errors.js'
 
-export type { StreamEvent, CatchupReason }
+export type { StreamEvent, CatchupReason, WorldDescription, WorldActionInfo, WorldActionResult }
 
 export type Transport = 'ws' | 'sse'
 
@@ -48,9 +54,12 @@ export interface ClientOptions {
    * In Node 20 pass `WebSocket` from the `ws` package.
    */
   WebSocket?: WebSocketConstructor
-  /** `fetch` used by the SSE transport. Defaults to the global `fetch`. */
+  /** `fetch` used by the SSE transport and the REST calls (`world`, `worldAction` over SSE). Defaults to the global `fetch`. */
   fetch?: typeof fetch
-  /** Admin token, sent as `?token=` (needed for `control` when the gateway sets `ADMIN_TOKEN`). */
+  /**
+   * Admin token, sent as `?token=` (needed for `control` when the gateway sets `ADMIN_TOKEN`)
+   * and as `Authorization: Bearer` on REST calls.
+   */
   token?: string
   /** Resume point: deliver only events after this id (e.g. one persisted from `client.lastId`). */
   lastId?: string | null
