@@ -9,15 +9,19 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SimError, SimErrorCode, loadWorld, type World, type WorldModule } from '@verisim/sim'
+import { example } from '@verisim/world-example'
 import { tutoring } from '@verisim/world-tutoring'
 
 /** Every world module this build knows, by id. */
 export const WORLD_MODULES: Readonly<Record<string, WorldModule>> = {
   tutoring: tutoring as unknown as WorldModule,
+  example: example as unknown as WorldModule,
 }
 
 /** `config/worlds` of the repository this package was built in (packages/worlds/dist → ../../../). */
-export const DEFAULT_WORLDS_DIR = resolve(fileURLToPath(new URL('../../../config/worlds', import.meta.url)))
+export const DEFAULT_WORLDS_DIR = resolve(
+  fileURLToPath(new URL('../../../config/worlds', import.meta.url)),
+)
 
 /**
  * The module of world `id`. Throws `VS_SIM_WORLD_NOT_FOUND` naming the known ones.
