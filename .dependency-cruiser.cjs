@@ -6,7 +6,7 @@
  *   services/*         never import each other: they meet through Redis (@verisim/bus)
  *   client, dashboard  never import the bus (nor ioredis, bullmq)
  *   every package      reaches another only through its `exports` map
- *   no import circles  (only a warning inside packages/sim, until its circle is broken)
+ *   no import circles  (packages/sim's types live in a leaf, world/types.ts)
  *
  * `@verisim/*` imports resolve to the packages' sources (tsconfig.depcruise.json
  * maps each name, and each subpath export, to its file under `src/`), so the
@@ -101,18 +101,8 @@ module.exports = {
       name: 'no-circular',
       severity: 'error',
       comment:
-        'An import circle makes module load order matter and the pieces impossible to understand or test apart. ' +
-        'packages/sim is exempt here (see no-circular-in-sim).',
-      from: { pathNot: '^packages/sim/' },
-      to: { circular: true },
-    },
-    {
-      name: 'no-circular-in-sim',
-      severity: 'warn',
-      comment:
-        'A warning, not an error, for now: packages/sim still has an import circle that is being broken up in the world-kit ' +
-        'refactor. Make this an error (fold it into no-circular) once `pnpm lint` shows no warning from it.',
-      from: { path: '^packages/sim/' },
+        'An import circle makes module load order matter and the pieces impossible to understand or test apart.',
+      from: {},
       to: { circular: true },
     },
   ],

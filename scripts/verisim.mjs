@@ -170,7 +170,14 @@ async function loadSim() {
       const quiet = { stdio: ['ignore', 2, 2] }
       code = await runPnpm(
         pnpm,
-        ['exec', 'turbo', 'run', 'build', '--filter=@verisim/worlds...', '--output-logs=errors-only'],
+        [
+          'exec',
+          'turbo',
+          'run',
+          'build',
+          '--filter=@verisim/worlds...',
+          '--output-logs=errors-only',
+        ],
         quiet,
       )
     } catch (err) {

@@ -108,11 +108,7 @@ export const StreamActorSchema = ModuleNameSchema
  */
 export const ArrivalSchema = Type.Object(
   {
-    kind: Type.Union([
-      Type.Literal('poisson'),
-      Type.Literal('periodic'),
-      Type.Literal('state'),
-    ]),
+    kind: Type.Union([Type.Literal('poisson'), Type.Literal('periodic'), Type.Literal('state')]),
     perDay: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     /** `state` arrivals: the world module's state rate. */
     rate: Type.Optional(ModuleNameSchema),
@@ -174,9 +170,12 @@ export const StreamsFileSchema = Type.Object(
     $schema: Type.Optional(Type.String()),
     world: Type.String({ minLength: 1 }),
     description: Type.String(),
-    domains: Type.Array(Type.Object({ name: ChannelNameSchema, description: Type.String() }, closed), {
-      minItems: 1,
-    }),
+    domains: Type.Array(
+      Type.Object({ name: ChannelNameSchema, description: Type.String() }, closed),
+      {
+        minItems: 1,
+      },
+    ),
     /** Default anomaly thresholds in σ (CONTRACT: warning beyond 1σ, critical beyond 3σ). */
     anomaly: Type.Object(
       {
@@ -312,8 +311,7 @@ export const BaselineMetricsKernelProperties = {
 
 /** baseline-metrics.json with the kernel's properties only (a world's own are added at load). */
 export const BaselineMetricsFileSchema = Type.Object(BaselineMetricsKernelProperties, closed)
-export type BaselineMetricsFile = Static<typeof BaselineMetricsFileSchema> &
-  Record<string, unknown>
+export type BaselineMetricsFile = Static<typeof BaselineMetricsFileSchema> & Record<string, unknown>
 
 // ---------------------------------------------------------------------------
 // stream-relationships.json

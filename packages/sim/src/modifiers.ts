@@ -17,6 +17,10 @@
  * v·r, and an override blends (1 − r)·before + r·v.
  */
 import type { ModifierTarget, StreamModifier } from '@verisim/schema'
+import {
+  streamPatternCovers as patternCovers,
+  streamPatternMatcher as streamMatcher,
+} from '@verisim/schema'
 import { DAY, HOUR } from './calendar.js'
 import { ArrivalKind, type World, type WorldChain } from './world/types.js'
 
@@ -30,22 +34,8 @@ export interface ModifierProblem {
   readonly found?: unknown
 }
 
-/** Which streams a pattern matches. */
-export function streamMatcher(pattern: string): (name: string) => boolean {
-  if (pattern === '*') return () => true
-  if (pattern.endsWith('.*')) {
-    const prefix = pattern.slice(0, -1)
-    return (name) => name.startsWith(prefix)
-  }
-  return (name) => name === pattern
-}
-
-/** Whether `outer` matches every stream `inner` can match (`session.*` covers `session.completed` and `session.*`). */
-export function patternCovers(outer: string, inner: string): boolean {
-  if (outer === '*' || outer === inner) return true
-  if (outer.endsWith('.*') && inner !== '*') return inner.startsWith(outer.slice(0, -1))
-  return false
-}
+/** Which streams a pattern matches (`*`, `<domain>.*`, an exact name): the one implementation, in @verisim/schema. */
+export { patternCovers, streamMatcher }
 
 /** Per stream facts the checks and the deviation need, derived once from the world. */
 export interface StreamFacts {

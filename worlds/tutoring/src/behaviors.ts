@@ -206,7 +206,7 @@ export const BEHAVIORS: Readonly<Record<string, TutoringBehavior>> = {
     }
     const firstSession = st.bookings === 0
     st.bookings++
-    const startsAt = sessionStart(h, t, h.rng)
+    const startsAt = sessionStart(h.state, h.rates, t, h.rng)
     const b: Booking = {
       id: reg.nextId('booking'),
       student: st,

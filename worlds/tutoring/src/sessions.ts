@@ -3,9 +3,15 @@
  * history model): candidate start hours from the minimum lead on, weighted by the
  * sessions' slot profile and an exponential decay of the lead time.
  */
-import { HOUR, type Host, type RateModel, type Rng } from '@verisim/sim'
+import { HOUR, type RateModel, type Rng } from '@verisim/sim'
 import type { SessionsConfig } from './config.js'
-import type { TutoringState } from './state.js'
+
+/** The slot rule's cache in the state: cumulative weights of the candidate hours for one first hour. */
+export interface SlotCache {
+  readonly cfg: { readonly sessions: SessionsConfig }
+  slotH0: number
+  readonly slotCdf: Float64Array
+}
 
 /** Number of candidate start hours between the minimum and the maximum lead. */
 export function slotHours(ss: SessionsConfig): number {
@@ -28,12 +34,11 @@ export function slotCdf(rm: RateModel, ss: SessionsConfig, t: number, cdf: Float
 }
 
 /** A slot for a session requested at `t` (the slot CDF cached per first candidate hour in the state). */
-export function sessionStart(h: Host<TutoringState>, t: number, rng: Rng): number {
-  const st = h.state
+export function sessionStart(st: SlotCache, rates: RateModel, t: number, rng: Rng): number {
   const ss = st.cfg.sessions
   const h0 = Math.ceil((t + ss.minLeadMs) / HOUR)
   const cdf = st.slotCdf
-  if (h0 !== st.slotH0) st.slotH0 = slotCdf(h.rates, ss, t, cdf)
+  if (h0 !== st.slotH0) st.slotH0 = slotCdf(rates, ss, t, cdf)
   const u = rng.next() * cdf[cdf.length - 1]!
   let lo = 0
   let hi = cdf.length - 1

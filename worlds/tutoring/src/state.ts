@@ -1,10 +1,10 @@
 /** The tutoring world's state: the entity registry, its config and the slot-rule cache. */
 import type { World } from '@verisim/sim'
 import { Registry } from './entities.js'
-import { slotHours } from './sessions.js'
+import { slotHours, type SlotCache } from './sessions.js'
 import { tutoringConfig, type TutoringConfig } from './config.js'
 
-export interface TutoringState {
+export interface TutoringState extends SlotCache {
   readonly reg: Registry
   readonly cfg: TutoringConfig
   readonly campaignIds: readonly string[]
