@@ -10,6 +10,7 @@ import { Toasts, TokenDialog } from './components/Overlays.js'
 import { Scenarios } from './components/Scenarios.js'
 import { StatePanel } from './components/StatePanel.js'
 import { Timeline } from './components/Timeline.js'
+import { WorldSlot } from './worlds/WorldSlot.js'
 
 export function App({ app }: { app: AppState }) {
   return (
@@ -31,6 +32,7 @@ export function App({ app }: { app: AppState }) {
             <EventLog />
           </div>
           <Advanced />
+          <WorldSlot />
         </div>
       </main>
       <Toasts />

@@ -35,6 +35,7 @@ import {
 } from './model.js'
 import { BucketSeries, historyPoints, type Points } from './series.js'
 import { signal, type Signal } from './signal.js'
+import { readWorld, type WorldDescription } from '../worlds/model.js'
 
 export type Loadable<T> =
   | { status: 'loading' }
@@ -91,6 +92,8 @@ export function createAppState(opts: { base?: string } = {}) {
   /** The world's external-event library (unavailable from a gateway that does not list it). */
   const templates = signal<Loadable<EventTemplate[]>>({ status: 'loading' })
   const historyStatus = signal<Loadable<null>>({ status: 'loading' })
+  /** The running world (`GET /api/world`): what the world panels are built from. */
+  const world = signal<Loadable<WorldDescription>>({ status: 'loading' })
   const toasts = signal<Toast[]>([])
   const tokenPrompt = signal<{ message: string; resolve: (t: string | null) => void } | null>(null)
   /** Incremented whenever the live buffers changed (throttled). */
@@ -258,6 +261,63 @@ export function createAppState(opts: { base?: string } = {}) {
           Math.min(60_000, 5000 * 2 ** attempt),
         )
       }
+    }
+  }
+
+  let worldRetry: ReturnType<typeof setTimeout> | null = null
+  async function loadWorld(attempt = 0): Promise<void> {
+    if (worldRetry !== null) clearTimeout(worldRetry)
+    worldRetry = null
+    try {
+      const w = readWorld(await api.get('/api/world'))
+      world.set(
+        w
+          ? { status: 'ok', data: w }
+          : { status: 'error', message: 'the world description is empty' },
+      )
+    } catch (err) {
+      world.set(
+        isUnavailable(err)
+          ? { status: 'unavailable' }
+          : { status: 'error', message: errorMessage(err) },
+      )
+      // 503: the generator has not written the description yet.
+      if (err instanceof ApiError && (err.status === 503 || err.status === 0)) {
+        worldRetry = setTimeout(
+          () => void loadWorld(attempt + 1),
+          Math.min(30_000, 2000 * 2 ** attempt),
+        )
+      }
+    }
+  }
+
+  /**
+   * A world action (`POST /api/world/actions/:name`): the server's answer, or its
+   * error (code and message, naming the field), for the panel to show.
+   */
+  async function worldAction(
+    name: string,
+    payload: Record<string, unknown>,
+  ): Promise<{ ok: true; answer: unknown } | { ok: false; code: string; message: string }> {
+    const key = `world:${name}`
+    busy.update((s) => new Set(s).add(key))
+    try {
+      const answer = await api.post(`/api/world/actions/${encodeURIComponent(name)}`, payload)
+      toast('success', `World action ${name} applied`)
+      void loadState()
+      return { ok: true, answer }
+    } catch (err) {
+      return {
+        ok: false,
+        code: err instanceof ApiError ? err.code : 'VS_UI_ERROR',
+        message: errorMessage(err),
+      }
+    } finally {
+      busy.update((s) => {
+        const n = new Set(s)
+        n.delete(key)
+        return n
+      })
     }
   }
 
@@ -608,6 +668,7 @@ export function createAppState(opts: { base?: string } = {}) {
     })
     void loadScenarios()
     void loadTemplates()
+    void loadWorld()
     timers.push(setInterval(() => void loadState(), STATE_POLL_MS))
     timers.push(setInterval(() => void loadExternal(), EXTERNAL_POLL_MS))
     let lastCount = 0
@@ -633,6 +694,7 @@ export function createAppState(opts: { base?: string } = {}) {
     externalEvents,
     templates,
     historyStatus,
+    world,
     toasts,
     tokenPrompt,
     liveTick,
@@ -655,6 +717,8 @@ export function createAppState(opts: { base?: string } = {}) {
     loadExternal,
     loadCorrelations,
     loadStatistics,
+    loadWorld,
+    worldAction,
     control,
     /** The live client (for its lastId and stats). */
     live: () => live,
