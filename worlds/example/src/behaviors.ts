@@ -15,8 +15,8 @@
  *
  * `metrics.snapshot` is the periodic system: population and cooldown figures.
  */
-import type { Behavior, BehaviorContract, Host, WorldStream } from '@verisim/sim'
-import { ACTIONS, Action } from './config.js'
+import type { Behavior, BehaviorContract, Host } from '@verisim/sim'
+import { ACTIONS, Action, SEGMENTS } from './config.js'
 import { agentId, type TownState } from './state.js'
 
 type TownHost = Host<TownState>
@@ -46,10 +46,9 @@ export const BEHAVIOR_CONTEXT: Readonly<Record<string, BehaviorContract>> = {
 
 const r1 = (x: number): number => Math.round(x * 10) / 10
 
-/** Picks the agent of the stream's segment who does `action` now; −1 when nobody does (thinned out). */
-function pickAgent(h: TownHost, s: WorldStream, action: number, t: number): number {
+/** Picks the agent of segment `seg` who does `action` now; −1 when nobody does (thinned out). */
+function pickAgent(h: TownHost, seg: number, action: number, t: number): number {
   const st = h.state
-  const seg = st.cfg.streamSegment[s.index]!
   const cd = st.cooldowns[action]
   return cd ? cd.pick(seg, t, h.rng) : st.pop.pick(seg, action, h.rng)
 }
@@ -57,13 +56,13 @@ function pickAgent(h: TownHost, s: WorldStream, action: number, t: number): numb
 /**
  * Decide: the venue of `action`'s kind the agent goes to (its favourite with the
  * segment's loyalty); update: a venue not its favourite becomes it with the
- * segment's switch rate. Returns the venue and whether it was the favourite.
+ * segment's switch rate. Returns the venue (index in the config's venues).
  */
-function chooseVenue(h: TownHost, id: number, action: number): number {
+function chooseVenue(h: TownHost, id: number, seg: number, action: number): number {
   const st = h.state
   const kind = st.cfg.actions[action]!.venueKind
   const fav = st.favourite[kind]!.values
-  const sc = st.cfg.segments[st.pop.segmentOf(id)]!
+  const sc = st.cfg.segments[seg]!
   const current = fav[id]!
   if (h.rng.next() < sc.loyalty) return current
   const vs = st.cfg.venuesByKind[kind]!
@@ -73,40 +72,43 @@ function chooseVenue(h: TownHost, id: number, action: number): number {
 }
 
 const visit: TownBehavior = (h, s, _ctx, t) => {
-  const id = pickAgent(h, s, Action.visit, t)
-  if (id < 0) return null
   const st = h.state
+  const seg = st.cfg.streamSegment[s.index]!
+  const id = pickAgent(h, seg, Action.visit, t)
+  if (id < 0) return null
   const cafe = st.favourite[st.cfg.actions[Action.visit]!.venueKind]!.values[id]!
-  const v = chooseVenue(h, id, Action.visit)
+  const v = chooseVenue(h, id, seg, Action.visit)
   st.cooldowns[Action.visit]?.begin(id, t)
   st.interval.actions[Action.visit]!++
   return {
     agentId: agentId(id),
-    segment: st.cfg.segments[st.pop.segmentOf(id)]!.id,
+    segment: SEGMENTS[seg],
     venueId: st.cfg.venues[v]!.id,
     regular: v === cafe,
   }
 }
 
 const browse: TownBehavior = (h, s, _ctx, t) => {
-  const id = pickAgent(h, s, Action.browse, t)
-  if (id < 0) return null
   const st = h.state
-  const v = chooseVenue(h, id, Action.browse)
+  const seg = st.cfg.streamSegment[s.index]!
+  const id = pickAgent(h, seg, Action.browse, t)
+  if (id < 0) return null
+  const v = chooseVenue(h, id, seg, Action.browse)
   st.cooldowns[Action.browse]?.begin(id, t)
   st.interval.actions[Action.browse]!++
   return {
     agentId: agentId(id),
-    segment: st.cfg.segments[st.pop.segmentOf(id)]!.id,
+    segment: SEGMENTS[seg],
     venueId: st.cfg.venues[v]!.id,
   }
 }
 
 const purchase: TownBehavior = (h, s, _ctx, t) => {
-  const id = pickAgent(h, s, Action.purchase, t)
-  if (id < 0) return null
   const st = h.state
-  const v = chooseVenue(h, id, Action.purchase)
+  const seg = st.cfg.streamSegment[s.index]!
+  const id = pickAgent(h, seg, Action.purchase, t)
+  if (id < 0) return null
+  const v = chooseVenue(h, id, seg, Action.purchase)
   const orders = st.orders.values
   if (orders[id]! < 0xffff) orders[id]!++
   st.cooldowns[Action.purchase]?.begin(id, t)
@@ -117,7 +119,7 @@ const purchase: TownBehavior = (h, s, _ctx, t) => {
   return {
     orderId: order.orderId,
     agentId: agentId(id),
-    segment: st.cfg.segments[st.pop.segmentOf(id)]!.id,
+    segment: SEGMENTS[seg],
     venueId: st.cfg.venues[v]!.id,
     nthOrder: orders[id],
   }
