@@ -4,7 +4,8 @@
  * the gateway as real processes: first paint, the clock and a chart moving,
  * pause/resume, speed, the token prompt, scenario activate → stop → reset, a
  * stream modifier from the form, an external event from the template list,
- * not-available states, and screenshots under test-output/.
+ * the World panel's action forms, not-available states, and screenshots under
+ * test-output/.
  *
  * Skipped, saying so, only when no Chromium is installed.
  */
@@ -347,6 +348,58 @@ describe.skipIf(!haveChromium)('admin page in headless Chromium', () => {
       if (status === 404) expect(t).toMatch(/not available/)
       else expect(t).toMatch(what)
     }
+  })
+
+  it("should show the World panel with the world's actions, check a form and show the server's answer or error", async () => {
+    const panel = page.locator('#world-panel')
+    const form = panel.locator('form[data-action="spawn_students"]')
+    await form.waitFor()
+    expect(await panel.locator('h2').innerText()).toBe('World')
+    expect(await panel.innerText()).toContain('tutoring')
+    expect(await form.innerText()).toContain('students to sign up now')
+    const count = form.locator('[name=count]')
+    // labelled for screen readers, required marked
+    expect(
+      await page.locator(`label[for="${await count.getAttribute('id')}"]`).innerText(),
+    ).toMatch(/^count/)
+    expect(await count.getAttribute('aria-required')).toBe('true')
+
+    // checked in the page first: nothing sent, the field named and focused
+    await form.locator('button[type=submit]').click()
+    await until(
+      async () => (await form.locator('.field-error').count()) > 0,
+      'the missing count reported',
+    )
+    expect(await form.locator('.field-error').first().innerText()).toBe('count is required')
+    expect(await count.getAttribute('aria-invalid')).toBe('true')
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('count')
+
+    // the server's refusal, naming the field
+    await count.fill('2')
+    await form.locator('[name=cohort]').fill('martians')
+    await count.press('Enter') // submits from the keyboard
+    await until(async () => (await form.locator('.action-error').count()) > 0, 'the server error')
+    expect(await form.locator('.action-error').innerText()).toMatch(
+      /^VS_SIM_BAD_ARGUMENT: .*cohort/,
+    )
+
+    // and its answer
+    const before = (await json(`${stack.gatewayUrl}/api/simulation/state`)).body.stats.entities
+    await form.locator('[name=cohort]').fill('')
+    await count.fill('5')
+    await form.locator('button[type=submit]').click()
+    const answer = form.locator('.action-answer')
+    await answer.waitFor()
+    expect(await answer.getAttribute('role')).toBe('status')
+    expect(await answer.innerText()).toMatch(/"spawned": 5/)
+    expect(await form.locator('.action-error').count()).toBe(0)
+    await until(
+      async () => /World action spawn_students applied/.test(await text('#toasts')),
+      'the toast',
+    )
+    const after = (await json(`${stack.gatewayUrl}/api/simulation/state`)).body.stats.entities
+    expect(after.studentsTotal).toBeGreaterThanOrEqual(before.studentsTotal + 5)
+    await page.locator('#world-panel').screenshot({ path: path.join(OUT, 'admin-world.png') })
   })
 
   it('should ask for the admin token on a 401 and keep it for the tab', async () => {

@@ -210,7 +210,7 @@ function Field(props: {
   }
   return (
     <div class="world-field">
-      <label for={id}>
+      <label class="inline" for={id}>
         {f.name}
         {f.required ? <span aria-hidden="true"> *</span> : null}
       </label>
