@@ -655,9 +655,9 @@ class Sim implements Host, SimPort {
   /** Supply/demand factor of an outcome at `t` (1 without a supply correlation). */
   #supply(o: WorldOutcome, t: number): number {
     if (o.supply === undefined) return 1
-    const supply = this.world.module.supply!(this.state)
-    const expected = supply.initial * this.#rm.growth(t)
-    const f = Math.pow(supply.current / expected, o.supply.elasticity)
+    const supply = this.world.module.supply!
+    const expected = supply.initial(this.state) * this.#rm.growth(t)
+    const f = Math.pow(supply.current(this.state) / expected, o.supply.elasticity)
     return f < o.supply.floor ? o.supply.floor : f > o.supply.cap ? o.supply.cap : f
   }
 

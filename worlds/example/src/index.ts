@@ -118,9 +118,12 @@ export const example = defineWorld<TownState, TownConfig>({
   ),
   actors: {
     /** Any agent, uniformly (for generic streams). */
-    agent: (h: H) => {
-      const n = h.state.pop.size
-      return n === 0 ? null : ['agentId', agentId(h.rng.int(n))]
+    agent: {
+      field: 'agentId',
+      pick: (h: H) => {
+        const n = h.state.pop.size
+        return n === 0 ? null : agentId(h.rng.int(n))
+      },
     },
   },
   anchors: {},

@@ -81,17 +81,11 @@ export const tutoring = defineWorld<TutoringState, TutoringConfig>({
     ]),
   ),
   actors: {
-    student: (h: H) => {
-      const st = h.state.reg.students.pick(h.rng)
-      return st ? ['studentId', st.id] : null
-    },
-    tutor: (h: H) => {
-      const t = h.state.reg.tutors.pick(h.rng)
-      return t ? ['tutorId', t.id] : null
-    },
-    campaign: (h: H) => {
-      const ids = h.state.campaignIds
-      return ['campaignId', ids[h.rng.int(ids.length)]!]
+    student: { field: 'studentId', pick: (h: H) => h.state.reg.students.pick(h.rng)?.id ?? null },
+    tutor: { field: 'tutorId', pick: (h: H) => h.state.reg.tutors.pick(h.rng)?.id ?? null },
+    campaign: {
+      field: 'campaignId',
+      pick: (h: H) => h.state.campaignIds[h.rng.int(h.state.campaignIds.length)]!,
     },
   },
   anchors: {
@@ -134,7 +128,10 @@ export const tutoring = defineWorld<TutoringState, TutoringConfig>({
       return c ? c.share : 0
     },
   },
-  supply: (state) => ({ current: state.reg.tutors.size, initial: state.reg.initialTutors }),
+  supply: {
+    current: (state) => state.reg.tutors.size,
+    initial: (state) => state.reg.initialTutors,
+  },
   init: initTutoring,
   stats: (state): Record<string, unknown> & TutoringStats => {
     const reg = state.reg

@@ -11,9 +11,10 @@ export const genericBehavior: Behavior = (h, s) => {
   const data: Record<string, unknown> = {}
   const actors = h.world.module.actors
   for (const a of s.actors) {
-    const picked = actors[a]!(h)
-    if (picked === null) return null
-    data[picked[0]] = picked[1]
+    const actor = actors[a]!
+    const id = actor.pick(h)
+    if (id === null) return null
+    data[actor.field] = id
   }
   return data
 }

@@ -432,10 +432,12 @@ export interface WorldModule<S = unknown, C = unknown> {
   readonly behaviors: Readonly<Record<string, BehaviorSpec<S>>>
   /**
    * Actors a `generic` stream may name (`actors` in streams.json): each picks an
-   * existing entity and returns `[field, id]`, or null when none exists (the event
+   * existing entity and returns its id (set as `field`), or null when none exists (the event
    * is skipped).
    */
-  readonly actors: Readonly<Record<string, (h: Host<S>) => readonly [string, string] | null>>
+  readonly actors: Readonly<
+    Record<string, { readonly field: string; readonly pick: (h: Host<S>) => string | null }>
+  >
   readonly anchors: Readonly<Record<string, AnchorSpec>>
   readonly stateRates: Readonly<Record<string, StateRateSpec<S>>>
   /** External-event categories this world's library may use. */
@@ -447,7 +449,10 @@ export interface WorldModule<S = unknown, C = unknown> {
    * Supply/demand correlations (`correlations` of kind `supply`): the current
    * supply against the initial one (the kernel scales the latter by growth).
    */
-  readonly supply?: (state: S) => { readonly current: number; readonly initial: number }
+  readonly supply?: {
+    readonly current: (state: S) => number
+    readonly initial: (state: S) => number
+  }
   /** The state at `start` for `seed` (the initial population). */
   readonly init: (world: World, seed: number, start: number) => S
   /** Figures of the state for `stats().world` (JSON). */
