@@ -179,6 +179,7 @@ interface Resolved {
   idleTimeoutMs: number
   connectTimeoutMs: number
   controlTimeoutMs: number
+  snapshot: boolean
 }
 
 function invalid(message: string): VerisimClientError {
@@ -328,6 +329,7 @@ export class VerisimClient {
       idleTimeoutMs: options.idleTimeoutMs ?? 75_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       controlTimeoutMs: options.controlTimeoutMs ?? 10_000,
+      snapshot: options.snapshot !== false,
     }
     this.#topics = new Set(topics)
     this.#lastId = lastId
@@ -810,6 +812,7 @@ export class VerisimClient {
         type: 'subscribe',
         topics: [...this.#topics],
         ...(cursor === null ? {} : { lastId: cursor }),
+        ...(cursor === null && !this.#o.snapshot ? { snapshot: 0 } : {}),
       })
     } else {
       this.#attempt = 0
@@ -827,7 +830,11 @@ export class VerisimClient {
 
   #sendOp(conn: WsConn, op: TopicOp): void {
     conn.ops.push(op)
-    conn.send({ type: op.kind, topics: op.topics })
+    conn.send({
+      type: op.kind,
+      topics: op.topics,
+      ...(op.kind === 'subscribe' && !this.#o.snapshot ? { snapshot: 0 } : {}),
+    })
   }
 
   #wsFrame(conn: WsConn, data: unknown): void {
@@ -863,6 +870,9 @@ export class VerisimClient {
         return
       case 'catchup':
         return this.#catchup(conn, msg)
+      case 'snapshot':
+        if (Array.isArray(msg.events)) this.#emitter.emit('snapshot', msg.events as StreamEvent[])
+        return
       case 'subscribed':
         return this.#subscribed(conn, msg)
       case 'unsubscribed': {
@@ -1038,6 +1048,7 @@ export class VerisimClient {
       topics: [...this.#topics].join(','),
       lastId: cursor ?? undefined,
       token: this.#o.token,
+      snapshot: cursor === null && !this.#o.snapshot ? '0' : undefined,
     })
     this.#watchConnect(conn)
     conn.done = this.#runSse(conn, url)
@@ -1174,6 +1185,16 @@ export class VerisimClient {
   #sseMessages(conn: SseConn, messages: SseMessage[]): void {
     let events: unknown[] = []
     for (const m of messages) {
+      if (m.event === 'snapshot') {
+        let list: unknown
+        try {
+          list = (JSON.parse(m.data) as { events?: unknown }).events
+        } catch {
+          list = undefined
+        }
+        if (Array.isArray(list)) this.#emitter.emit('snapshot', list as StreamEvent[])
+        continue
+      }
       if (m.event === 'catchup') {
         if (events.length > 0) {
           this.#deliver(events, 'live')

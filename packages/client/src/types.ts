@@ -63,6 +63,12 @@ export interface ClientOptions {
   token?: string
   /** Resume point: deliver only events after this id (e.g. one persisted from `client.lastId`). */
   lastId?: string | null
+  /**
+   * Ask for a `snapshot` (the last 10 events of each matched stream) when
+   * subscribing without a resume point. Default true; false sends `"snapshot":0`
+   * (WS) / `?snapshot=0` (SSE).
+   */
+  snapshot?: boolean
   reconnect?: ReconnectOptions
   /** Client `ping` interval while open (WS only); 0 disables. Default 30000. */
   pingIntervalMs?: number
@@ -147,4 +153,11 @@ export type ClientEvents = {
   control: [payload: Record<string, unknown>]
   /** A `subscribed` acknowledgement (WS), incl. each reconnect's re-subscribe. */
   subscribed: [info: SubscribedInfo]
+  /**
+   * Recent events sent when subscribing without a resume point: the last 10 of
+   * each newly matched stream, oldest first (possibly empty). They are context,
+   * not part of the delivered sequence: they are not emitted as `event`s and do
+   * not move `lastId`; live events follow them without a gap.
+   */
+  snapshot: [events: StreamEvent[]]
 }

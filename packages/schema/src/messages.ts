@@ -37,6 +37,12 @@ export const SubscribeMessageSchema = Type.Object(
     topics: Topics,
     lastId: Type.Optional(EventIdSchema),
     lastTimestamp: Type.Optional(Type.String({ format: 'date-time' })),
+    /** `0`/`false` turns off the `snapshot` sent when no resume point is given. */
+    snapshot: Type.Optional(
+      Type.Union([Type.Literal(0), Type.Literal(1), Type.Boolean()], {
+        description: '0 or false: no snapshot of recent events after "subscribed"',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -116,6 +122,16 @@ export interface SubscribedMessage {
 export interface UnsubscribedMessage {
   type: 'unsubscribed'
   topics: string[]
+}
+/**
+ * Sent right after `subscribed` when no resume point was given (and the
+ * subscribe did not say `"snapshot":0`): the last events of each newly matched
+ * stream, oldest first. They come before any live event and are not part of
+ * the gap-free sequence: live delivery starts after the frontier in `subscribed`.
+ */
+export interface SnapshotMessage<E = unknown> {
+  type: 'snapshot'
+  events: E[]
 }
 export type CatchupReason = 'too_old' | 'epoch_changed'
 export interface CatchupMessageHead {

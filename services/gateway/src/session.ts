@@ -4,9 +4,15 @@
  * and the error replies. Transport specifics stay in the routes.
  */
 import type { FastifyInstance } from 'fastify'
-import { UnknownTopicError, createTopicMatcher, type CatchupReason } from '@verisim/schema'
+import {
+  UnknownTopicError,
+  createTopicMatcher,
+  type CatchupReason,
+  type MatchableEvent,
+} from '@verisim/schema'
 import type { RawEvent } from '@verisim/bus'
 import { envelopeTimestamp, planCatchup, replay, type ResumePoint } from './catchup.js'
+import { readSnapshot } from './snapshot.js'
 import type { FanoutClient, Sink } from './fanout.js'
 
 export interface CatchupOutput {
@@ -94,6 +100,31 @@ export function createSession(app: FastifyInstance, sink: Sink) {
           }
         }
         app.metrics.catchups.inc({ outcome: 'replayed' })
+      } finally {
+        fanout.release(client)
+      }
+    },
+    /**
+     * Reads the last events of each stream `match` takes, up to where `hold`
+     * started holding the client's live events, hands them to `send` (oldest
+     * first), then releases the held events: the snapshot ends where live
+     * delivery begins, so nothing is sent twice and nothing after it is skipped.
+     */
+    async snapshot(
+      match: (e: MatchableEvent) => boolean,
+      send: (events: RawEvent[]) => void,
+    ): Promise<void> {
+      if (heldAt === null) this.hold()
+      const upTo = heldAt as string
+      heldAt = null
+      try {
+        const { redis, keys, channels } = app.streams.catchupContext()
+        const events = await readSnapshot(
+          { redis, keys, channels, catalog: app.streams.catalog() },
+          match,
+          { upTo },
+        )
+        if (!closed) send(events)
       } finally {
         fanout.release(client)
       }

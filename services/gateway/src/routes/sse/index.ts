@@ -4,10 +4,15 @@
  * `Last-Event-ID` header (or `?lastId=`), comment heartbeats every 15 s.
  * A resume point that cannot be honoured gets an `event: catchup` message with
  * `{"reason":"too_old"|"epoch_changed"}` before live events.
+ * Without a resume point the first message is `event: snapshot` with
+ * `data: {"events":[…]}` (the last 10 events of each matched stream, oldest
+ * first) and no `id:` line, so `Last-Event-ID` only ever names a live event and
+ * resuming never mistakes the sparse snapshot for a gap-free sequence;
+ * `?snapshot=0` turns it off.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { EventIdSchema, UnknownTopicError } from '@verisim/schema'
+import { EventIdSchema, UnknownTopicError, createTopicMatcher } from '@verisim/schema'
 import { encodeSse, type Sink } from '../../fanout.js'
 import { createSession } from '../../session.js'
 import { ErrorBody, NotReadyError, UnknownTopicHttpError, BadRequestError } from '../../errors.js'
@@ -27,6 +32,15 @@ const sse: FastifyPluginAsyncTypebox = async (app) => {
             ),
             lastId: Type.Optional(EventIdSchema),
             token: Type.Optional(Type.String()),
+            snapshot: Type.Optional(
+              Type.Union(
+                [Type.Literal('0'), Type.Literal('1'), Type.Literal('false'), Type.Literal('true')],
+                {
+                  description:
+                    '"0" or "false": no `snapshot` message of recent events when no resume point is given',
+                },
+              ),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -67,7 +81,9 @@ const sse: FastifyPluginAsyncTypebox = async (app) => {
         if (err instanceof UnknownTopicError) throw new UnknownTopicHttpError(err.message)
         throw err
       }
-      if (lastId !== undefined) session.hold()
+      const wantSnapshot =
+        lastId === undefined && req.query.snapshot !== '0' && req.query.snapshot !== 'false'
+      if (lastId !== undefined || wantSnapshot) session.hold()
       app.metrics.clients.inc({ transport: 'sse' })
       reply.sse.keepAlive()
       reply.sse.onClose(() => {
@@ -88,6 +104,12 @@ const sse: FastifyPluginAsyncTypebox = async (app) => {
             },
           },
         )
+      } else if (wantSnapshot) {
+        await session.snapshot(createTopicMatcher(topics, app.streams.catalog()), (events) => {
+          raw.write(
+            `event: snapshot\ndata: {"events":[${events.map((e) => e.json).join(',')}]}\n\n`,
+          )
+        })
       }
     },
   )

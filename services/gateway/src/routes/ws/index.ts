@@ -10,6 +10,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { WebSocket } from 'ws'
 import {
+  createTopicMatcher,
   parseClientFrame,
   ProtocolErrorCode,
   UnknownTopicError,
@@ -82,6 +83,7 @@ const ws: FastifyPluginAsync = async (app) => {
               'invalid "subscribe" message: give either "lastId" or "lastTimestamp", not both',
             )
           }
+          const before = session.client.topics
           let topics: string[]
           try {
             topics = session.subscribe(msg.topics)
@@ -96,9 +98,14 @@ const ws: FastifyPluginAsync = async (app) => {
               : msg.lastTimestamp !== undefined
                 ? { lastTimestamp: msg.lastTimestamp }
                 : null
+          // A snapshot covers what this subscribe adds: events the topics held
+          // before did not match (those may already have been sent live).
+          const added = topics.filter((t) => !before.includes(t))
+          const wantSnapshot =
+            point === null && msg.snapshot !== 0 && msg.snapshot !== false && added.length > 0
           // Hold live events before the first await, so none slips between the
-          // catch-up window and live delivery.
-          if (point) session.hold()
+          // catch-up window (or the snapshot) and live delivery.
+          if (point || wantSnapshot) session.hold()
           const epoch = await readEpoch(app.redis, app.streams.keys)
           send({
             type: 'subscribed',
@@ -120,6 +127,17 @@ const ws: FastifyPluginAsync = async (app) => {
                 send({ type: 'catchup', events: [], reason })
               },
             })
+          } else if (wantSnapshot) {
+            const catalog = app.streams.catalog()
+            const isNew = createTopicMatcher(added, catalog)
+            const isOld = before.length > 0 ? createTopicMatcher(before, catalog) : () => false
+            await session.snapshot(
+              (e) => isNew(e) && !isOld(e),
+              (events) => {
+                if (socket.readyState !== socket.OPEN) return
+                socket.send(`{"type":"snapshot","events":[${events.map((e) => e.json).join(',')}]}`)
+              },
+            )
           }
           return
         }
