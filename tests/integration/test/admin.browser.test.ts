@@ -372,7 +372,9 @@ describe.skipIf(!haveChromium)('admin page in headless Chromium', () => {
     )
     expect(await form.locator('.field-error').first().innerText()).toBe('count is required')
     expect(await count.getAttribute('aria-invalid')).toBe('true')
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('count')
+    expect(await page.evaluate<string | null>("document.activeElement?.getAttribute('name')")).toBe(
+      'count',
+    )
 
     // the server's refusal, naming the field
     await count.fill('2')
