@@ -1,9 +1,13 @@
-/** REST reads: the stream catalog, and the history (./history.ts, query strings read by ./history-query.ts). */
+/**
+ * REST reads: the stream catalog, the history (./history.ts, query strings read
+ * by ./history-query.ts) and recent events (./recent-events.ts).
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { StreamInfoSchema } from '@verisim/schema'
 import { ErrorBody, NotReadyError } from '../../errors.js'
 import history from './history.js'
+import recentEvents from './recent-events.js'
 
 const api: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -21,6 +25,7 @@ const api: FastifyPluginAsyncTypebox = async (app) => {
   )
 
   await app.register(history)
+  await app.register(recentEvents)
 }
 
 export default api
