@@ -46,7 +46,7 @@ export function renderStreamsDoc(world: World, opts: { source?: string } = {}): 
           ? `${num(a.perDay!)}/day (${a.profile})`
           : a.kind === 'periodic'
             ? `every ${cf.periodic[s.name]!.everySec}s ±${cf.periodic[s.name]!.jitterSec}s`
-            : `cohort churn (${a.profile})`
+            : `state rate \`${a.rate}\` (${a.profile})`
       const v = s.config.value
       const model = v.dist ? describeDistribution(v.dist) : 'observed'
       const b = s.baseline

@@ -555,7 +555,7 @@ class Sim implements Host, SimPort {
   baseRate(s: number, h: number): number {
     const st = this.#rt[s]!.s
     if (st.arrivalKind === ArrivalKind.state)
-      return st.stateRate!.rate(this.state, this.world) * this.#rm.factor(st.profile, h)
+      return st.stateRate!.rate(this.state, this.world, st) * this.#rm.factor(st.profile, h)
     if (st.arrivalKind === ArrivalKind.poisson)
       return (st.perDay / DAY) * this.#rm.factor(st.profile, h)
     return 0
@@ -725,7 +725,7 @@ class Sim implements Host, SimPort {
     if (s.arrivalKind === ArrivalKind.state)
       return this.#modified(
         rt,
-        s.stateRate!.rate(this.state, this.world) * this.#rm.factor(s.profile, h),
+        s.stateRate!.rate(this.state, this.world, s) * this.#rm.factor(s.profile, h),
       )
     if (rt.rateHour !== h) {
       rt.rateHour = h

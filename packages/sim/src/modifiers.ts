@@ -72,7 +72,7 @@ export function streamFacts(
     arrivalKind: s.arrivalKind,
     ratePerHour:
       s.arrivalKind === ArrivalKind.state
-        ? s.stateRate!.expected(world as World) * HOUR
+        ? s.stateRate!.expected(world as World, s) * HOUR
         : s.arrivalKind === ArrivalKind.none
           ? 0
           : (s.perDay * HOUR) / DAY,

@@ -410,7 +410,7 @@ export class HistoryModel {
     if (kind === ArrivalKind.none) return
     let perMs = 0
     if (kind === ArrivalKind.poisson) perMs = st.perDay / DAY
-    else if (kind === ArrivalKind.state) perMs = st.stateRate!.expected(this.world)
+    else if (kind === ArrivalKind.state) perMs = st.stateRate!.expected(this.world, st)
     let si = 0
     for (let i = 0; i < M; i++) {
       const b0 = t0 + i * BUCKET_MS

@@ -92,7 +92,7 @@ class TimelinePort implements SimPort {
     if (st.arrivalKind === ArrivalKind.poisson)
       return (st.perDay / DAY) * this.rm.factor(st.profile, h)
     if (st.arrivalKind === ArrivalKind.state)
-      return st.stateRate!.expected(this.world) * this.rm.factor(st.profile, h)
+      return st.stateRate!.expected(this.world, st) * this.rm.factor(st.profile, h)
     return 0
   }
   counters(): StreamCounters {

@@ -3,8 +3,9 @@
  * against the world and the external-event library) and the controller that runs
  * them inside the engine together with external events and `setModifiers`.
  *
- * Lifecycle `active → settling → settled`, one scenario at a time (a new one may
- * start once the previous one has settled). The transitions are commands: the
+ * Lifecycle `active → settling → settled`, one scenario at a time: a new one is
+ * refused while another is active, and replaces one that is settling (which ends
+ * at that moment, as if it had settled). The transitions are commands: the
  * generator turns `nextTransition` into a delayed job and applies it when it comes
  * due, so seed + control log replay a run. The strength of the scenario's
  * modifiers is a pure function of simulation time: 1 while active, then the
@@ -216,10 +217,10 @@ export class ScenarioController {
         `unknown scenario "${id}"; the world ${this.#world.id} has ${this.#set.scenarios.length === 0 ? 'no scenarios' : this.#set.scenarios.map((s) => s.info.id).join(', ')}`,
       )
     const run = this.#run
-    if (run && run.status !== 'settled')
+    if (run && run.status === 'active')
       throw new SimError(
         SimErrorCode.scenarioActive,
-        `scenario "${run.def.info.id}" (${run.runId}) is ${run.status}; stop it and wait until it has settled, or reset`,
+        `scenario "${run.def.info.id}" (${run.runId}) is active; stop it first (a settling scenario is replaced), or reset`,
       )
     const now = this.#port.now
     // resolve the scenario's events first: nothing changes if one is refused
@@ -231,6 +232,14 @@ export class ScenarioController {
         now,
       ),
     )
+    // A settling run is replaced: it ends now (its modifiers and whatever of its
+    // events is still to come stop here), and its transition jobs no longer match
+    // the current runId, so they are no-ops when they come due.
+    let replaced: ScenarioActivation['replaced']
+    if (run && run.status === 'settling') {
+      replaced = { scenarioId: run.def.info.id, runId: run.runId, phase: 'settling' }
+      this.#endRun(run, now)
+    }
     const runId = `run_${++this.#runs}`
     const activeUntil = now + def.info.durationMs
     this.#run = {
@@ -251,6 +260,7 @@ export class ScenarioController {
       activeUntil,
       settledBy: activeUntil + def.info.settleMs,
       warnings: this.#conflicts.map((c) => ({ ...c, sources: [...c.sources] })),
+      ...(replaced === undefined ? {} : { replaced }),
     }
   }
 
@@ -277,17 +287,21 @@ export class ScenarioController {
     }
     if (run.status !== 'settling') return false
     const now = this.#port.now
+    this.#endRun(run, now)
+    this.#recompose(now)
+    return true
+  }
+
+  /** Settles `run` at `now`: whatever of it is still pending or running ends here (the caller recomposes). */
+  #endRun(run: Run, now: number): void {
     run.status = 'settled'
     run.settledAt = now
     run.settledBy = Math.min(run.settledBy, now)
-    // whatever of the run is still pending or running ends here
     for (const r of this.#events) {
-      if (r.event.runId !== runId || r.cancelled) continue
+      if (r.event.runId !== run.runId || r.cancelled) continue
       if (r.event.window.start >= now && r.event.at > now) this.#cancel(r)
       else if (r.event.window.end > now) r.event.window.end = now
     }
-    this.#recompose(now)
-    return true
   }
 
   status(): ScenarioStatus | null {

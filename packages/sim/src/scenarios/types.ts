@@ -87,6 +87,8 @@ export interface ScenarioActivation {
   settledBy: number
   /** Modifier conflicts at activation (several sources on one parameter). */
   warnings: ModifierConflict[]
+  /** The settling run this activation replaced (ended at the activation time). */
+  replaced?: { scenarioId: string; runId: string; phase: 'settling' }
 }
 
 export interface ScenarioStatus {

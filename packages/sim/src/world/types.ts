@@ -327,9 +327,9 @@ export interface StateRateSpec<S = unknown> {
   /** Behaviours a stream with this arrival may have (empty: any). */
   readonly behaviors: readonly string[]
   /** Base rate per ms from the current state. */
-  readonly rate: (state: S, world: World) => number
+  readonly rate: (state: S, world: World, stream: WorldStream) => number
   /** Mean-field base rate per ms from the config alone (history, correlations, modifier checks). */
-  readonly expected: (world: World) => number
+  readonly expected: (world: World, stream: WorldStream) => number
 }
 
 /** Mean-field hooks the history model (the 30-day baseline) needs from a world. */
