@@ -128,6 +128,25 @@ export interface ControlResult {
   error?: { code: string; message: string; status: number }
 }
 
+/**
+ * In the answer to `set_scenario` (REST `POST /api/simulation/scenario`, WS ack,
+ * the `simulation.ack` control message): the settling scenario the new one
+ * replaced. It ended at the activation; a scenario still active is never
+ * replaced (409 `VS_SIM_SCENARIO_ACTIVE`).
+ *
+ * @example
+ * { "scenarioId": "exam-season-surge", "runId": "run_3", "phase": "settling" }
+ */
+export const ScenarioReplacedSchema = Type.Object(
+  {
+    scenarioId: Type.String(),
+    runId: Type.String(),
+    phase: Type.Literal('settling'),
+  },
+  { additionalProperties: false },
+)
+export type ScenarioReplaced = Static<typeof ScenarioReplacedSchema>
+
 export const SimulationStateSchema = Type.Object(
   {
     world: Type.String(),

@@ -124,6 +124,8 @@ function applyValidated(cmd: ControlCommand, target: ControlTarget, wallNow: num
         activeUntil: iso(a.activeUntil),
         settledBy: iso(a.settledBy),
         warnings: a.warnings,
+        // The settling scenario this one replaced (it ended at this activation).
+        ...(a.replaced === undefined ? {} : { replaced: a.replaced }),
       }
     }
     case 'stop_scenario': {

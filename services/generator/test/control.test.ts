@@ -1,5 +1,6 @@
 /**
- * applyCommand for `adjust_behavior`: the payload is checked against its schema
+ * applyCommand for `set_scenario` (409 while active, a settling one replaced) and
+ * for `adjust_behavior`: the payload is checked against its schema
  * (the add form or the clear form) and then against the world, errors name the
  * field, and the result carries the modifier and the new state.
  */
@@ -121,5 +122,39 @@ describe('adjust_behavior', () => {
       'value: expected a positive multiplier, found 0',
     )
     expect(engine.manualModifiers()).toEqual([])
+  })
+})
+
+describe('set_scenario', () => {
+  function run(engine: Engine, action: ControlCommand['action'], payload = {}) {
+    const clock = new SimClock({ start: START, speed: 1, wallNow: 0 })
+    const cmd: ControlCommand = { requestId: 'r', action, payload }
+    return applyCommand(cmd, { clock, engine, state: () => ({}) }, 0) as Record<string, any>
+  }
+
+  it('should answer 409 VS_SIM_SCENARIO_ACTIVE while another scenario is active', () => {
+    const { engine } = setup()
+    run(engine, 'set_scenario', { scenarioId: 'exam-season-surge' })
+    const err = refused(() => run(engine, 'set_scenario', { scenarioId: 'payment-outage' }))
+    expect(err).toMatchObject({ code: 'VS_SIM_SCENARIO_ACTIVE', status: 409 })
+  })
+
+  it('should replace a settling scenario and say so in the answer', () => {
+    const { engine } = setup()
+    const first = run(engine, 'set_scenario', { scenarioId: 'exam-season-surge' })
+    expect(first).not.toHaveProperty('replaced')
+    engine.advance(START + HOUR)
+    run(engine, 'stop_scenario')
+    engine.advance(START + 2 * HOUR)
+    const r = run(engine, 'set_scenario', { scenarioId: 'payment-outage' })
+    expect(r).toMatchObject({
+      success: true,
+      scenario: { id: 'payment-outage' },
+      runId: 'run_2',
+      replaced: { scenarioId: 'exam-season-surge', runId: first.runId, phase: 'settling' },
+    })
+    // the old run's settling job, when it fires, is a no-op
+    const t = run(engine, 'scenario_transition', { runId: first.runId, to: 'settled' })
+    expect(t).toMatchObject({ applied: false, scenario: { runId: 'run_2', status: 'active' } })
   })
 })

@@ -1,7 +1,8 @@
 /**
  * Scenarios end to end: REST activates a scenario on the running generator, its
  * events carry the ground truth, BullMQ moves it through settling to settled at
- * simulation speed, every transition lands in the control log, and reset
+ * simulation speed, every transition lands in the control log, a settling
+ * scenario is replaced by the next one (409 only while one is active), and reset
  * restores the baseline. External events and correlations over REST.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -111,6 +112,95 @@ describe('scenarios over REST', () => {
     expect(watcher.events.some((e) => e.stream === 'simulation.state')).toBe(true)
     await watcher.close()
   })
+
+  it('should replace a settling scenario over REST and WS, and say so in the answer and the control message', async () => {
+    const watcher = new TestClient(stack.wsUrl)
+    await watcher.opened
+    watcher.send({ type: 'subscribe', topics: ['simulation_control'] })
+    await watcher.waitFor(() => watcher.message('subscribed'), 10_000, 'subscribed')
+
+    // exam-season-surge settles over 8 simulated hours: slow down so it is still settling when replaced
+    expect((await call('POST', '/api/simulation/speed', { multiplier: 60 })).status).toBe(200)
+    try {
+      await replaceWhileSettling(watcher)
+    } finally {
+      await call('POST', '/api/simulation/reset')
+      await call('POST', '/api/simulation/speed', { multiplier: 3600 })
+      await watcher.close()
+    }
+  })
+
+  async function replaceWhileSettling(watcher: TestClient): Promise<void> {
+    const first = await call('POST', '/api/simulation/scenario', {
+      scenarioId: 'exam-season-surge',
+    })
+    expect(first.status, JSON.stringify(first.body)).toBe(200)
+    expect(first.body.replaced).toBeUndefined()
+    // still active: refused
+    const refused = await call('POST', '/api/simulation/scenario', { scenarioId: 'payment-outage' })
+    expect(refused.status).toBe(409)
+    expect(refused.body.error.code).toBe('VS_SIM_SCENARIO_ACTIVE')
+    expect((await call('POST', '/api/simulation/stop')).status).toBe(200)
+    expect((await state()).scenario).toMatchObject({ runId: first.body.runId, status: 'settling' })
+
+    // WS: the settling run is replaced by a new run of the same scenario
+    watcher.send({
+      type: 'control',
+      requestId: 'replace-1',
+      action: 'set_scenario',
+      payload: { scenarioId: 'exam-season-surge' },
+    })
+    const ack = await watcher.waitFor(
+      () => watcher.messages.find((m) => m.requestId === 'replace-1' && m.type !== 'subscribed'),
+      30_000,
+      'the answer to replace-1',
+    )
+    const replacedFirst = {
+      scenarioId: 'exam-season-surge',
+      runId: first.body.runId,
+      phase: 'settling',
+    }
+    expect(ack).toMatchObject({ success: true, result: { replaced: replacedFirst } })
+    const second = (ack.result as { runId: string }).runId
+    expect(second).not.toBe(first.body.runId)
+    expect((await state()).scenario).toMatchObject({ runId: second, status: 'active' })
+
+    // REST: stop it, and replace it while it settles
+    expect((await call('POST', '/api/simulation/stop')).status).toBe(200)
+    const third = await call('POST', '/api/simulation/scenario', { scenarioId: 'payment-outage' })
+    expect(third.status, JSON.stringify(third.body)).toBe(200)
+    expect(third.body).toMatchObject({
+      success: true,
+      scenario: { id: 'payment-outage' },
+      replaced: { scenarioId: 'exam-season-surge', runId: second, phase: 'settling' },
+    })
+    const s = await state()
+    expect(s.scenario).toMatchObject({ id: 'payment-outage', status: 'active' })
+    expect(
+      (s.activeModifiers as { source: string }[]).some(
+        (m) => m.source === 'scenario:exam-season-surge',
+      ),
+    ).toBe(false)
+
+    // the simulation_control channel carried both answers
+    const acks = await watcher.waitFor(
+      () => {
+        const found = watcher.events.filter(
+          (e) =>
+            e.stream === 'simulation.ack' &&
+            (e.data as { action?: string }).action === 'set_scenario' &&
+            (e.data as { result?: { replaced?: unknown } }).result?.replaced !== undefined,
+        )
+        return found.length >= 2 ? found : undefined
+      },
+      30_000,
+      'two simulation.ack messages naming the replaced run',
+    )
+    expect(acks.map((e) => (e.data as { result: { replaced: unknown } }).result.replaced)).toEqual([
+      replacedFirst,
+      { scenarioId: 'exam-season-surge', runId: second, phase: 'settling' },
+    ])
+  }
 
   it('should stop a scenario into settling and reset to baseline', async () => {
     const started = await call('POST', '/api/simulation/scenario', {

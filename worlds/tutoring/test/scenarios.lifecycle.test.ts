@@ -1,6 +1,6 @@
 /**
  * Scenario lifecycle through the Engine API: activation, one at a time (409-type
- * errors), stop → settling, transitions that no longer apply, settlement curves,
+ * errors while one is active, a settling one replaced), stop → settling, transitions that no longer apply, settlement curves,
  * reset back to the baseline, and scenarios in sequence.
  */
 import { describe, expect, it } from 'vitest'
@@ -10,6 +10,7 @@ import {
   SimError,
   SimErrorCode,
   createEngine,
+  restoreEngine,
   settleStrength,
   settleStepMs,
   type Engine,
@@ -104,20 +105,77 @@ describe('scenario lifecycle', () => {
     ).toBe(18 * HOUR)
   })
 
-  it('activateScenario should refuse an unknown id and a second scenario while one is active or settling', () => {
+  it('activateScenario should refuse an unknown id and a second scenario while one is active', () => {
     const e = engine()
     expect(code(() => e.activateScenario('alien-invasion'))).toBe(SimErrorCode.unknownScenario)
     expect(code(() => e.activateScenario('alien-invasion'))).toBe('VS_SIM_UNKNOWN_SCENARIO')
     e.activateScenario('payment-outage')
     expect(code(() => e.activateScenario('exam-season-surge'))).toBe('VS_SIM_SCENARIO_ACTIVE')
+    // the refusal changed nothing
+    expect(e.scenarioStatus()).toMatchObject({ runId: 'run_1', status: 'active' })
     e.stopScenario()
-    expect(code(() => e.activateScenario('exam-season-surge'))).toBe('VS_SIM_SCENARIO_ACTIVE')
     expect(code(() => e.stopScenario())).toBe('VS_SIM_NO_ACTIVE_SCENARIO')
     const st = e.scenarioStatus()!
     e.advance(st.nextTransition!.at)
     expect(e.transitionScenario(st.runId, 'settled')).toBe(true)
-    // settled: the next one may start
-    expect(e.activateScenario('exam-season-surge').runId).toBe('run_2')
+    // settled: the next one starts, replacing nothing
+    const a = e.activateScenario('exam-season-surge')
+    expect(a.runId).toBe('run_2')
+    expect(a.replaced).toBeUndefined()
+  })
+
+  it('activateScenario should replace a settling scenario: it ends now, its transitions become no-ops', () => {
+    const e = engine()
+    const old = e.activateScenario('exam-season-surge')
+    e.advance(T0 + 3 * HOUR)
+    e.stopScenario()
+    e.advance(T0 + 4 * HOUR)
+    expect(e.scenarioStatus()).toMatchObject({ runId: old.runId, status: 'settling' })
+    const T1 = T0 + 4 * HOUR
+    const a = e.activateScenario('payment-outage')
+    expect(a.replaced).toEqual({
+      scenarioId: 'exam-season-surge',
+      runId: old.runId,
+      phase: 'settling',
+    })
+    expect(e.scenarioStatus()).toMatchObject({
+      runId: a.runId,
+      id: 'payment-outage',
+      status: 'active',
+      startedAt: T1,
+    })
+    // the old run's modifiers are gone from now on, its scheduled transition does nothing
+    const sources = new Set(e.activeModifiers().map((m) => m.source))
+    expect(sources.has('scenario:exam-season-surge')).toBe(false)
+    expect(sources.has('scenario:payment-outage')).toBe(true)
+    expect(e.transitionScenario(old.runId, 'settled')).toBe(false)
+    expect(e.scenarioStatus()).toMatchObject({ runId: a.runId, status: 'active' })
+    // the old run's external events (one still to come, one running) no longer shape events
+    const oldEvents = new Set(old.events.map((x) => `external:${x.id}`))
+    const later = e.advance(T1 + 6 * HOUR)
+    expect(later.length).toBeGreaterThan(0)
+    const causes = new Set(later.flatMap((x) => x.causes))
+    expect(causes.has('scenario:exam-season-surge')).toBe(false)
+    expect([...causes].filter((c) => oldEvents.has(c))).toEqual([])
+    expect(causes.has('scenario:payment-outage')).toBe(true)
+    // a search well after the replacement is back to the baseline rate's causes: none
+    expect(
+      later.filter((x) => x.stream === 'customer.tutor.search').every((x) => x.causes.length === 0),
+    ).toBe(true)
+  })
+
+  it('a replacement should replay the same from a snapshot', () => {
+    const run = (e: Engine): SimEvent[] => e.advance(T0 + 12 * HOUR)
+    const e = engine()
+    e.activateScenario('exam-season-surge')
+    e.advance(T0 + 2 * HOUR)
+    e.stopScenario()
+    e.advance(T0 + 3 * HOUR)
+    e.activateScenario('payment-outage')
+    e.advance(T0 + 3 * HOUR + 30 * MINUTE)
+    const copy = restoreEngine(world, e.snapshot())
+    expect(copy.scenarioStatus()).toEqual(e.scenarioStatus())
+    expect(run(copy)).toEqual(run(e))
   })
 
   it('stopScenario should need an active scenario and start settling now', () => {

@@ -3,7 +3,8 @@
  * reset to baseline. Mutations go through the control plane.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import Type from 'typebox'
+import Type, { type Static } from 'typebox'
+import { ScenarioReplacedSchema } from '@verisim/schema'
 import { requireAdmin } from '../../auth.js'
 import { ControlErrors, IdempotencyHeaders, controlRunner } from '../../control-route.js'
 import { ErrorBody, NotReadyError } from '../../errors.js'
@@ -18,6 +19,21 @@ const ScenarioInfo = Type.Object(
   { additionalProperties: true },
 )
 const Anything = Type.Object({}, { additionalProperties: true })
+/** The answer to an activation; `replaced` names the settling scenario it ended. */
+const Activation = Type.Object(
+  {
+    success: Type.Boolean(),
+    scenario: ScenarioInfo,
+    runId: Type.String(),
+    events: Type.Array(Type.Unknown()),
+    estimatedDuration: Type.String(),
+    activeUntil: Type.String(),
+    settledBy: Type.String(),
+    warnings: Type.Array(Type.Unknown()),
+    replaced: Type.Optional(ScenarioReplacedSchema),
+  },
+  { additionalProperties: true },
+)
 
 const scenarios: FastifyPluginAsyncTypebox = async (app) => {
   const admin = requireAdmin(app.config.adminToken)
@@ -54,10 +70,16 @@ const scenarios: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Anything, ...ControlErrors },
+        description:
+          'Activates a scenario. 409 VS_SIM_SCENARIO_ACTIVE while another one is active; one that is settling is replaced (it ends now) and `replaced` names it.',
+        response: { 200: Activation, ...ControlErrors },
       },
     },
-    (req, reply) => run(req, reply, 'set_scenario', { scenarioId: req.body.scenarioId }),
+    // The generator's answer (services/generator/src/control.ts), checked by its tests.
+    (req, reply) =>
+      run(req, reply, 'set_scenario', { scenarioId: req.body.scenarioId }) as Promise<
+        Static<typeof Activation>
+      >,
   )
 
   app.post(
