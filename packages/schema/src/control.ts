@@ -6,6 +6,7 @@
 import Type, { type Static } from 'typebox'
 import type { ControlAction } from './messages.js'
 import { WorldActionPayloadSchema } from './world-description.js'
+import { ActiveModifierSchema, RecentAnomalySchema, ScenarioStatusSchema } from './state.js'
 
 export const MIN_SPEED = 0.1
 export const MAX_SPEED = 10_000
@@ -159,9 +160,11 @@ export const SimulationStateSchema = Type.Object(
     epoch: Type.Union([Type.String(), Type.Null()]),
     lastId: Type.Union([Type.String(), Type.Null()]),
     eventsGenerated: Type.Number(),
-    activeModifiers: Type.Array(Type.Unknown()),
+    /** The running scenario, null at baseline. */
+    scenario: Type.Union([ScenarioStatusSchema, Type.Null()]),
+    activeModifiers: Type.Array(ActiveModifierSchema),
     activeEvents: Type.Array(Type.Unknown()),
-    recentAnomalies: Type.Array(Type.Unknown()),
+    recentAnomalies: Type.Array(RecentAnomalySchema),
     historicalMode: Type.Union([Type.Literal('baseline'), Type.Literal('modified')]),
     updatedAt: Type.String(),
   },

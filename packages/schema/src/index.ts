@@ -26,6 +26,7 @@ export * from './world-description.js'
 
 // Control plane: commands, acknowledgements, simulation state
 export * from './control.js'
+export * from './state.js'
 
 // Settings from the environment
 export * from './env.js'

@@ -2,7 +2,8 @@
  * The admin page in real headless Chromium (Debian's `chromium`, driven by
  * playwright-core; no browser is ever downloaded) against the generator and
  * the gateway as real processes: first paint, the clock and a chart moving,
- * pause/resume, speed, the token prompt, scenario activate → stop → reset, a
+ * pause/resume, speed, the token prompt, scenario activate → stop → reset, the
+ * payment-outage row and modified streams in Current state, a
  * stream modifier from the form, an external event from the template list,
  * the World panel's action forms, not-available states, and screenshots under
  * test-output/.
@@ -207,7 +208,7 @@ describe.skipIf(!haveChromium)('admin page in headless Chromium', () => {
     await card.locator('button').click()
     await until(async () => (await text('#system-status')) === 'Running', 'system status Running')
     await until(
-      async () => (await page.locator('#active-modifiers tbody tr').count()) > 0,
+      async () => (await page.locator('#active-scenarios tbody tr').count()) > 0,
       'the active scenario row',
     )
     expect(await page.locator(`[data-scenario] button:not([disabled])`).count()).toBe(0) // one at a time
@@ -243,6 +244,56 @@ describe.skipIf(!haveChromium)('admin page in headless Chromium', () => {
     expect(state.activeModifiers).toEqual([])
   })
 
+  it('should show payment-outage in Current state: its row (name, start, remaining, status) and the modified streams', async () => {
+    const card = page.locator('[data-scenario="payment-outage"]')
+    if ((await card.count()) === 0) return // a world without it: nothing to show
+    await card.locator('button').click()
+    const row = page.locator('#active-scenarios tbody tr')
+    await until(
+      async () => (await row.count()) === 1 && (await row.getAttribute('data-status')) === 'active',
+      'the payment-outage row, active',
+    )
+    const state = (await json(`${stack.gatewayUrl}/api/simulation/state`)).body
+    expect(state.scenario).toMatchObject({ id: 'payment-outage', status: 'active' })
+    const cells = (await row.locator('td').allInnerTexts()).map((t) => t.trim())
+    expect(cells[0]).toBe('Payment outage')
+    // the page's short form of the start: `Mon 02.11 08:00` (UTC)
+    const d = new Date(state.scenario.startedAt as number)
+    const pad = (n: number) => String(n).padStart(2, '0')
+    const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()]
+    expect(cells[1]).toBe(
+      `${day} ${pad(d.getUTCDate())}.${pad(d.getUTCMonth() + 1)} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`,
+    )
+    expect(cells[2]).toMatch(/^(\d+ (d|h|min|s)( \d+ (h|min|s))?|due)$/)
+    expect(cells[3]).toBe('active')
+    await until(
+      async () => (await text('#modified-streams')).includes('system.api.error rate ×5'),
+      'the modified streams with their modifiers',
+    )
+    const streams = await text('#modified-streams')
+    expect(streams).toContain('customer.payment.failed probability = 0.6')
+    expect(streams).toContain('scenario:payment-outage')
+    expect(await text('#state-panel')).not.toMatch(/modifier · —/)
+    await page.locator('#state-panel').screenshot({ path: path.join(OUT, 'admin-state-panel.png') })
+
+    // stopped: the same row, settling, with its backlog modifiers
+    await page.click('#btn-stop')
+    await until(
+      async () =>
+        (await row.count()) === 0 || (await row.getAttribute('data-status')) === 'settling',
+      'the row settling (or gone once settled)',
+    )
+    if ((await row.count()) === 1)
+      expect(await row.locator('td').nth(3).innerText()).toBe('settling')
+    expect(
+      (await json(`${stack.gatewayUrl}/api/simulation/reset`, { method: 'POST' })).status,
+    ).toBe(200)
+    await until(
+      async () => (await page.locator('#active-scenarios').count()) === 0,
+      'no scenario row after reset',
+    )
+  })
+
   it('should apply a stream modifier from the form (adjust_behavior) and list it until reset', async () => {
     const form = page.locator('#modifier-form')
     await until(
@@ -269,8 +320,8 @@ describe.skipIf(!haveChromium)('admin page in headless Chromium', () => {
     })
     expect(Date.parse(m.endsAt) - Date.parse(m.startTime)).toBe(3 * 3_600_000)
     await until(
-      async () => (await text('#active-modifiers')).includes('customer.tutor.search rate ×2'),
-      'the manual modifier in the active list',
+      async () => (await text('#modified-streams')).includes('customer.tutor.search rate ×2'),
+      'the manual modifier in the modified streams',
     )
     expect(
       (await json(`${stack.gatewayUrl}/api/simulation/reset`, { method: 'POST' })).status,

@@ -2,21 +2,11 @@
  * Current state: active scenarios (started, time remaining, status), active
  * external events, the streams being modified, and the recent anomalies.
  */
-import { formatDuration, formatShort, readableDuration } from '../lib/format.js'
-import type { Modifier } from '../lib/model.js'
+import { formatDuration, formatShort } from '../lib/format.js'
 import { useSignal } from '../lib/signal.js'
+import { modifiedStreams, scenarioRows } from '../lib/state-view.js'
 import { useApp } from './context.js'
 import { FlagDot, SeverityIcon } from './icons.js'
-
-function remaining(m: Modifier, now: number): string {
-  if (typeof m.timeRemaining === 'string') return readableDuration(m.timeRemaining)
-  if (typeof m.timeRemaining === 'number') return formatDuration(m.timeRemaining)
-  if (m.endsAt) {
-    const left = Date.parse(m.endsAt) - now
-    if (Number.isFinite(left)) return left > 0 ? formatDuration(left) : 'due'
-  }
-  return '—'
-}
 
 export function StatePanel() {
   const app = useApp()
@@ -30,16 +20,16 @@ export function StatePanel() {
     )
   }
   const now = app.now()
-  const mods = state.activeModifiers
-  const streams = [...new Set(mods.flatMap((m) => m.streams))].sort()
+  const rows = scenarioRows(state.scenario, now)
+  const streams = modifiedStreams(state.modifiers)
   return (
     <section class="panel" aria-labelledby="state-h" id="state-panel">
       <h2 id="state-h">Current state</h2>
       <h3>Active scenarios</h3>
-      {mods.length === 0 ? (
+      {rows.length === 0 ? (
         <p class="empty small">None: the simulation runs at its baseline.</p>
       ) : (
-        <table class="compact" id="active-modifiers">
+        <table class="compact" id="active-scenarios">
           <thead>
             <tr>
               <th scope="col">Scenario</th>
@@ -49,13 +39,17 @@ export function StatePanel() {
             </tr>
           </thead>
           <tbody>
-            {mods.map((m) => (
-              <tr key={m.id} data-status={m.status}>
-                <td title={m.description}>{m.name}</td>
-                <td>{m.startTime ? formatShort(Date.parse(m.startTime)) : '—'}</td>
-                <td>{remaining(m, now)}</td>
+            {rows.map((r) => (
+              <tr key={r.runId} data-status={r.status} data-scenario={r.id}>
+                <td title={`${r.id} (${r.runId})`}>{r.name}</td>
+                <td>{formatShort(r.startedAt)}</td>
+                <td
+                  title={`${r.status === 'active' ? 'active until' : 'settled by'} ${formatShort(r.phaseEndsAt)}`}
+                >
+                  {r.remainingMs > 0 ? formatDuration(r.remainingMs) : 'due'}
+                </td>
                 <td>
-                  <span class={`pill mod-${m.status}`}>{m.status}</span>
+                  <span class={`pill mod-${r.status}`}>{r.status}</span>
                 </td>
               </tr>
             ))}
@@ -84,11 +78,13 @@ export function StatePanel() {
       {streams.length === 0 ? (
         <p class="empty small">None.</p>
       ) : (
-        <p class="tags">
-          {streams.map((s) => (
-            <code key={s}>{s}</code>
+        <ul class="plain" id="modified-streams">
+          {streams.map((m) => (
+            <li key={`${m.source} ${m.text}`} data-status={m.status}>
+              <code>{m.text}</code> <span class="muted small">{m.source}</span>
+            </li>
           ))}
-        </p>
+        </ul>
       )}
       <h3>Recent anomalies</h3>
       {state.recentAnomalies.length === 0 ? (

@@ -5,6 +5,7 @@
  * alternatives, and never throws on a missing field.
  */
 import type { StreamEvent } from '@verisim/client'
+import type { ActiveModifier, SimulationState } from '@verisim/schema'
 
 export type { StreamEvent }
 
@@ -31,12 +32,11 @@ export interface SimState {
   epoch?: string | null
   lastId?: string | null
   eventsGenerated?: number
-  /** The running scenario as the generator reports it, `null` at baseline. */
-  scenario?: {
-    id: string
-    name?: string
-    status: 'active' | 'settling' | 'settled' | string
-  } | null
+  /** The running scenario as the generator reports it (its schema's type), `null` at baseline. */
+  scenario?: SimulationState['scenario']
+  /** The state's `activeModifiers` as the server sends them (the schema's type). */
+  modifiers: ActiveModifier[]
+  /** The same, read into the page's rows (name, streams, remaining). */
   activeModifiers: Modifier[]
   activeEvents: ExternalEvent[]
   recentAnomalies: Anomaly[]
@@ -174,17 +174,23 @@ export function readModifier(x: unknown, index: number): Modifier | null {
   const affected = isObj(x.affectedStreams)
     ? Object.keys(x.affectedStreams)
     : strs(x.affectedStreams)
-  const tr = x.timeRemaining ?? x.remaining ?? null
+  // The server's ActiveModifier: `source` (`scenario:<id>` …), one `stream`, `remainingMs`.
+  const source = str(x.source)
+  const fromScenario = source?.startsWith('scenario:') ? source.slice('scenario:'.length) : null
+  const tr = x.remainingMs ?? x.timeRemaining ?? x.remaining ?? null
+  const one = str(x.stream)
   return {
     id: str(x.id) ?? `modifier-${index}`,
     name:
       str(x.name) ??
       str(x.scenarioName) ??
       str(x.scenarioId) ??
+      fromScenario ??
+      source ??
       str(x.description) ??
       str(x.id) ??
       'modifier',
-    scenarioId: str(x.scenarioId) ?? str(x.scenario) ?? null,
+    scenarioId: str(x.scenarioId) ?? str(x.scenario) ?? fromScenario,
     status: str(x.status) ?? 'active',
     startTime: str(x.startTime) ?? str(x.startedAt) ?? null,
     endsAt:
@@ -197,7 +203,7 @@ export function readModifier(x: unknown, index: number): Modifier | null {
       str(x.expectedEnd) ??
       null,
     timeRemaining: typeof tr === 'string' || typeof tr === 'number' ? tr : null,
-    streams: affected.length > 0 ? affected : strs(x.streams),
+    streams: affected.length > 0 ? affected : one ? [one] : strs(x.streams),
     description: str(x.description) ?? '',
     raw: x,
   }
@@ -228,6 +234,10 @@ export function readState(x: unknown): SimState | null {
     running: x.running === true,
     paused: x.paused === true,
     currentSimulationTime: x.currentSimulationTime,
+    modifiers: listOf(x.activeModifiers).filter(
+      (m): m is ActiveModifier =>
+        isObj(m) && typeof m.source === 'string' && typeof m.stream === 'string',
+    ),
     activeModifiers: listOf(x.activeModifiers)
       .map(readModifier)
       .filter((m): m is Modifier => m !== null),

@@ -5,13 +5,14 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { MAX_SPEED, MIN_SPEED } from '@verisim/schema'
+import { MAX_SPEED, MIN_SPEED, SimulationStateSchema, type SimulationState } from '@verisim/schema'
 import { readEpoch } from '@verisim/bus'
 import { requireAdmin } from '../../auth.js'
 import { ErrorBody, NotReadyError } from '../../errors.js'
 import { ControlErrors, IdempotencyHeaders, controlRunner } from '../../control-route.js'
 
-const State = Type.Object({}, { additionalProperties: true })
+/** The state document the generator writes, serialised with its schema (packages/schema/src/state.ts). */
+const State = SimulationStateSchema
 
 const simulation: FastifyPluginAsyncTypebox = async (app) => {
   const admin = requireAdmin(app.config.adminToken)
@@ -21,18 +22,22 @@ const simulation: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/simulation/state',
     { schema: { response: { 200: State, 503: ErrorBody } } },
-    async () => {
+    async (): Promise<SimulationState> => {
       const raw = await app.redis.get(app.streams.keys.state)
       if (raw === null)
         throw new NotReadyError('no simulation state yet: is the generator running?')
       const epoch = await readEpoch(app.redis, app.streams.keys)
-      return { ...(JSON.parse(raw) as object), epoch: epoch?.epoch ?? null }
+      return { ...(JSON.parse(raw) as SimulationState), epoch: epoch?.epoch ?? null }
     },
   )
 
   const mutation = {
     preHandler: admin,
-    schema: { headers: IdempotencyHeaders, response: { 200: State, ...ControlErrors } },
+    // the generator's answer to the command (the state it reached), passed through as it is
+    schema: {
+      headers: IdempotencyHeaders,
+      response: { 200: Type.Object({}, { additionalProperties: true }), ...ControlErrors },
+    },
   }
   for (const action of ['start', 'pause', 'resume'] as const) {
     app.post(`/api/simulation/${action}`, mutation, (req, reply) => run(req, reply, action))
