@@ -399,11 +399,13 @@ class Sim implements Host, SimPort {
       )
     // The action draws from its own sub-stream, so the streams' sequences stay as they were.
     this.rng = this.#actionRng.reseed(
-      deriveKey(this.seed, 'action', name, this.#now, this.#actions++),
+      deriveKey(this.seed, 'action', name, this.#now, this.#actions),
     )
     this.value = NaN
     this.child = null
     const result = spec.apply(this, payload as never, this.#now)
+    // counted once applied: a refused action is not journaled, so it must leave no trace in later draws
+    this.#actions++
     for (const rt of this.#rt) {
       if (rt.s.arrivalKind !== ArrivalKind.state) continue
       rt.gen++
