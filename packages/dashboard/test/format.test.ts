@@ -3,6 +3,7 @@ import {
   formatDuration,
   formatSimTime,
   formatSpeed,
+  formatSpeedKept,
   parseIsoDuration,
   parseSpan,
   readableDuration,
@@ -26,6 +27,17 @@ describe('format', () => {
     expect(formatSpeed(60)).toBe('60×')
     expect(formatSpeed(0.25)).toBe('0.25×')
     expect(formatSpeed(10000)).toBe('10\u202f000×')
+  })
+
+  it('should show the speed kept next to the requested one when it is below 90 %', () => {
+    expect(formatSpeedKept(10000, 1894.3, true)).toEqual({
+      text: 'requested 10\u202f000× — running 1\u202f890×',
+      lagging: true,
+    })
+    expect(formatSpeedKept(10000, 9500, true)).toEqual({ text: '10\u202f000×', lagging: false })
+    expect(formatSpeedKept(10, 0, false)).toEqual({ text: '10×', lagging: false })
+    expect(formatSpeedKept(10, undefined, true)).toEqual({ text: '10×', lagging: false })
+    expect(formatSpeedKept(10, 4.5, true).text).toBe('requested 10× — running 4.5×')
   })
 
   it('should parse spans and ISO 8601 durations', () => {

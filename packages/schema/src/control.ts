@@ -152,7 +152,13 @@ export const SimulationStateSchema = Type.Object(
   {
     world: Type.String(),
     seed: Type.Number(),
+    /** The requested speed: simulation seconds per wall second. */
     speed: Type.Number(),
+    /**
+     * The speed actually kept over the last seconds: below `speed` when the
+     * generator cannot keep up (simulation time then runs slower, never jumps); 0 while paused.
+     */
+    effectiveSpeed: Type.Number(),
     running: Type.Boolean(),
     paused: Type.Boolean(),
     startedAt: Type.String(),

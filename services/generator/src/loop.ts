@@ -42,6 +42,7 @@ import type { HistoryService } from './history/service.js'
 import { SimClock } from './clock.js'
 import { createEnvelopeEncoder } from './envelope.js'
 import type { GeneratorMetrics } from './metrics.js'
+import { SpeedMeter } from './speed.js'
 
 export interface LoopOptions {
   redis: Redis
@@ -93,6 +94,8 @@ export class GeneratorLoop {
   #recentAnomalies: Record<string, unknown>[] = []
   readonly #startedAt: number
   readonly #writer: ReturnType<typeof createStreamWriter>
+  /** The speed actually kept (the state's `effectiveSpeed`). */
+  readonly #speed = new SpeedMeter()
 
   constructor(opts: LoopOptions) {
     this.#o = opts
@@ -169,12 +172,9 @@ export class GeneratorLoop {
       const maxStep = clock.speed * this.#o.tickMs * MAX_STEP_TICKS
       if (target - engine.now > maxStep) {
         target = engine.now + maxStep
+        // Simulation time lags (never jumps): the kept speed is measured below.
         clock.slip(target, wall)
         metrics.slips.inc()
-        log.warn(
-          { speed: clock.speed },
-          'generator cannot keep up with the requested speed; simulation time slowed down',
-        )
       }
       if (this.#announcements.length > 0) {
         const out = this.#announcements.splice(0)
@@ -195,6 +195,7 @@ export class GeneratorLoop {
       }
       metrics.simTime.set(engine.now / 1000)
       metrics.speed.set(clock.paused ? 0 : clock.speed)
+      this.#measureSpeed(wall)
       if (wall - this.#lastStateWrite >= 1000) await this.#writeState(wall)
       this.#lastWriteOk = true
     } catch (err) {
@@ -203,6 +204,26 @@ export class GeneratorLoop {
       log.error({ err }, 'simulation step failed; retrying next tick')
     } finally {
       endTimer()
+    }
+  }
+
+  /** Samples the kept speed after a step; logs it once per change, not per tick. */
+  #measureSpeed(wall: number): void {
+    const { clock, engine, metrics, log } = this.#o
+    this.#speed.sample(wall, engine.now, clock.speed, clock.paused)
+    metrics.requestedSpeed.set(clock.speed)
+    metrics.effectiveSpeed.set(this.#speed.effective)
+    const change = this.#speed.change()
+    if (change === null) return
+    const fields = {
+      speed: change.requested,
+      effectiveSpeed: change.effective,
+      ratio: Math.round((change.effective / change.requested) * 100) / 100,
+    }
+    if (change.behind) {
+      log.warn(fields, 'generator cannot keep the requested speed; simulation time runs slower')
+    } else {
+      log.info(fields, 'generator keeps the requested speed again')
     }
   }
 
@@ -385,6 +406,8 @@ export class GeneratorLoop {
       seed: this.#o.seed,
       warmupHours: this.#o.warmupHours ?? 0,
       speed: clock.speed,
+      /** The speed actually kept over the last seconds (below `speed` when the generator cannot keep up; 0 paused). */
+      effectiveSpeed: clock.paused ? 0 : this.#speed.effective,
       running: !clock.paused,
       paused: clock.paused,
       startedAt: new Date(this.#startedAt).toISOString(),

@@ -24,6 +24,16 @@ export function createMetrics() {
       help: 'Simulation seconds per wall second',
       registers: [registry],
     }),
+    requestedSpeed: new Gauge({
+      name: 'verisim_requested_speed',
+      help: 'Simulation seconds per wall second asked for (VERISIM_SPEED / set_speed)',
+      registers: [registry],
+    }),
+    effectiveSpeed: new Gauge({
+      name: 'verisim_effective_speed',
+      help: 'Simulation seconds per wall second actually kept over the last 5 s (below the requested speed when the generator cannot keep up; 0 paused)',
+      registers: [registry],
+    }),
     tickSeconds: new Histogram({
       name: 'verisim_generator_tick_seconds',
       help: 'Wall time of one simulation step: advance the engine and write to Redis',

@@ -3,7 +3,7 @@
  * system status (Running / Settling / Baseline).
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { formatSimTime, formatSpeed } from '../lib/format.js'
+import { formatSimTime, formatSpeedKept } from '../lib/format.js'
 import { systemStatus } from '../lib/model.js'
 import { useSignal } from '../lib/signal.js'
 import { useApp } from './context.js'
@@ -52,6 +52,9 @@ export function Header() {
   const eps = useSignal(app.eventsPerSecond)
   const status = systemStatus(state)
   const run = !state ? '—' : state.paused ? 'paused' : state.running ? 'running' : 'stopped'
+  const kept = state
+    ? formatSpeedKept(state.speed, state.effectiveSpeed, state.running && !state.paused)
+    : null
   return (
     <header class="top">
       <div class="brand">
@@ -70,7 +73,17 @@ export function Header() {
         </div>
         <div>
           <dt>Speed</dt>
-          <dd id="speed">{state ? formatSpeed(state.speed) : '—'}</dd>
+          <dd
+            id="speed"
+            class={kept?.lagging ? 'lagging' : undefined}
+            title={
+              kept?.lagging
+                ? 'the generator cannot keep the requested speed: simulation time runs slower'
+                : undefined
+            }
+          >
+            {kept ? kept.text : '—'}
+          </dd>
         </div>
         <div>
           <dt>Clock</dt>

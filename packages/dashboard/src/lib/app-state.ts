@@ -169,7 +169,9 @@ export function createAppState(opts: { base?: string } = {}) {
     clock.set({
       sim: Date.parse(s.currentSimulationTime),
       wall: reportWallTime(s.updatedAt, receivedAt),
-      speed: s.speed,
+      // the speed kept, not the one asked for: a generator that falls behind
+      // must not make the page's clock run ahead of the events
+      speed: s.effectiveSpeed ?? s.speed,
       running: s.running && !s.paused,
     })
     for (const e of s.activeEvents) external.set(e.id, e)

@@ -55,6 +55,28 @@ export function formatSpeed(x: number): string {
   return `${s.replace(/\B(?=(\d{3})+(?!\d))/g, '\u202f')}×`
 }
 
+/** Below this share of the requested speed the header says what is really kept. */
+export const LAGGING_RATIO = 0.9
+
+/**
+ * The header's speed: the requested one, or, when the generator keeps less
+ * than 90 % of it, both (`requested 10 000× — running 1 900×`).
+ */
+export function formatSpeedKept(
+  speed: number,
+  effective: number | undefined,
+  running: boolean,
+): { text: string; lagging: boolean } {
+  if (!running || effective === undefined || effective >= LAGGING_RATIO * speed) {
+    return { text: formatSpeed(speed), lagging: false }
+  }
+  const kept = effective >= 100 ? Number(effective.toPrecision(3)) : effective
+  return {
+    text: `requested ${formatSpeed(speed)} — running ${formatSpeed(kept)}`,
+    lagging: true,
+  }
+}
+
 /**
  * Parses a span like `90m`, `2h`, `1d 6h`, `-3h`, `45s` (simulation time) into
  * ms; null when it is not one.

@@ -25,6 +25,8 @@ export interface SimState {
   world: string
   seed: number
   speed: number
+  /** The speed actually kept (absent from generators that predate it). */
+  effectiveSpeed?: SimulationState['effectiveSpeed']
   running: boolean
   paused: boolean
   startedAt?: string
@@ -231,6 +233,7 @@ export function readState(x: unknown): SimState | null {
     world: str(x.world) ?? '?',
     seed: typeof x.seed === 'number' ? x.seed : 0,
     speed: typeof x.speed === 'number' ? x.speed : 1,
+    effectiveSpeed: typeof x.effectiveSpeed === 'number' ? x.effectiveSpeed : undefined,
     running: x.running === true,
     paused: x.paused === true,
     currentSimulationTime: x.currentSimulationTime,
