@@ -1,16 +1,25 @@
 /**
  * The control stream between gateways and the generator (DESIGN.md "Redis is
  * the only shared state"): gateways append commands with a `requestId`; the
- * generator takes them in order, applies each once, stores its result under the
- * requestId (a repeated id gets the stored result and applies nothing) and
- * records it in the control log with the simulation time it took effect.
+ * generator takes them in order, applies each once and commits it in one
+ * atomic step: its result stored under the requestId (a repeated id gets the
+ * stored result and applies nothing) and the command recorded in the control
+ * log with the simulation time it took effect.
  */
 import type { Redis } from 'ioredis'
 import type { ControlCommand, ControlResult } from '@verisim/schema'
 import type { WorldKeys } from './keys.js'
+import { luaScript, runScript } from './scripts.js'
 
 /** How long results are kept for idempotent replays. */
 export const CONTROL_RESULT_TTL_S = 24 * 60 * 60
+
+/**
+ * Entries the control log keeps (`MAXLEN ~`, so a little more). A restart needs
+ * only the entries after the latest snapshot, which the generator takes at
+ * least every half of this many commands.
+ */
+export const CONTROL_LOG_MAX_LEN = 100_000
 
 export async function sendControl(
   redis: Redis,
@@ -42,32 +51,23 @@ export async function readControlResult(
   return raw === null ? null : (JSON.parse(raw) as ControlResult)
 }
 
-/** Stores a result unless one exists; returns the one that is stored now. */
-export async function storeControlResult(
-  redis: Redis,
-  keys: WorldKeys,
-  result: ControlResult,
-): Promise<ControlResult> {
-  const prev = (await redis.call(
-    'SET',
-    keys.controlResult(result.requestId),
-    JSON.stringify(result),
-    'NX',
-    'GET',
-    'EX',
-    String(CONTROL_RESULT_TTL_S),
-  )) as string | null
-  return prev === null ? result : (JSON.parse(prev) as ControlResult)
-}
-
 export interface ControlEntry {
   /** Control stream id (the generator's cursor). */
   entryId: string
   command: ControlCommand
 }
 
+/** A stream entry's field reader (names at even positions: a value equal to a field name is no match). */
+function fieldReader(fields: string[]): (k: string) => string {
+  return (k) => {
+    for (let i = 0; i + 1 < fields.length; i += 2)
+      if (fields[i] === k) return fields[i + 1] as string
+    return ''
+  }
+}
+
 function parseEntry(entryId: string, fields: string[]): ControlEntry {
-  const get = (k: string) => fields[fields.indexOf(k) + 1] ?? ''
+  const get = fieldReader(fields)
   let payload: Record<string, unknown> = {}
   try {
     const p = JSON.parse(get('p') || '{}') as unknown
@@ -104,6 +104,121 @@ export async function readControl(
   return (reply[0]?.[1] ?? []).map(([id, fields]) => parseEntry(id, fields))
 }
 
+const commitScript = luaScript('commitControl-3.lua')
+
+export interface ControlCommit {
+  /** The command's control stream id: the generator's cursor moves past it. */
+  entryId: string
+  command: ControlCommand
+  result: ControlResult
+  /** Simulation time the command took effect (epoch ms). */
+  simTime: number
+  /** Append it to the control log (false for read-only commands). */
+  log: boolean
+  /** Control log length kept (default {@link CONTROL_LOG_MAX_LEN}). */
+  maxLen?: number
+}
+
+/**
+ * Commits an applied command in one atomic step (`commands/commitControl-3.lua`):
+ * appends it to the control log with its simulation time, stores its result
+ * under its requestId and moves the cursor past it — all or nothing, so a crash
+ * never leaves a stored result (a repeated requestId then applies nothing) for a
+ * command the log does not hold. When a result was stored already, that one is
+ * returned and nothing is logged.
+ *
+ * @example
+ * const { result, logId } = await commitControl(redis, keys, { entryId, command, result, simTime: engine.now, log: true })
+ */
+export async function commitControl(
+  redis: Redis,
+  keys: WorldKeys,
+  c: ControlCommit,
+): Promise<{ result: ControlResult; logId: string | null }> {
+  const [stored, logId] = (await runScript(
+    redis,
+    commitScript,
+    [keys.controlResult(c.command.requestId), keys.controlLog, keys.controlCursor],
+    [
+      JSON.stringify(c.result),
+      CONTROL_RESULT_TTL_S,
+      c.entryId,
+      c.log ? '1' : '0',
+      c.maxLen ?? CONTROL_LOG_MAX_LEN,
+      c.command.requestId,
+      c.command.action,
+      JSON.stringify(c.command.payload),
+      new Date(c.simTime).toISOString(),
+      c.result.success ? '1' : '0',
+    ],
+  )) as [string, string]
+  return {
+    result: stored === '' ? c.result : (JSON.parse(stored) as ControlResult),
+    logId: logId === '' ? null : logId,
+  }
+}
+
+/** One control-log entry: a command as it was applied, with its simulation time. */
+export interface ControlLogEntry {
+  /** Control log stream id. */
+  id: string
+  command: ControlCommand
+  /** Simulation time it took effect (epoch ms; NaN when the entry has none). */
+  simTime: number
+  /** Whether it was applied (false: refused, nothing changed). */
+  ok: boolean
+  /** Id of the entry logged before it (`'0-0'`: the first); null for entries from before it was recorded. */
+  prev: string | null
+}
+
+/**
+ * The control log's entries after `after` (exclusive; `'0-0'` for all of them),
+ * at most `count`, oldest first.
+ */
+export async function readControlLog(
+  redis: Redis,
+  keys: WorldKeys,
+  after: string,
+  count: number,
+): Promise<ControlLogEntry[]> {
+  const start = after === '0-0' ? '-' : `(${after}`
+  const entries = await redis.xrange(keys.controlLog, start, '+', 'COUNT', count)
+  return entries.map(([id, f]) => {
+    const get = fieldReader(f)
+    return {
+      id,
+      command: parseEntry(id, f).command,
+      simTime: Date.parse(get('sim')),
+      ok: get('ok') === '1',
+      prev: get('prev') || null,
+    }
+  })
+}
+
+/** Id of the newest control-log entry, or `'0-0'` when the log is empty. */
+export async function lastControlLogId(redis: Redis, keys: WorldKeys): Promise<string> {
+  const [newest] = await redis.xrevrange(keys.controlLog, '+', '-', 'COUNT', 1)
+  return newest?.[0] ?? '0-0'
+}
+
+/** Stores a result unless one exists; returns the one that is stored now. */
+export async function storeControlResult(
+  redis: Redis,
+  keys: WorldKeys,
+  result: ControlResult,
+): Promise<ControlResult> {
+  const prev = (await redis.call(
+    'SET',
+    keys.controlResult(result.requestId),
+    JSON.stringify(result),
+    'NX',
+    'GET',
+    'EX',
+    String(CONTROL_RESULT_TTL_S),
+  )) as string | null
+  return prev === null ? result : (JSON.parse(prev) as ControlResult)
+}
+
 /** Appends an applied command to the control log. */
 export async function logControl(
   redis: Redis,
@@ -114,7 +229,7 @@ export async function logControl(
     keys.controlLog,
     'MAXLEN',
     '~',
-    '100000',
+    String(CONTROL_LOG_MAX_LEN),
     '*',
     'r',
     entry.command.requestId,

@@ -15,8 +15,9 @@ export * from './reader.js'
 export * from './range.js'
 export * from './epoch.js'
 
-// Control stream between gateways and the generator
+// Control stream between gateways and the generator, and the run's engine snapshot
 export * from './control.js'
+export * from './snapshot.js'
 
 // The running world's description (GET /api/world)
 export * from './world.js'

@@ -19,6 +19,12 @@ export interface WorldKeys {
   controlResult(requestId: string): string
   /** Every applied command with the simulation time it took effect (a Redis Stream). */
   readonly controlLog: string
+  /**
+   * The run's latest engine snapshot (a hash: the engine's bytes, the control-log
+   * id they cover, the world's config hash, …): a restart restores it and applies
+   * only the control-log commands after that id.
+   */
+  readonly snapshot: string
   /** Current `SimulationState` JSON, written by the generator. */
   readonly state: string
   /** Stream catalog JSON (`StreamInfo[]`), written by the generator at start. */
@@ -91,6 +97,7 @@ export function createKeys(prefix: string, world: string): WorldKeys {
     controlCursor: `${base}:control:cursor`,
     controlResult: (requestId) => `${base}:control:result:${requestId}`,
     controlLog: `${base}:control:log`,
+    snapshot: `${base}:snapshot:latest`,
     state: `${base}:state`,
     catalog: `${base}:catalog`,
     scenarios: `${base}:scenarios`,
