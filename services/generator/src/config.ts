@@ -35,6 +35,8 @@ export interface GeneratorConfig {
   cleanupEveryMs: number
   /** Time window kept per channel stream (`MINID` trim by the cleanup job); 0 keeps by count only. */
   retentionMs: number
+  /** Wall milliseconds between engine snapshots (a restart restores the latest plus the commands after it). */
+  snapshotEveryMs: number
 }
 
 export { ConfigError }
@@ -81,6 +83,11 @@ export function loadConfig(env: Env = process.env, now = Date.now()): GeneratorC
     retentionMs: num(env, 'VERISIM_RETENTION_MS', 0, {
       min: 0,
       max: 365 * 86_400_000,
+      integer: true,
+    }),
+    snapshotEveryMs: num(env, 'VERISIM_SNAPSHOT_EVERY_MS', 60_000, {
+      min: 100,
+      max: 86_400_000,
       integer: true,
     }),
   }

@@ -7,9 +7,11 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import {
-  logControl,
+  commitControl,
+  CONTROL_LOG_MAX_LEN,
+  lastControlLogId,
   readControlResult,
-  storeControlResult,
+  writeSnapshot,
   type ControlEntry,
   createIdSequence,
   createStreamWriter,
@@ -65,6 +67,22 @@ export interface LoopOptions {
   transitions?: TransitionScheduler
   /** The run's history (baseline, regenerations, live buckets); absent in tests that don't need it. */
   history?: HistoryService
+  /** The world's config hash (`World.hash`), stored with every snapshot; a restart compares it. */
+  worldHash?: string
+  /** Wall milliseconds between engine snapshots (also taken at start and on close); default 60 000. */
+  snapshotEveryMs?: number
+  /** Control log length kept (`MAXLEN ~`); a snapshot is also taken every half of it in commands. */
+  controlLogMaxLen?: number
+  /** Newest control-log entry the engine has applied (a restored run); default: the newest in the log. */
+  controlLogId?: string
+}
+
+/** A command applied to the engine, waiting to be committed (result + control-log entry). */
+interface Uncommitted {
+  entry: ControlEntry
+  result: ControlResult
+  /** Simulation time it took effect. */
+  simTime: number
 }
 
 /** Actions after which the scenario's next transition may have changed. */
@@ -89,9 +107,15 @@ export class GeneratorLoop {
   #lastWriteOk = false
   #lastStateWrite = 0
   #commands: ControlEntry[] = []
+  #uncommitted: Uncommitted[] = []
   /** Control-channel announcements made between steps (history job progress), written with the next step. */
   #announcements: SimEvent[] = []
   #recentAnomalies: Record<string, unknown>[] = []
+  /** Newest control-log entry applied to the engine: the position a snapshot covers. */
+  #logId = '0-0'
+  #loggedSinceSnapshot = 0
+  #lastSnapshot = 0
+  #closed: Promise<void> | null = null
   readonly #startedAt: number
   readonly #writer: ReturnType<typeof createStreamWriter>
   /** The speed actually kept (the state's `effectiveSpeed`). */
@@ -143,6 +167,9 @@ export class GeneratorLoop {
     this.#encode = createEnvelopeEncoder(this.#o.world, this.#ids)
     this.#epoch = await ensureEpoch(redis, keys, this.#ids.last() ?? '0-0')
     await this.#publishCatalogs()
+    // A new run begins after whatever an earlier run left in the control log.
+    this.#logId = this.#o.controlLogId ?? (await lastControlLogId(redis, keys))
+    await this.#snapshot(this.#now())
     this.#lastWriteOk = true
     this.#o.log.info(
       { epoch: this.#epoch.epoch, after: this.#ids.last(), channels },
@@ -167,7 +194,7 @@ export class GeneratorLoop {
     const endTimer = metrics.tickSeconds.startTimer()
     try {
       await this.#checkEpoch()
-      if (this.#commands.length > 0) await this.#applyCommands(wall)
+      if (this.#commands.length > 0 || this.#uncommitted.length > 0) await this.#applyCommands(wall)
       let target = clock.now(wall)
       const maxStep = clock.speed * this.#o.tickMs * MAX_STEP_TICKS
       if (target - engine.now > maxStep) {
@@ -197,6 +224,7 @@ export class GeneratorLoop {
       metrics.speed.set(clock.paused ? 0 : clock.speed)
       this.#measureSpeed(wall)
       if (wall - this.#lastStateWrite >= 1000) await this.#writeState(wall)
+      if (this.#snapshotDue(wall)) await this.#snapshot(wall)
       this.#lastWriteOk = true
     } catch (err) {
       this.#lastWriteOk = false
@@ -239,70 +267,99 @@ export class GeneratorLoop {
 
   /**
    * Applies queued commands at the simulation time reached, each once: a
-   * requestId with a stored result gets that result again. Results are stored,
-   * logged with their simulation time, and published on the control channel
-   * (an ack, then the new state) in the same id order as the events.
+   * requestId with a stored result gets that result again. Each result is
+   * stored together with the command's control-log entry (its simulation time)
+   * in one atomic step, then published on the control channel (an ack, then the
+   * new state) in the same id order as the events. A command applied whose
+   * commit failed (Redis unavailable) is committed again first thing next step,
+   * never applied twice; no snapshot is taken until it is.
    */
   async #applyCommands(wall: number): Promise<void> {
     const { redis, keys, engine } = this.#o
     const out: SimEvent[] = []
-    for (const entry of this.#commands.splice(0)) {
+    while (this.#uncommitted.length > 0) {
+      await this.#commit(this.#uncommitted[0] as Uncommitted, out, wall)
+      this.#uncommitted.shift()
+    }
+    while (this.#commands.length > 0) {
+      const entry = this.#commands[0] as ControlEntry
       const cmd = entry.command
-      let result = await readControlResult(redis, keys, cmd.requestId)
-      if (result === null) {
-        const age = wall - Number(entry.entryId.split('-')[0])
-        try {
-          if (age > COMMAND_MAX_AGE_MS) {
-            throw new ControlError(
-              ControlErrorCode.expired,
-              `command sent ${Math.round(age / 1000)} s ago, before the generator could take it; not applied`,
-              409,
-            )
-          }
-          const value = await this.#apply(cmd, wall)
-          result = { requestId: cmd.requestId, action: cmd.action, success: true, result: value }
-        } catch (err) {
-          if (!(err instanceof ControlError))
-            this.#o.log.error({ err, cmd }, 'control command failed')
-          result = errorResult(cmd, err)
+      const stored = await readControlResult(redis, keys, cmd.requestId)
+      this.#commands.shift()
+      if (stored !== null) {
+        await redis.set(keys.controlCursor, entry.entryId)
+        out.push(this.#controlEvent(ControlStream.ack, stored))
+        if (stored.success && cmd.action !== 'get_state') {
+          out.push(this.#controlEvent(ControlStream.state, this.state(wall)))
         }
-        result = await storeControlResult(redis, keys, result)
-        if (result.success) await this.#afterCommand(cmd.action)
-        if (READ_ONLY_ACTIONS.includes(cmd.action)) {
-          await redis.set(keys.controlCursor, entry.entryId)
-          out.push(this.#controlEvent(ControlStream.ack, result))
-          continue
-        }
-        await logControl(redis, keys, {
-          command: cmd,
-          simTime: engine.now,
-          success: result.success,
-        })
-        this.#o.log.info(
-          {
-            action: cmd.action,
-            requestId: cmd.requestId,
-            success: result.success,
-            error: result.error?.message,
-          },
-          'control command',
-        )
-        const warnings = (result.result as { warnings?: unknown[] } | undefined)?.warnings
-        if (warnings && warnings.length > 0) {
-          this.#o.log.warn(
-            { action: cmd.action, warnings },
-            'modifier conflicts (several sources on one parameter)',
+        continue
+      }
+      let result: ControlResult
+      const age = wall - Number(entry.entryId.split('-')[0])
+      try {
+        if (age > COMMAND_MAX_AGE_MS) {
+          throw new ControlError(
+            ControlErrorCode.expired,
+            `command sent ${Math.round(age / 1000)} s ago, before the generator could take it; not applied`,
+            409,
           )
         }
+        const value = await this.#apply(cmd, wall)
+        result = { requestId: cmd.requestId, action: cmd.action, success: true, result: value }
+      } catch (err) {
+        if (!(err instanceof ControlError))
+          this.#o.log.error({ err, cmd }, 'control command failed')
+        result = errorResult(cmd, err)
       }
-      await redis.set(keys.controlCursor, entry.entryId)
-      out.push(this.#controlEvent(ControlStream.ack, result))
-      if (result.success && cmd.action !== 'get_state') {
-        out.push(this.#controlEvent(ControlStream.state, this.state(wall)))
-      }
+      const applied: Uncommitted = { entry, result, simTime: engine.now }
+      this.#uncommitted.push(applied)
+      await this.#commit(applied, out, wall)
+      this.#uncommitted.shift()
     }
     await this.#write(out.map((e) => this.#encode!(e, wall)))
     await this.#writeState(wall)
+  }
+
+  /** Commits an applied command (result + control-log entry + cursor, atomically) and queues its ack. */
+  async #commit(c: Uncommitted, out: SimEvent[], wall: number): Promise<void> {
+    const { redis, keys } = this.#o
+    const cmd = c.entry.command
+    const readOnly = READ_ONLY_ACTIONS.includes(cmd.action)
+    const committed = await commitControl(redis, keys, {
+      entryId: c.entry.entryId,
+      command: cmd,
+      result: c.result,
+      simTime: c.simTime,
+      log: !readOnly,
+      maxLen: this.#o.controlLogMaxLen ?? CONTROL_LOG_MAX_LEN,
+    })
+    const result = committed.result
+    if (committed.logId !== null) {
+      this.#logId = committed.logId
+      this.#loggedSinceSnapshot++
+    }
+    if (result.success) await this.#afterCommand(cmd.action)
+    out.push(this.#controlEvent(ControlStream.ack, result))
+    if (readOnly) return
+    this.#o.log.info(
+      {
+        action: cmd.action,
+        requestId: cmd.requestId,
+        success: result.success,
+        error: result.error?.message,
+      },
+      'control command',
+    )
+    const warnings = (result.result as { warnings?: unknown[] } | undefined)?.warnings
+    if (warnings && warnings.length > 0) {
+      this.#o.log.warn(
+        { action: cmd.action, warnings },
+        'modifier conflicts (several sources on one parameter)',
+      )
+    }
+    if (result.success && cmd.action !== 'get_state') {
+      out.push(this.#controlEvent(ControlStream.state, this.state(wall)))
+    }
   }
 
   /** Applies one command; history actions go to the history service, the rest to the engine/clock. */
@@ -470,6 +527,9 @@ export class GeneratorLoop {
     if (current && current.epoch === this.#epoch?.epoch) return
     this.#epoch = await ensureEpoch(this.#o.redis, this.#o.keys, this.#ids.last() ?? '0-0')
     await this.#publishCatalogs()
+    // The snapshot and the control log were lost too: take one now, covering the empty log.
+    this.#logId = '0-0'
+    this.#lastSnapshot = -Infinity
     await this.#o.history?.restoreAfterLoss(this.#o.engine.externalEvents())
     this.#o.log.warn({ epoch: this.#epoch.epoch }, 'stream epoch changed (Redis lost its data)')
   }
@@ -479,11 +539,66 @@ export class GeneratorLoop {
     await this.#o.redis.set(this.#o.keys.state, JSON.stringify(this.state(wall)))
   }
 
-  /** Stops ticking and waits for the step in flight. Idempotent. */
-  async close(): Promise<void> {
-    this.#closing = true
-    if (this.#timer) clearTimeout(this.#timer)
-    await this.#stepping
+  /**
+   * A snapshot is due every `snapshotEveryMs`, and after half the control log's
+   * length in commands, so the log never trims a command the snapshot lacks.
+   */
+  #snapshotDue(wall: number): boolean {
+    const maxLen = this.#o.controlLogMaxLen ?? CONTROL_LOG_MAX_LEN
+    return (
+      this.#uncommitted.length === 0 &&
+      (wall - this.#lastSnapshot >= (this.#o.snapshotEveryMs ?? 60_000) ||
+        this.#loggedSinceSnapshot >= Math.max(1, Math.floor(maxLen / 2)))
+    )
+  }
+
+  /**
+   * Stores the engine's snapshot with the control-log position it covers: taken
+   * between steps, once the step's events are written, so a restart restores it
+   * and applies only the commands logged after that position.
+   */
+  async #snapshot(wall: number): Promise<void> {
+    const { redis, keys, engine } = this.#o
+    await writeSnapshot(redis, keys, {
+      engine: engine.snapshot(),
+      logId: this.#logId,
+      worldHash: this.#o.worldHash ?? '',
+      world: this.#o.world,
+      seed: this.#o.seed,
+      warmupHours: this.#o.warmupHours ?? 0,
+      startedAt: this.#startedAt,
+      simTime: engine.now,
+      takenAt: wall,
+    })
+    this.#lastSnapshot = wall
+    this.#loggedSinceSnapshot = 0
+  }
+
+  /** Stops ticking, waits for the step in flight and stores a last snapshot. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing = true
+      if (this.#timer) clearTimeout(this.#timer)
+      await this.#stepping
+      if (!this.#started) return
+      if (this.#uncommitted.length > 0) {
+        // Their results were never stored: a restart takes them from the control stream again.
+        this.#o.log.warn(
+          { commands: this.#uncommitted.length },
+          'stopping with applied commands not committed; no snapshot taken',
+        )
+        return
+      }
+      try {
+        await this.#snapshot(this.#now())
+      } catch (err) {
+        this.#o.log.warn(
+          { err: (err as Error).message },
+          'could not store the engine snapshot on shutdown; a restart replays from the previous one',
+        )
+      }
+    })()
+    return this.#closed
   }
 }
 

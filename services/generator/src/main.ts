@@ -6,7 +6,7 @@ import path from 'node:path'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { createKeys } from '@verisim/bus'
-import { createEngine, loadWorld } from '@verisim/sim'
+import { loadWorld } from '@verisim/sim'
 import { worldModule } from '@verisim/worlds'
 import { SimClock } from './clock.js'
 import { loadConfig } from './config.js'
@@ -14,7 +14,7 @@ import { ControlConsumer } from './control.js'
 import { GeneratorLoop } from './loop.js'
 import { CleanupJob } from './jobs/cleanup.js'
 import { TransitionScheduler } from './jobs/transitions.js'
-import { findPreviousRun, replayControlLog } from './restore.js'
+import { createWarmEngine, findPreviousRun, restoreRun, type RestoredRun } from './restore.js'
 import { HistoryService } from './history/service.js'
 import { createMetrics } from './metrics.js'
 import { buildServer } from './server.js'
@@ -33,45 +33,59 @@ async function main(): Promise<void> {
   const keys = createKeys(config.prefix, config.world)
 
   // Continue the previous run of this world and seed unless a start time was given.
-  const previous = config.startGiven
+  let previous = config.startGiven
     ? null
     : await findPreviousRun(redis, keys, {
         world: config.world,
         seed: config.seed,
         warmupHours,
       })
-  const start = previous?.startedAt ?? config.start
-  const engine = createEngine({
-    world,
-    seed: config.seed,
-    start: start - warmupHours * HOUR_MS,
-  })
-  if (warmupHours > 0) {
-    // Run the world into its steady state; the events before the start are not published.
-    const t0 = performance.now()
-    let warm = 0
-    for (let t = engine.now; t < start;) {
-      t = Math.min(t + HOUR_MS, start)
-      warm += engine.advance(t).length
-    }
-    log.info(
-      { hours: warmupHours, events: warm, ms: Math.round(performance.now() - t0) },
-      'world warmed up',
-    )
-  }
+  let restored: Extract<RestoredRun, { ok: true }> | null = null
   if (previous) {
     const t0 = performance.now()
-    const applied = await replayControlLog(redis, keys, engine, previous.resumeAt)
-    log.info(
-      {
-        startedAt: new Date(previous.startedAt).toISOString(),
-        resumeAt: new Date(previous.resumeAt).toISOString(),
-        commands: applied,
-        ms: Math.round(performance.now() - t0),
-      },
-      'continuing the previous run (set VERISIM_START to begin a new one)',
-    )
+    const r = await restoreRun(redis, keys, { world, seed: config.seed, warmupHours, previous })
+    if (r.ok) {
+      restored = r
+      if (r.gap) {
+        log.error(
+          { from: r.from },
+          'the control log was trimmed past the position restored from: commands are missing and the continuation may differ from the run',
+        )
+      }
+      log.info(
+        {
+          startedAt: new Date(previous.startedAt).toISOString(),
+          resumeAt: new Date(r.resumeAt).toISOString(),
+          from: r.from,
+          ...(r.snapshotAt === null ? {} : { snapshotAt: new Date(r.snapshotAt).toISOString() }),
+          commands: r.commands,
+          ms: Math.round(performance.now() - t0),
+        },
+        'continuing the previous run (set VERISIM_START to begin a new one)',
+      )
+    } else {
+      log.warn(
+        { startedAt: new Date(previous.startedAt).toISOString(), reason: r.reason },
+        `not continuing the previous run: ${r.reason}; starting a new one`,
+      )
+      previous = null
+    }
   }
+  const start = previous?.startedAt ?? config.start
+  const engine =
+    restored?.engine ??
+    (() => {
+      // Run the world into its steady state; the events before the start are not published.
+      const t0 = performance.now()
+      const warm = createWarmEngine({ world, seed: config.seed, start, warmupHours })
+      if (warmupHours > 0) {
+        log.info(
+          { hours: warmupHours, events: warm.events, ms: Math.round(performance.now() - t0) },
+          'world warmed up',
+        )
+      }
+      return warm.engine
+    })()
   // The 30-day baseline before the run start, and the live series after it.
   let announce: (data: Record<string, unknown>) => void = () => undefined
   const history = new HistoryService({
@@ -89,7 +103,7 @@ async function main(): Promise<void> {
   await history.init(previous !== null)
   const metrics = createMetrics()
   const clock = new SimClock({
-    start: previous?.resumeAt ?? config.start,
+    start: restored?.resumeAt ?? config.start,
     speed: previous?.speed ?? config.speed,
     wallNow: Date.now(),
   })
@@ -115,6 +129,9 @@ async function main(): Promise<void> {
     tickMs: config.tickMs,
     log,
     metrics,
+    worldHash: world.hash,
+    snapshotEveryMs: config.snapshotEveryMs,
+    ...(restored ? { controlLogId: restored.controlLogId } : {}),
   })
   announce = (data) => loop.announceHistory(data)
   const server = buildServer({ redis, loop, metrics, log })

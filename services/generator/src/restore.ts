@@ -1,20 +1,24 @@
 /**
- * Continuing a run after a generator restart (DESIGN.md "Determinism is the
- * spine"): the same world, seed and warm-up rebuild the engine from the run's
- * start, the control log's engine commands are applied again at the simulation
- * times they took effect, and everything up to the last published event is
- * regenerated without being published. The scenario in progress, its external
- * events and its pending BullMQ transition (same runId) carry on.
+ * The engine of a run: a new one warmed up, or the previous run's continued
+ * after a generator restart (DESIGN.md "Snapshots make time a dimension"). A
+ * restart restores the run's latest engine snapshot, applies again only the
+ * control-log commands logged after the position it covers (each at the
+ * simulation time it took effect), and regenerates up to the last published
+ * event without publishing it. The scenario in progress, its external events
+ * and its pending BullMQ transition (same runId) carry on. A snapshot taken
+ * with another config of the world is refused, never replayed; a run from
+ * before snapshots were stored replays its whole control log.
  */
 import type { Redis } from 'ioredis'
-import { entryToRawEvent, lastStoredId, type WorldKeys } from '@verisim/bus'
 import {
-  SpecialChannel,
-  type AnyControlAction,
-  type ControlCommand,
-  type StreamInfo,
-} from '@verisim/schema'
-import type { Engine } from '@verisim/sim'
+  entryToRawEvent,
+  lastStoredId,
+  readControlLog,
+  readSnapshot,
+  type WorldKeys,
+} from '@verisim/bus'
+import { SpecialChannel, type AnyControlAction, type StreamInfo } from '@verisim/schema'
+import { createEngine, DAY, HOUR, restoreEngine, type Engine, type World } from '@verisim/sim'
 import { SimClock } from './clock.js'
 import { applyCommand } from './control.js'
 
@@ -69,9 +73,76 @@ export async function findPreviousRun(
   return { startedAt, resumeAt, speed: Number(s.speed) || 1, paused: s.paused === true }
 }
 
+/** Advances in steps of a day at most (the events are dropped, so memory stays bounded). */
+function skipTo(engine: Engine, to: number): void {
+  while (engine.now < to) engine.advance(Math.min(to, engine.now + DAY))
+}
+
 /**
- * Applies the control log's engine commands again, each at its simulation time,
- * then advances to `upTo`; nothing is published. Returns how many were applied.
+ * A new engine for a run starting at `start`, warmed up: `warmupHours` simulated
+ * before it, their events dropped, so the world is in its steady state at `start`.
+ */
+export function createWarmEngine(opts: {
+  world: World
+  seed: number
+  start: number
+  warmupHours: number
+}): { engine: Engine; events: number } {
+  const engine = createEngine({
+    world: opts.world,
+    seed: opts.seed,
+    start: opts.start - opts.warmupHours * HOUR,
+  })
+  let events = 0
+  while (engine.now < opts.start)
+    events += engine.advance(Math.min(engine.now + HOUR, opts.start)).length
+  return { engine, events }
+}
+
+/**
+ * Applies the control log's engine commands logged after `after` (exclusive;
+ * `'0-0'`: all) again, each at its simulation time, then advances to `upTo`;
+ * nothing is published. Returns how many were applied, the newest entry
+ * taken (the position the engine now covers), and whether entries right after
+ * `after` are missing (trimmed from the log: the continuation may differ).
+ */
+export async function replayControlLogAfter(
+  redis: Redis,
+  keys: WorldKeys,
+  engine: Engine,
+  upTo: number,
+  after: string,
+): Promise<{ applied: number; lastId: string; gap: boolean }> {
+  const scratch = new SimClock({ start: engine.now, speed: 1, wallNow: 0 })
+  const PAGE = 1000
+  let cursor = after
+  let lastId = after
+  let applied = 0
+  let gap = false
+  read: for (;;) {
+    const page = await readControlLog(redis, keys, cursor, PAGE)
+    for (const e of page) {
+      // Each entry names the one logged before it: the first must follow `after`.
+      if (cursor === after && e.prev !== null && e.prev !== after) gap = true
+      cursor = e.id
+      if (e.ok && ENGINE_ACTIONS.has(e.command.action)) {
+        if (Number.isNaN(e.simTime) || e.simTime > upTo) break read
+        skipTo(engine, e.simTime)
+        applyCommand(e.command, { clock: scratch, engine, state: () => ({}) }, 0)
+        applied++
+      }
+      lastId = e.id
+    }
+    if (page.length < PAGE) break
+  }
+  skipTo(engine, upTo)
+  return { applied, lastId, gap }
+}
+
+/**
+ * Applies the whole control log's engine commands again, each at its
+ * simulation time, then advances to `upTo`; nothing is published. Returns how
+ * many were applied.
  */
 export async function replayControlLog(
   redis: Redis,
@@ -79,24 +150,96 @@ export async function replayControlLog(
   engine: Engine,
   upTo: number,
 ): Promise<number> {
-  const entries = await redis.xrange(keys.controlLog, '-', '+')
-  const scratch = new SimClock({ start: engine.now, speed: 1, wallNow: 0 })
-  let applied = 0
-  for (const [, f] of entries) {
-    const get = (k: string) => f[f.indexOf(k) + 1] ?? ''
-    const action = get('a') as AnyControlAction
-    if (get('ok') !== '1' || !ENGINE_ACTIONS.has(action)) continue
-    const at = Date.parse(get('sim'))
-    if (Number.isNaN(at) || at > upTo) break
-    if (at > engine.now) engine.advance(at)
-    const cmd: ControlCommand = {
-      requestId: get('r'),
-      action,
-      payload: JSON.parse(get('p') || '{}'),
+  return (await replayControlLogAfter(redis, keys, engine, upTo, '0-0')).applied
+}
+
+export type RestoredRun =
+  | {
+      ok: true
+      engine: Engine
+      /** Simulation time to go live from (the clock's start). */
+      resumeAt: number
+      /** Newest control-log entry the engine has applied (the loop's snapshot position). */
+      controlLogId: string
+      /** Where the engine came from: the run's snapshot, or (older runs) its whole control log. */
+      from: 'snapshot' | 'control-log'
+      /** Commands applied from the control log. */
+      commands: number
+      /** Simulation time of the snapshot restored. */
+      snapshotAt: number | null
+      /** The control log lost commands after the snapshot's position (trimmed): the continuation may differ. */
+      gap: boolean
     }
-    applyCommand(cmd, { clock: scratch, engine, state: () => ({}) }, 0)
-    applied++
+  | { ok: false; reason: string }
+
+/**
+ * Rebuilds the engine of `previous` (see {@link findPreviousRun}): its latest
+ * snapshot restored, plus the control-log commands after it. Refused (ok:
+ * false, with the reason) when the snapshot was taken with another config of
+ * the world: replaying it would not reproduce the run.
+ */
+export async function restoreRun(
+  redis: Redis,
+  keys: WorldKeys,
+  opts: { world: World; seed: number; warmupHours: number; previous: PreviousRun },
+): Promise<RestoredRun> {
+  const { world, seed, warmupHours, previous } = opts
+  const snap = await readSnapshot(redis, keys)
+  if (
+    snap !== null &&
+    snap.world === world.id &&
+    snap.seed === seed &&
+    snap.warmupHours === warmupHours &&
+    snap.startedAt === previous.startedAt
+  ) {
+    if (snap.worldHash !== world.hash) {
+      return {
+        ok: false,
+        reason: `the world config changed since the run began (config hash ${snap.worldHash.slice(0, 12) || '?'}… then, ${world.hash.slice(0, 12)}… now)`,
+      }
+    }
+    let engine: Engine
+    try {
+      engine = restoreEngine(world, snap.engine)
+    } catch (err) {
+      return { ok: false, reason: `its snapshot cannot be restored: ${(err as Error).message}` }
+    }
+    const resumeAt = Math.max(previous.resumeAt, snap.simTime)
+    const { applied, lastId, gap } = await replayControlLogAfter(
+      redis,
+      keys,
+      engine,
+      resumeAt,
+      snap.logId,
+    )
+    return {
+      ok: true,
+      engine,
+      resumeAt,
+      controlLogId: lastId,
+      from: 'snapshot',
+      commands: applied,
+      snapshotAt: snap.simTime,
+      gap,
+    }
   }
-  if (upTo > engine.now) engine.advance(upTo)
-  return applied
+  // A run from before snapshots were stored: its whole control log, on a warmed-up engine.
+  const { engine } = createWarmEngine({ world, seed, start: previous.startedAt, warmupHours })
+  const { applied, lastId, gap } = await replayControlLogAfter(
+    redis,
+    keys,
+    engine,
+    previous.resumeAt,
+    '0-0',
+  )
+  return {
+    ok: true,
+    engine,
+    resumeAt: previous.resumeAt,
+    controlLogId: lastId,
+    from: 'control-log',
+    commands: applied,
+    snapshotAt: null,
+    gap,
+  }
 }

@@ -13,6 +13,7 @@ describe('generator config', () => {
       start: 1_700_000_000_000,
       prefix: 'vs',
       logLevel: 'info',
+      snapshotEveryMs: 60_000,
     })
   })
 
@@ -35,6 +36,7 @@ describe('generator config', () => {
     ['REDIS_URL', 'localhost:6379', /REDIS_URL="localhost:6379" is invalid; expected a redis:\/\//],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud" is invalid; expected one of/],
     ['VERISIM_PREFIX', 'a b', /VERISIM_PREFIX/],
+    ['VERISIM_SNAPSHOT_EVERY_MS', '10', /VERISIM_SNAPSHOT_EVERY_MS="10" is invalid/],
   ])('should reject %s=%s naming the variable and what was expected', (name, value, re) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => loadConfig({ [name]: value })).toThrow(re)
