@@ -157,8 +157,9 @@ export const SimulationStateSchema = Type.Object(
     /**
      * The speed actually kept over the last seconds: below `speed` when the
      * generator cannot keep up (simulation time then runs slower, never jumps); 0 while paused.
+     * Optional: a state written by a generator that predates it still serialises.
      */
-    effectiveSpeed: Type.Number(),
+    effectiveSpeed: Type.Optional(Type.Number()),
     running: Type.Boolean(),
     paused: Type.Boolean(),
     startedAt: Type.String(),
