@@ -21,7 +21,7 @@
  *
  * Run with `pnpm bench agents`, or alone: `node bench/agents.bench.mjs`.
  */
-import { spawn } from 'node:child_process'
+import { runJsonChild } from './child.mjs'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -95,29 +95,7 @@ async function child() {
 
 /** One round in a fresh process. */
 function measure() {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', self, '--child'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: process.env,
-    })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d) => (out += d))
-    p.stderr.on('data', (d) => (err += d))
-    p.on('error', reject)
-    p.on('close', (code, signal) => {
-      const line = out.trim().split('\n').at(-1)
-      if (code === 0 && line) {
-        try {
-          return resolve(JSON.parse(line))
-        } catch {
-          // fall through
-        }
-      }
-      const why = (err.trim() || out.trim()).split('\n').slice(0, 6).join(' | ')
-      reject(new Error(`measurement exited with ${signal ?? code}: ${why || 'no output'}`))
-    })
-  })
+  return runJsonChild(['--expose-gc', self, '--child'], { env: process.env })
 }
 
 function median(xs) {

@@ -21,7 +21,7 @@
  *
  * Run with `pnpm bench engine`, or alone: `node bench/engine.bench.mjs`.
  */
-import { spawn } from 'node:child_process'
+import { runJsonChild } from './child.mjs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ensureBaseline } from './baseline-build.mjs'
@@ -36,36 +36,16 @@ const RATIO_TARGET = 0.95
 
 /** One measurement in a fresh Node process (bench/engine-measure.mjs). */
 function measure(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        join(here, 'engine-measure.mjs'),
-        args[0],
-        String(DAYS),
-        String(WARMUP_DAYS),
-        ...args.slice(1),
-      ],
-      { cwd: here, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      const line = out.trim().split('\n').at(-1)
-      if (code === 0 && line) {
-        try {
-          return resolve(JSON.parse(line))
-        } catch {
-          // fall through
-        }
-      }
-      const why = (err.trim() || out.trim()).split('\n').slice(0, 6).join(' | ')
-      reject(new Error(`exited with ${signal ?? code}: ${why || 'no output'}`))
-    })
-  })
+  return runJsonChild(
+    [
+      join(here, 'engine-measure.mjs'),
+      args[0],
+      String(DAYS),
+      String(WARMUP_DAYS),
+      ...args.slice(1),
+    ],
+    { cwd: here },
+  )
 }
 
 function median(xs) {

@@ -6,23 +6,10 @@
  * scenarios, modifiers, external events, correlations, history) knows no world and
  * reaches a world's specifics only through this interface.
  *
- * This module is a leaf: types only, imported by the kernel's other modules and by
- * worlds (`@verisim/sim` re-exports it), so nothing here may import the engine.
+ * The types live in the leaf `world/types.ts`; this module re-exports them for
+ * worlds (through `@verisim/sim`) and adds `defineWorld`. Nothing here may import the engine.
  */
-import type {
-  ActionResult,
-  AnchorSpec,
-  Behavior,
-  BehaviorContract,
-  BehaviorSpec,
-  ContextKind,
-  Host,
-  MeanFieldHooks,
-  StateRateSpec,
-  WorldActionSpec,
-  WorldDescription,
-  WorldModule,
-} from '../world/types.js'
+import type { WorldModule } from '../world/types.js'
 
 export type {
   ActionResult,
@@ -37,7 +24,7 @@ export type {
   WorldActionSpec,
   WorldDescription,
   WorldModule,
-}
+} from '../world/types.js'
 
 /** Defines a world module with its types checked (identity at run time). */
 export function defineWorld<S, C>(m: WorldModule<S, C>): WorldModule<S, C> {
