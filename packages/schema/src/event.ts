@@ -57,17 +57,3 @@ export const StreamInfoSchema = Type.Object(
   { additionalProperties: false },
 )
 export type StreamInfo = Static<typeof StreamInfoSchema>
-
-/**
- * The envelope's 0–100 scale from a z-score (CONTRACT.md): 50 = baseline mean,
- * 30/70 = ∓1σ, 0/100 = ∓3σ, piecewise linear in between, clamped, one decimal.
- * Used by the engine for events and by the history roll-up for points.
- */
-export function normalizeZ(z: number): number {
-  let v: number
-  if (z >= 0) v = z <= 1 ? 50 + 20 * z : 70 + 15 * (z - 1)
-  else v = z >= -1 ? 50 + 20 * z : 30 + 15 * (z + 1)
-  if (!(v > 0)) return 0 // also NaN
-  if (v > 100) return 100
-  return Math.round(v * 10) / 10
-}

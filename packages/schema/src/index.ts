@@ -7,6 +7,9 @@
 // Event envelope and stream catalog
 export * from './event.js'
 
+// The stream signal behind normalizedValue, anomalyFlag and history's normalized
+export * from './signal.js'
+
 // WebSocket protocol messages and topics
 export * from './messages.js'
 export * from './topics.js'

@@ -136,13 +136,38 @@ export const StreamValueSchema = Type.Object(
 )
 export type StreamValue = Static<typeof StreamValueSchema>
 
+/**
+ * A stream's anomaly rule (docs/SIGNAL.md), in σ of its signal: `warningSigma` /
+ * `criticalSigma` raise the flag, which drops a level only `hysteresisSigma` below;
+ * `tolerance` is the relative model error its rate is allowed (κ), `valueTolerance`
+ * the same for its value mean (κv, in σ); `windowEvents` sizes its window (enough
+ * 15-minute buckets to expect this many events, at most `maxWindowMinutes`).
+ */
 export const AnomalyRuleSchema = Type.Object(
   {
     warningSigma: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     criticalSigma: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    hysteresisSigma: Type.Optional(Type.Number({ minimum: 0 })),
+    tolerance: Type.Optional(Type.Number({ minimum: 0 })),
+    valueTolerance: Type.Optional(Type.Number({ minimum: 0 })),
+    windowEvents: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    maxWindowMinutes: Type.Optional(Type.Integer({ minimum: 15, multipleOf: 15 })),
   },
   closed,
 )
+export type AnomalyRule = Static<typeof AnomalyRuleSchema>
+
+/**
+ * What a stream's signal watches: `rate` (how often it happens), `value` (its
+ * primary value: periodic streams, whose rate is fixed) or `both` (streams whose
+ * value matters: latency, price, rating, duration). Default: `value` for periodic
+ * streams, `rate` otherwise.
+ */
+export const SignalKindSchema = Type.Union([
+  Type.Literal('rate'),
+  Type.Literal('value'),
+  Type.Literal('both'),
+])
 
 export const StreamConfigSchema = Type.Object(
   {
@@ -160,6 +185,7 @@ export const StreamConfigSchema = Type.Object(
     /** Extra fields drawn for each event, in this order. */
     fields: Type.Optional(Type.Record(Type.String(), DistributionSchema)),
     anomaly: Type.Optional(AnomalyRuleSchema),
+    signal: Type.Optional(SignalKindSchema),
   },
   closed,
 )
@@ -176,14 +202,8 @@ export const StreamsFileSchema = Type.Object(
         minItems: 1,
       },
     ),
-    /** Default anomaly thresholds in σ (CONTRACT: warning beyond 1σ, critical beyond 3σ). */
-    anomaly: Type.Object(
-      {
-        warningSigma: Type.Number({ exclusiveMinimum: 0 }),
-        criticalSigma: Type.Number({ exclusiveMinimum: 0 }),
-      },
-      closed,
-    ),
+    /** The world's default anomaly rule (docs/SIGNAL.md); a stream's own `anomaly` overrides it field by field. */
+    anomaly: AnomalyRuleSchema,
     streams: Type.Array(StreamConfigSchema, { minItems: 1 }),
   },
   closed,
