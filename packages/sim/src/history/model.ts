@@ -88,6 +88,13 @@ export interface HistoryModelOptions {
   /** Origin of the growth trend: the live engine's start (run start − warm-up). Default `start`. */
   origin?: number
   days?: number
+  /**
+   * Bucket length of the computation (a divisor of BUCKET_MS; default BUCKET_MS).
+   * Only `expectedCounts` uses a finer one: events that cluster on the session grid
+   * (completions just before and after :00, charges minutes later) land in the right
+   * 15-minute bucket only when the chains are followed at a finer step.
+   */
+  resolutionMs?: number
 }
 
 interface Kernel {
@@ -133,16 +140,22 @@ export class HistoryModel {
   readonly #requestStream: number
   readonly #anchored: MeanFieldHooks['anchored']
   readonly #rng = new Rng(0)
+  /** Bucket length the model computes at (BUCKET_MS, or a divisor of it for the mean field). */
+  readonly #B: number
 
   constructor(opts: HistoryModelOptions) {
     const { world, seed, start } = opts
     const days = opts.days ?? HISTORY_DAYS
+    const B = opts.resolutionMs ?? BUCKET_MS
+    if (!(B > 0 && BUCKET_MS % B === 0))
+      throw new RangeError(`history: resolutionMs must divide ${BUCKET_MS} ms, got ${B}`)
+    this.#B = B
     this.world = world
     this.seed = seed
     this.start = start
     this.#origin = opts.origin ?? start
     this.from = Math.floor(start / (12 * HOUR)) * 12 * HOUR - days * DAY
-    this.n = Math.ceil((start - this.from) / BUCKET_MS)
+    this.n = Math.ceil((start - this.from) / this.#B)
     this.#rm = new RateModel(
       world.profiles,
       world.periods,
@@ -164,7 +177,7 @@ export class HistoryModel {
           for (let k = 0; k < KERNEL_DRAWS; k++) {
             const d = o.delay(kr) * HOUR
             // A trigger falls anywhere in its bucket; sessions start on the slot grid.
-            if (o.anchor === Anchor.trigger) draws[k] = kr.next() * BUCKET_MS + d
+            if (o.anchor === Anchor.trigger) draws[k] = kr.next() * this.#B + d
             else {
               const offset = o.anchorSpec!.offset
               draws[k] = offset === null ? d : offset(world, kr) + d
@@ -175,7 +188,7 @@ export class HistoryModel {
             j,
             to: o.stream,
             anchor: o.anchor,
-            kernel: kernelOf(draws),
+            kernel: kernelOf(draws, this.#B),
             when,
           }
           if (o.stream === s.index) this.#self[s.index] = edge
@@ -192,8 +205,8 @@ export class HistoryModel {
     // along trigger-anchored edges; the sessions' start series (S) moves the
     // outcomes anchored to a session's start or end; S itself comes from the
     // booking requests, one booking lead later.
-    const slotLag = anchored ? Math.ceil(anchored.maxLeadMs(world) / BUCKET_MS) + 1 : 0
-    const minLead = anchored ? Math.floor(anchored.minLeadMs(world) / BUCKET_MS) : 0
+    const slotLag = anchored ? Math.ceil(anchored.maxLeadMs(world) / this.#B) + 1 : 0
+    const minLead = anchored ? Math.floor(anchored.minLeadMs(world) / this.#B) : 0
     const kmax = (e: Edge) => Math.max(0, e.kernel.min + e.kernel.w.length)
     const kback = (e: Edge) => (e.anchor === Anchor.trigger ? 0 : Math.max(0, -e.kernel.min))
     // lead-in: the longest lag from a root to any stream
@@ -250,9 +263,21 @@ export class HistoryModel {
     this.leadIn = Math.ceil(this.#lag) + 8
   }
 
+  /**
+   * Variance-to-mean ratio of stream `s`'s counts: 1 for a Poisson stream; a stream
+   * that answers itself (chat messages answering chat messages, continuing with
+   * probability q) comes in conversations of geometric size, (1 + q) / (1 − q).
+   */
+  dispersion(s: number): number {
+    const e = this.#self[s]
+    if (!e) return 1
+    const q = Math.min(0.99, e.chain.outcomes[e.j]!.probability * e.when)
+    return (1 + q) / (1 - q)
+  }
+
   /** Longest downstream delay in ms (how far a change spreads past its own window). */
   get maxLagMs(): number {
-    return this.#lag * BUCKET_MS
+    return this.#lag * this.#B
   }
 
   /**
@@ -268,24 +293,87 @@ export class HistoryModel {
       ownFrom?: number
     } = {},
   ): GeneratedHistory {
+    if (this.#B !== BUCKET_MS)
+      throw new RangeError(
+        `history: generate() needs the ${BUCKET_MS} ms resolution (this model computes at ${this.#B} ms)`,
+      )
     const world = this.world
     const ns = world.streams.length
     const L = this.leadIn
     const M = L + this.n
-    const t0 = this.from - L * BUCKET_MS
+    const t0 = this.from - L * this.#B
     const tEnd = this.start
     const timeline = buildTimeline(world, this.#rm, mods, t0, tEnd, opts.ownFrom ?? 0)
-    const segAt = segmentIndex(timeline.segments, t0, M)
-    // past the series end (session starts only): the parameters in effect at its end
-    const segOf = (i: number) => timeline.segments[segAt[i < M ? i : M - 1]!]!
     const anomalies = opts.anomalies === false ? [] : this.#anomalies()
     const anomalyMult = new Map<number, Float64Array>()
     for (const a of anomalies) {
       const s = world.streamIndex.get(a.stream)!
       let m = anomalyMult.get(s)
       if (!m) anomalyMult.set(s, (m = new Float64Array(M).fill(1)))
-      for (let i = (a.start - t0) / BUCKET_MS; i < (a.end - t0) / BUCKET_MS; i++) m[i]! *= a.change
+      for (let i = (a.start - t0) / this.#B; i < (a.end - t0) / this.#B; i++) m[i]! *= a.change
     }
+    const { count, mean } = this.#propagate(t0, M, tEnd, timeline, anomalyMult, true, (done) =>
+      opts.onProgress?.(done, ns),
+    )
+    const series: HistorySeries = {
+      world: world.id,
+      seed: this.seed,
+      start: this.start,
+      from: this.from,
+      bucketMs: BUCKET_MS,
+      n: this.n,
+      streams: world.streams.map((s) => s.name),
+      measures: this.measures,
+      count: count.map((a) => a.slice(L)),
+      mean: mean.map((a) => a.slice(L)),
+    }
+    return { series, anomalies, timeline, window: this.#windowOf(timeline) }
+  }
+
+  /**
+   * The mean field: the expected count (and mean primary value) of every stream in
+   * each of `n` buckets of the model's resolution from `from` (a multiple of it), without
+   * draws, anomalies or modifications: the seasonal baseline a live stream is
+   * measured against. The process is taken to start empty at `coldFrom` (the live
+   * engine's start: chain outcomes of earlier triggers do not exist), or to be in
+   * its steady state when `coldFrom` is more than the lead-in before `from`.
+   *
+   * @example
+   * const exp = model.expectedCounts(start, 96, start) // one day from a cold start
+   * exp.count[world.streamIndex.get('session.completed')!][40] // sessions expected 10:00–10:15
+   */
+  expectedCounts(
+    from: number,
+    n: number,
+    coldFrom = -Infinity,
+  ): { count: Float64Array[]; mean: Float64Array[] } {
+    const lead = Math.max(0, Math.min(this.leadIn, Math.floor((from - coldFrom) / this.#B)))
+    const t0 = from - lead * this.#B
+    const M = lead + n
+    const timeline = buildTimeline(this.world, this.#rm, [], t0, t0 + M * this.#B, 0)
+    const r = this.#propagate(t0, M, t0 + M * this.#B, timeline, new Map(), false)
+    return { count: r.count.map((a) => a.slice(lead)), mean: r.mean.map((a) => a.slice(lead)) }
+  }
+
+  /**
+   * Pushes expected counts through the chains over `M` buckets from `t0` (nothing
+   * before `t0`): with `draw`, counts are Poisson draws around their expectation
+   * and means are drawn around the baseline value; without, they are the
+   * expectations themselves (the mean field).
+   */
+  #propagate(
+    t0: number,
+    M: number,
+    tEnd: number,
+    timeline: Timeline,
+    anomalyMult: ReadonlyMap<number, Float64Array>,
+    draw: boolean,
+    onProgress?: (done: number) => void,
+  ): { count: Float64Array[]; mean: Float64Array[] } {
+    const world = this.world
+    const segAt = segmentIndex(timeline.segments, t0, M, this.#B)
+    // past the series end (session starts only): the parameters in effect at its end
+    const segOf = (i: number) => timeline.segments[segAt[i < M ? i : M - 1]!]!
     const expected = world.streams.map(() => new Float64Array(M))
     const sessions: (Float64Array | null)[] = world.streams.map(() => null)
     const count = world.streams.map(() => new Float64Array(M))
@@ -298,7 +386,7 @@ export class HistoryModel {
       const lam = expected[s]!
       this.#addRoot(s, lam, t0, M, timeline.segments)
       // partial last bucket: only the part before the run start
-      const lastFrac = (tEnd - (t0 + (M - 1) * BUCKET_MS)) / BUCKET_MS
+      const lastFrac = (tEnd - (t0 + (M - 1) * this.#B)) / this.#B
       const self = this.#self[s]
       const am = anomalyMult.get(s)
       const isMean = this.measures[s] === 'mean'
@@ -313,9 +401,13 @@ export class HistoryModel {
         }
         if (am && !isMean) x *= am[i]!
         if (i === M - 1 && lastFrac < 1) x *= lastFrac
-        rng.reseed(deriveKey(key, s, Math.floor((t0 + i * BUCKET_MS) / BUCKET_MS)))
+        rng.reseed(deriveKey(key, s, Math.floor((t0 + i * this.#B) / BUCKET_MS)))
         // periodic streams tick on their grid: the count is the number of ticks
-        const k = st.arrivalKind === ArrivalKind.periodic ? Math.round(x) : poisson(x, rng)
+        const k = !draw
+          ? x
+          : st.arrivalKind === ArrivalKind.periodic
+            ? Math.round(x)
+            : poisson(x, rng)
         c[i] = k
         if (k === 0) {
           mu[i] = NaN
@@ -323,12 +415,16 @@ export class HistoryModel {
         }
         let m = valueMean(st.baseline.mean, p)
         if (am && isMean) m *= am[i]!
+        if (!draw) {
+          mu[i] = m
+          continue
+        }
         const sd = st.baseline.sd * p.valueMult
         mu[i] = Math.round((m + (sd / Math.sqrt(k)) * rng.normal()) * 100) / 100
       }
       // Sessions requested in this stream's events: where their starts fall.
       if (s === this.#requestStream)
-        sessions[s] = this.#anchored!.starts(this.world, this.#rm, c, t0, M + this.#tail, BUCKET_MS)
+        sessions[s] = this.#anchored!.starts(this.world, this.#rm, c, t0, M + this.#tail, this.#B)
       // Push this stream's drawn counts along its chains.
       for (const e of this.#edges[s]!) {
         const into = expected[e.to]!
@@ -355,26 +451,14 @@ export class HistoryModel {
             if (S[i] !== 0) acc[i]! += S[i]! * this.#edgeProbability(e, segOf(i))
         }
       }
-      opts.onProgress?.(++done, ns)
+      onProgress?.(++done)
     }
-    const series: HistorySeries = {
-      world: world.id,
-      seed: this.seed,
-      start: this.start,
-      from: this.from,
-      bucketMs: BUCKET_MS,
-      n: this.n,
-      streams: world.streams.map((s) => s.name),
-      measures: this.measures,
-      count: count.map((a) => a.slice(L)),
-      mean: mean.map((a) => a.slice(L)),
-    }
-    return { series, anomalies, timeline, window: this.#windowOf(timeline) }
+    return { count, mean }
   }
 
   /** Where `mods` can change the series (see GeneratedHistory.window), without generating it. */
   affectedWindow(mods: readonly HistoryModification[]): GeneratedHistory['window'] {
-    const t0 = this.from - this.leadIn * BUCKET_MS
+    const t0 = this.from - this.leadIn * this.#B
     return this.#windowOf(buildTimeline(this.world, this.#rm, mods, t0, this.start))
   }
 
@@ -394,11 +478,11 @@ export class HistoryModel {
     }
     const a = Math.max(
       this.from,
-      Math.floor(timeline.modified.start / BUCKET_MS) * BUCKET_MS - back * BUCKET_MS,
+      Math.floor(timeline.modified.start / this.#B) * this.#B - back * this.#B,
     )
     const b = Math.min(
       this.start,
-      Math.ceil(timeline.modified.end / BUCKET_MS) * BUCKET_MS + fwd * BUCKET_MS,
+      Math.ceil(timeline.modified.end / this.#B) * this.#B + fwd * this.#B,
     )
     return a < b ? { start: a, end: b } : null
   }
@@ -413,13 +497,13 @@ export class HistoryModel {
     else if (kind === ArrivalKind.state) perMs = st.stateRate!.expected(this.world, st)
     let si = 0
     for (let i = 0; i < M; i++) {
-      const b0 = t0 + i * BUCKET_MS
-      const b1 = b0 + BUCKET_MS
+      const b0 = t0 + i * this.#B
+      const b1 = b0 + this.#B
       let base: number
       if (kind === ArrivalKind.periodic) {
         const o = this.#origin
         base = Math.floor((b1 - o) / st.everyMs) - Math.floor((b0 - o) / st.everyMs)
-      } else base = perMs * this.#rm.factor(st.profile, Math.floor(b0 / HOUR)) * BUCKET_MS
+      } else base = perMs * this.#rm.factor(st.profile, Math.floor(b0 / HOUR)) * this.#B
       while (si + 1 < segs.length && segs[si + 1]!.t <= b0) si++
       // time-weighted over the segments that overlap the bucket
       let x = 0
@@ -427,7 +511,7 @@ export class HistoryModel {
         const a = Math.max(b0, segs[k]!.t)
         const b = k + 1 < segs.length ? Math.min(b1, segs[k + 1]!.t) : b1
         if (b <= a) continue
-        x += ((b - a) / BUCKET_MS) * modifiedRate(base, segs[k]!.params[s]!, kind)
+        x += ((b - a) / this.#B) * modifiedRate(base, segs[k]!.params[s]!, kind, this.#B)
       }
       lam[i]! += x
     }
@@ -478,20 +562,20 @@ export class HistoryModel {
   #anomalies(): BaselineAnomaly[] {
     const out: BaselineAnomaly[] = []
     const half = 12 * HOUR
-    const per = half / BUCKET_MS
+    const per = half / this.#B
     const r = new Rng(0)
     for (const s of this.world.streams) {
       for (let t = this.from; t + half <= this.start; t += half) {
         r.reseed(deriveKey(this.seed, 'history', 'anomaly', s.name, t / half))
         if (r.next() >= ANOMALY_SHARE) continue
         const len = 4 + r.int(21) // 1–6 h
-        const at = t + r.int(per - len + 1) * BUCKET_MS
+        const at = t + r.int(per - len + 1) * this.#B
         const size = r.uniform(0.15, 0.35)
         const change = r.next() < 0.7 ? 1 + size : 1 - size
         out.push({
           stream: s.name,
           start: at,
-          end: at + len * BUCKET_MS,
+          end: at + len * this.#B,
           change: Math.round(change * 1000) / 1000,
         })
       }
@@ -504,10 +588,10 @@ function rateMultOf(p: StreamParams): number {
   return p.rateMult
 }
 
-function modifiedRate(base: number, p: StreamParams, kind: number): number {
+function modifiedRate(base: number, p: StreamParams, kind: number, B: number): number {
   if (kind === ArrivalKind.periodic) return p.rateMult > 0 ? base : 0
   if (p.rateAdd === 0 && Number.isNaN(p.rateOverride)) return base * p.rateMult
-  const perBucket = (x: number): number => (x / HOUR) * BUCKET_MS
+  const perBucket = (x: number): number => (x / HOUR) * B
   const r =
     (Number.isNaN(p.rateOverride) ? base : perBucket(p.rateOverride)) * p.rateMult +
     perBucket(p.rateAdd)
@@ -519,23 +603,23 @@ function valueMean(mean: number, p: StreamParams): number {
 }
 
 /** For each of `M` buckets from `t0`, the index of the segment in effect at its middle. */
-function segmentIndex(segs: readonly Segment[], t0: number, M: number): Int32Array {
+function segmentIndex(segs: readonly Segment[], t0: number, M: number, B: number): Int32Array {
   const out = new Int32Array(M)
   let k = 0
   for (let i = 0; i < M; i++) {
-    const t = t0 + (i + 0.5) * BUCKET_MS
+    const t = t0 + (i + 0.5) * B
     while (k + 1 < segs.length && segs[k + 1]!.t <= t) k++
     out[i] = k
   }
   return out
 }
 
-function kernelOf(draws: Float64Array): Kernel {
+function kernelOf(draws: Float64Array, B: number): Kernel {
   let lo = Infinity
   let hi = -Infinity
   const off = new Int32Array(draws.length)
   for (let k = 0; k < draws.length; k++) {
-    const o = Math.floor(draws[k]! / BUCKET_MS)
+    const o = Math.floor(draws[k]! / B)
     off[k] = o
     if (o < lo) lo = o
     if (o > hi) hi = o
