@@ -13,6 +13,7 @@ const num = (x: number): string =>
 export function renderStreamsDoc(world: World, opts: { source?: string } = {}): string {
   const { streams: sf, baseline: bf, relationships: rf, cadences: cf } = world.config
   const source = opts.source ?? `config/worlds/${world.id}`
+  const SIGNAL_LABEL = { rate: 'rate', value: 'value', both: 'rate + value' } as const
   const L: string[] = []
   L.push(`# Streams of the \`${world.id}\` world`, '')
   L.push(
@@ -22,8 +23,9 @@ export function renderStreamsDoc(world: World, opts: { source?: string } = {}): 
   L.push(sf.description, '')
   L.push(
     `${world.streams.length} streams in ${sf.domains.length} domains. Each event carries entity ids and fields in \`data\`, ` +
-      'plus its primary value (the field named below) from which `normalizedValue` (50 = baseline mean, 30/70 = ∓1σ, 0/100 = ∓3σ) ' +
-      `and \`anomalyFlag\` (warning beyond ${sf.anomaly.warningSigma}σ, critical beyond ${sf.anomaly.criticalSigma}σ unless the stream says otherwise) are computed. ` +
+      "plus its primary value (the field named below). `normalizedValue` and `anomalyFlag` are the stream's signal (docs/SIGNAL.md): " +
+      "its recent rate against the baseline's expectation for that slot of the week, and for streams marked *value* or *rate + value* " +
+      'its recent mean value against the baseline mean ± σ below. ' +
       'Baseline mean/σ are analytic for plain distributions, from a fixed-seed sample for clamped ones, and declared in the config for values observed from the simulation state.',
     '',
   )
@@ -35,9 +37,9 @@ export function renderStreamsDoc(world: World, opts: { source?: string } = {}): 
   for (const d of sf.domains) {
     L.push(`## ${d.name}`, '', d.description, '')
     L.push(
-      '| stream | cadence | arrival | value (unit) | value model | baseline mean ± σ | fields |',
+      '| stream | cadence | arrival | value (unit) | value model | baseline mean ± σ | signal | fields |',
     )
-    L.push('| --- | --- | --- | --- | --- | --- | --- |')
+    L.push('| --- | --- | --- | --- | --- | --- | --- | --- |')
     for (const s of world.streams.filter((x) => x.domain === d.name)) {
       const a = s.config.arrival
       const arrival = !a
@@ -54,7 +56,7 @@ export function renderStreamsDoc(world: World, opts: { source?: string } = {}): 
         .map((f) => `\`${f}\``)
         .join(', ')
       L.push(
-        `| \`${s.name}\` | ${s.cadence} | ${esc(arrival)} | \`${v.field}\` (${esc(s.unit)}) | ${esc(model)} | ${num(b.mean)} ± ${num(b.sd)} (${b.source}) | ${fields} |`,
+        `| \`${s.name}\` | ${s.cadence} | ${esc(arrival)} | \`${v.field}\` (${esc(s.unit)}) | ${esc(model)} | ${num(b.mean)} ± ${num(b.sd)} (${b.source}) | ${SIGNAL_LABEL[s.signalKind]} | ${fields} |`,
       )
     }
     L.push('')

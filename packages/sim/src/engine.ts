@@ -28,7 +28,7 @@ export type { RateModifier, SimEvent } from './world/types.js'
 import { SimError, SimErrorCode } from './errors.js'
 import { genericBehavior } from './kit/generic.js'
 import type { Behavior, Host } from './kit/module.js'
-import { normalizeZ } from './normalize.js'
+import { SignalTracker, type StreamSignal } from './signal.js'
 import { RateModel } from './rates.js'
 import { Rng, deriveKey } from './rng.js'
 import type {
@@ -99,6 +99,11 @@ export interface Engine {
   /** Replaces the active modifiers from `now` on. */
   setModifiers(mods: readonly RateModifier[]): void
   stats<W = Record<string, unknown>>(): EngineStats<W>
+  /**
+   * Every stream's signal as of the last completed 15-minute bucket: its window,
+   * events seen and expected there, z, normalizedValue and flag (docs/SIGNAL.md).
+   */
+  signals(): StreamSignal[]
 
   // --- scenarios (one at a time: active → settling → settled) --------------
   /** The world's scenarios. */
@@ -313,6 +318,8 @@ class Sim implements Host, SimPort {
   /** Scratch: weights and supply factors of the outcomes of the chain being fired. */
   readonly #w: Float64Array
   readonly #sup: Float64Array
+  /** Each stream's signal against its seasonal baseline (normalizedValue, anomalyFlag). */
+  readonly #signal: SignalTracker
 
   constructor(opts: EngineOptions) {
     const { world, seed, start } = opts
@@ -324,6 +331,7 @@ class Sim implements Host, SimPort {
     this.seed = seed
     this.#start = start
     this.#now = start
+    this.#signal = new SignalTracker(world, seed, start)
     this.#rm = new RateModel(
       world.profiles,
       world.periods,
@@ -589,6 +597,11 @@ class Sim implements Host, SimPort {
     return this.#ctl
   }
 
+  signals(): StreamSignal[] {
+    this.#signal.advanceTo(this.#now)
+    return this.#signal.signals()
+  }
+
   stats(): EngineStats {
     const byStream: Record<string, number> = {}
     for (const rt of this.#rt) byStream[rt.s.name] = rt.count
@@ -634,16 +647,18 @@ class Sim implements Host, SimPort {
       rt.rsq += raw * raw
       rt.vn++
     }
-    const b = s.baseline
-    const z = b.sd > 0 ? (v - b.mean) / b.sd : 0
-    const az = z < 0 ? -z : z
+    const sig = this.#signal
+    const ts = Math.ceil(t)
+    // the bucket of the event's timestamp, as the history counts it
+    sig.advanceTo(ts)
+    sig.observe(s.index, v)
     out.push({
-      ts: Math.ceil(t),
+      ts,
       stream: s.name,
       channel: s.channel,
       data,
-      normalizedValue: normalizeZ(z),
-      anomalyFlag: az > s.criticalSigma ? 'critical' : az > s.warningSigma ? 'warning' : 'normal',
+      normalizedValue: sig.normalized[s.index]!,
+      anomalyFlag: sig.flag(s.index),
       causes: rt.causes.length === 0 ? [] : rt.causes.slice(),
     })
     rt.count++
@@ -947,6 +962,7 @@ function port(first: Sim, journal0: JournalEntry[], world: World): Engine {
         sim.setModifiers(mods),
       ),
     stats: <W>() => sim.stats() as EngineStats<W>,
+    signals: () => sim.signals(),
     scenarios: () => sim.controller.scenarios(),
     activateScenario: (id) =>
       log({ t: sim.now, op: 'activateScenario', id }, sim.controller.activate(id)),

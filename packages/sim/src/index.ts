@@ -104,7 +104,7 @@ export {
   type CompiledDistribution,
   type Sampler,
 } from './distributions.js'
-export { normalizeZ, normalizeValue, zScore, anomalyFlagFor } from './normalize.js'
+export { ExpectedRates, SignalTracker, type StreamSignal } from './signal.js'
 
 // The world kit: what a world module supplies (worlds import these; the kernel imports no world)
 export {

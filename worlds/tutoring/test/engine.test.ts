@@ -115,16 +115,18 @@ describe('engine', () => {
       QUIET_API,
       { stream: 'marketing.*', multiplier: 0 },
       { stream: 'system.heartbeat', multiplier: 0 },
-      { stream: 'customer.login', valueMultiplier: 4, cause: 'external:outage' },
+      { stream: 'support.ticket.assigned', valueMultiplier: 4, cause: 'external:outage' },
       { stream: 'customer.payment.failed', multiplier: 10, cause: 'scenario:payment-outage' },
     ])
     const evs = run(e, 3 * DAY)
     expect(evs.filter((x) => x.stream.startsWith('marketing.'))).toEqual([])
     expect(count(evs, 'system.heartbeat')).toBe(0)
-    const logins = evs.filter((x) => x.stream === 'customer.login')
-    const meanNorm = logins.reduce((a, x) => a + x.normalizedValue, 0) / logins.length
+    // ticket waits four times as long: the stream's value signal stands out
+    const waits = evs.filter((x) => x.stream === 'support.ticket.assigned')
+    expect(waits.every((x) => x.causes.includes('external:outage'))).toBe(true)
+    const meanNorm = waits.reduce((a, x) => a + x.normalizedValue, 0) / waits.length
     expect(meanNorm).toBeGreaterThan(65)
-    expect(logins.filter((x) => x.anomalyFlag !== 'normal').length / logins.length).toBeGreaterThan(
+    expect(waits.filter((x) => x.anomalyFlag !== 'normal').length / waits.length).toBeGreaterThan(
       0.5,
     )
     const failed = count(evs, 'customer.payment.failed')

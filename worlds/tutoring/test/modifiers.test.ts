@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import {
   DAY,
   HOUR,
+  MINUTE,
   chainProbabilities,
   compileModifier,
   composeParams,
@@ -281,10 +282,27 @@ describe('modifier types in the engine', () => {
         'increase',
       ),
     )
+    a.injectExternalEvent(
+      custom(
+        [{ stream: 'system.video.quality', type: 'override', target: 'value', value: 1 }],
+        ['system.video.quality'],
+        'PT1H',
+      ),
+    )
     const ea = a.advance(T + HOUR)
     const logins = ea.filter((e) => e.stream === 'customer.login')
     expect(logins.every((e) => e.data.daysSinceLastLogin === 10)).toBe(true)
-    expect(logins.every((e) => e.anomalyFlag === 'critical')).toBe(true)
+    // a stream whose signal watches its value: critical once its last half hour holds
+    // enough overridden values to judge a mean on (8; a quiet 15 minutes may have fewer)
+    const mos = ea.filter((e) => e.stream === 'system.video.quality')
+    expect(mos.every((e) => e.data.mosScore === 1)).toBe(true)
+    const later = mos.filter((e) => e.ts >= T + 30 * MINUTE)
+    expect(later.length).toBeGreaterThan(20)
+    const critical = later.filter((e) => e.anomalyFlag === 'critical')
+    expect(critical.length).toBe(later.length)
+    expect(critical.every((e) => e.normalizedValue < 5)).toBe(true)
+    // customer.login's signal watches its rate only (docs/SIGNAL.md): a changed value alone is no anomaly
+    expect(logins.every((e) => e.anomalyFlag === 'normal')).toBe(true)
     const search = ea.filter((e) => e.stream === 'customer.tutor.search')
     expect(Math.min(...search.map((e) => e.data.resultsCount as number))).toBeGreaterThanOrEqual(
       100,

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path'
 import { Compile } from 'typebox/compile'
 import Type from 'typebox'
 import type {
+  AnomalyRule,
   BaselineMetricsFile,
   Distribution,
   StreamCadencesFile,
@@ -41,7 +42,7 @@ import type {
   WorldOutcome,
   WorldStream,
 } from './types.js'
-import { ArrivalKind } from './types.js'
+import { ArrivalKind, DEFAULT_ANOMALY_RULE } from './types.js'
 
 export const WORLD_FILES = {
   streams: 'streams.json',
@@ -605,8 +606,10 @@ export function compileWorld(
       valueSampler,
       baseline: b,
       fields,
-      warningSigma: s.anomaly?.warningSigma ?? sf.anomaly.warningSigma,
-      criticalSigma: s.anomaly?.criticalSigma ?? sf.anomaly.criticalSigma,
+      signalKind: s.signal ?? (arrivalKind === ArrivalKind.periodic ? 'value' : 'rate'),
+      anomaly: anomalyRule(sf.anomaly, s.anomaly, (path, expected, found) =>
+        fail('streams', s.anomaly ? `${p}/anomaly${path}` : `/anomaly${path}`, expected, found),
+      ),
       chains: chainsByTrigger[i]!,
       config: s,
     }
@@ -766,4 +769,18 @@ function show(v: unknown): string {
   const s = JSON.stringify(v)
   if (s === undefined) return String(v)
   return s.length > 80 ? `${s.slice(0, 77)}...` : s
+}
+
+/** A stream's anomaly rule: its own fields over the world's over the kernel's defaults (docs/SIGNAL.md). */
+function anomalyRule(
+  world: AnomalyRule,
+  own: AnomalyRule | undefined,
+  fail: (path: string, expected: string, found?: unknown) => never,
+): Required<AnomalyRule> {
+  const r = { ...DEFAULT_ANOMALY_RULE, ...world, ...own }
+  if (!(r.criticalSigma > r.warningSigma))
+    fail('/criticalSigma', `a value above warningSigma (${r.warningSigma})`, r.criticalSigma)
+  if (!(r.hysteresisSigma < r.warningSigma))
+    fail('/hysteresisSigma', `a value below warningSigma (${r.warningSigma})`, r.hysteresisSigma)
+  return r
 }

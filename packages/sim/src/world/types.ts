@@ -5,6 +5,8 @@
 import type { TObject, TSchema } from 'typebox'
 import type {
   AnomalyFlag,
+  AnomalyRule,
+  SignalKind,
   ExpectedImpact,
   ExternalEventCategory,
   ExternalEventOverrides,
@@ -42,6 +44,21 @@ export interface StreamBaseline {
   readonly sd: number
   /** `analytic` from the distribution's parameters, `sampled` from a fixed-seed sample (clamped distributions), `declared` in the config (values observed from the simulation state). */
   readonly source: 'analytic' | 'sampled' | 'declared'
+}
+
+/**
+ * The kernel's anomaly rule where a world's streams.json says nothing (docs/SIGNAL.md):
+ * calibrated on the tutoring world so a quiet week flags under 2 % of events warning
+ * and under 0.2 % critical, on any seed.
+ */
+export const DEFAULT_ANOMALY_RULE: Readonly<Required<AnomalyRule>> = {
+  warningSigma: 3,
+  criticalSigma: 5,
+  hysteresisSigma: 1,
+  tolerance: 0.04,
+  valueTolerance: 0.1,
+  windowEvents: 30,
+  maxWindowMinutes: 240,
 }
 
 /** How a stream's events arrive on their own: `state` arrivals take their base rate from the world's state. */
@@ -101,8 +118,10 @@ export interface WorldStream {
   readonly valueSampler: Sampler<number> | undefined
   readonly baseline: StreamBaseline
   readonly fields: readonly { readonly name: string; readonly sample: Sampler<unknown> }[]
-  readonly warningSigma: number
-  readonly criticalSigma: number
+  /** What its signal watches (docs/SIGNAL.md). */
+  readonly signalKind: SignalKind
+  /** Its anomaly rule: its own fields over the world's over {@link DEFAULT_ANOMALY_RULE}. */
+  readonly anomaly: Readonly<Required<AnomalyRule>>
   /** Chains this stream triggers. */
   readonly chains: readonly WorldChain[]
   readonly config: StreamConfig
