@@ -25,6 +25,7 @@ import {
 } from '../engine.js'
 import { Rng } from '../rng.js'
 import type { World } from '../world/types.js'
+import { streamPatternMatcher } from '@verisim/schema'
 
 export interface ConformanceOptions {
   world: () => World
@@ -174,6 +175,55 @@ export function conformance(o: ConformanceOptions): void {
           .filter((n) => !seen.has(n) && !(o.rare ?? []).includes(n))
         expect(silent, 'streams that never fired in a week').toEqual([])
         expect(orphans, 'events referencing an entity that does not exist').toEqual([])
+      },
+      timeout,
+    )
+
+    it(
+      'should flag at most 2 % of a quiet week warning and 0.2 % critical (no stream 5 %), with 50 = as usual',
+      () => {
+        const world = o.world()
+        const W = Math.min(o.warmupHours ?? world.module.warmupHours, 240)
+        const engine = make(seed + 1, start - W * HOUR)
+        run(
+          engine,
+          start,
+          () => DAY,
+          () => {},
+        )
+        // streams the options' modifiers change (thinned logs) are not a quiet baseline
+        const changed = (o.modifiers ?? []).map((m) => streamPatternMatcher(m.stream))
+        let n = 0
+        let warning = 0
+        let critical = 0
+        let sum = 0
+        const per = new Map<string, { n: number; flagged: number }>()
+        run(
+          engine,
+          start + 7 * DAY,
+          () => HOUR,
+          (e) => {
+            if (changed.some((f) => f(e.stream))) return
+            n++
+            const p = per.get(e.stream) ?? { n: 0, flagged: 0 }
+            p.n++
+            if (e.anomalyFlag !== 'normal') p.flagged++
+            per.set(e.stream, p)
+            sum += e.normalizedValue
+            if (e.anomalyFlag === 'warning') warning++
+            else if (e.anomalyFlag === 'critical') critical++
+          },
+        )
+        expect(n).toBeGreaterThan(0)
+        const shares = { warning: warning / n, critical: critical / n }
+        expect(shares.warning, `share flagged warning of ${n} events`).toBeLessThanOrEqual(0.02)
+        expect(shares.critical, `share flagged critical of ${n} events`).toBeLessThanOrEqual(0.002)
+        expect(Math.abs(sum / n - 50), 'mean normalizedValue off 50').toBeLessThan(5)
+        // and no stream is noise: under 5 % of any stream's events flagged
+        const noisy = [...per]
+          .filter(([, p]) => p.n >= 100 && p.flagged / p.n >= 0.05)
+          .map(([stream, p]) => `${stream}: ${((100 * p.flagged) / p.n).toFixed(1)} % of ${p.n}`)
+        expect(noisy, 'streams flagged in 5 % or more of their events').toEqual([])
       },
       timeout,
     )
