@@ -180,9 +180,9 @@ describe('history routes', () => {
     })
     expect(body.streams['session.completed']).toEqual([
       { timestamp: '2026-11-01T00:00:00.000Z', value: 96, normalized: 50 },
-      { timestamp: '2026-11-01T12:00:00.000Z', value: 104, normalized: 70 },
+      { timestamp: '2026-11-01T12:00:00.000Z', value: 104, normalized: 62.2 },
       // 2 (baseline part of the run-start bucket) + 3 (its live part) + 5
-      { timestamp: '2026-11-02T00:00:00.000Z', value: 10, normalized: 0, partial: true },
+      { timestamp: '2026-11-02T00:00:00.000Z', value: 10, normalized: 0.5, partial: true },
     ])
     expect(body.streams['system.api.request.log'].map((p: { value: number }) => p.value)).toEqual(
       // (4×120 + 300) / 6 = 130
@@ -199,8 +199,8 @@ describe('history routes', () => {
     expect(Object.keys(body.streams)).toEqual(['session.completed'])
     expect(body.streams['session.completed']).toEqual([
       { timestamp: '2026-11-01T23:45:00.000Z', value: 2, normalized: 50 },
-      { timestamp: '2026-11-02T00:00:00.000Z', value: 5, normalized: 100 },
-      { timestamp: '2026-11-02T00:15:00.000Z', value: 0, normalized: 15 },
+      { timestamp: '2026-11-02T00:00:00.000Z', value: 5, normalized: 81.8 },
+      { timestamp: '2026-11-02T00:15:00.000Z', value: 0, normalized: 26.9 },
     ])
     expect(body.events).toEqual([])
   })

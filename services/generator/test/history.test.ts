@@ -60,6 +60,14 @@ describe('HistoryService', () => {
     expect(doc.streams['session.booking.requested'].count).toHaveLength(doc.n)
     const stats = JSON.parse((await redis.get(hk.stats))!)
     expect(Object.keys(stats.intervals)).toEqual(['15m', '1h', '12h'])
+    // the signal's expectations over the baseline span, with each stream's parameters
+    expect(stats.signal.n).toBe(doc.n)
+    const requested = stats.signal.streams['session.booking.requested']
+    expect(requested.expected).toHaveLength(doc.n)
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
+    const seen = sum(doc.streams['session.booking.requested'].count)
+    expect(Math.abs(sum(requested.expected) / seen - 1)).toBeLessThan(0.05)
+    expect(requested.kind).toBe('rate')
     const events = JSON.parse((await redis.get(hk.events))!) as { source: string }[]
     expect(events.length).toBeGreaterThanOrEqual(60)
     expect(events.every((e) => e.source === 'baseline')).toBe(true)
@@ -88,14 +96,22 @@ describe('HistoryService', () => {
     h.record([ev(START + 4000, 'session.booking.requested', { leadTimeHours: 20 })])
     await h.flush()
     const b0 = Math.floor(START / 900_000) * 900_000
-    expect(await redis.hgetall(hk.live(b0))).toEqual({
+    const counts = (h: Record<string, string>) =>
+      Object.fromEntries(Object.entries(h).filter(([k]) => !k.endsWith(':e')))
+    const first = await redis.hgetall(hk.live(b0))
+    expect(counts(first)).toEqual({
       'session.booking.requested': '3',
       'session.booking.requested:v': '100',
     })
-    expect(await redis.hgetall(hk.live(b0 + 2 * 900_000))).toEqual({
+    expect(counts(await redis.hgetall(hk.live(b0 + 2 * 900_000)))).toEqual({
       'system.heartbeat': '1',
       'system.heartbeat:v': '40',
     })
+    // and each bucket's expected counts (docs/SIGNAL.md), for every stream, once
+    const expected = Object.keys(first).filter((k) => k.endsWith(':e'))
+    expect(expected).toHaveLength(world.streams.length)
+    expect(Number(first['session.booking.requested:e'])).toBeGreaterThan(0)
+    expect(Number(first['system.heartbeat:e'])).toBeGreaterThan(0)
   })
 
   it('should refuse a retroactive scenario outside the baseline or unknown, naming the field', async () => {

@@ -8,7 +8,7 @@
  * against the baseline. Requests arrive parsed (times as epoch ms or `now`,
  * streams as a list); reading them from a query string is the gateway's job.
  */
-import { normalizeZ } from '@verisim/schema'
+import { combineZ, normalizeSignal, rateZ, valueZ } from '@verisim/schema'
 import { HistoryError, HistoryErrorCode } from './errors.js'
 import {
   HISTORY_BUCKET_MS,
@@ -24,6 +24,7 @@ import {
   type HistoryVersion,
   type LiveBucket,
   type StreamBaseline,
+  type StreamSignalParams,
 } from './stored.js'
 
 // ---------------------------------------------------------------------------
@@ -179,8 +180,8 @@ export interface HistorySources {
   events: readonly HistoryExternalEvent[]
 }
 
-/** Maps a z-score to 0–100 (the envelope's scale, `normalizeZ` of @verisim/schema). */
-export const normalizeHistoryZ = normalizeZ
+/** Maps a z-score to 0–100 (the envelope's scale, `normalizeSignal` of @verisim/schema). */
+export const normalizeHistoryZ = normalizeSignal
 
 /**
  * @example
@@ -209,15 +210,17 @@ export function liveBucketStarts(meta: HistoryMeta, range: HistoryRange, nowMs: 
 }
 
 /** Count and count-weighted value sum of one stream over `[t, t + width)`, up to `stopMs`. */
-interface Acc {
+export interface PointTotals {
   count: number
   /** Events whose value is known (the weight of `sum`). */
   valued: number
   sum: number
+  /** The baseline's expected count over the same buckets (0 when not stored). */
+  expected: number
 }
 
 function accumulate(
-  acc: Acc,
+  acc: PointTotals,
   doc: HistoryDoc,
   series: HistoryDocStream | undefined,
   live: ReadonlyMap<number, LiveBucket> | null,
@@ -226,10 +229,12 @@ function accumulate(
   t: number,
   width: number,
   stopMs: number,
+  expected?: { from: number; n: number; values: readonly number[] },
 ): void {
   acc.count = 0
   acc.valued = 0
   acc.sum = 0
+  acc.expected = 0
   const bucketMs = doc.bucketMs || HISTORY_BUCKET_MS
   const end = Math.min(t + width, stopMs)
   for (let b = t; b < end; b += bucketMs) {
@@ -247,21 +252,26 @@ function accumulate(
         }
       }
     }
+    if (expected) {
+      const j = Math.round((b - expected.from) / bucketMs)
+      if (j >= 0 && j < expected.n) acc.expected += expected.values[j] ?? 0
+    }
     if (live !== null && b >= liveFrom) {
       const lb = live.get(b)
       if (lb) {
-        const c = lb[2 * streamIndex] ?? 0
+        const c = lb[3 * streamIndex] ?? 0
         if (c > 0) {
           acc.count += c
           acc.valued += c
-          acc.sum += lb[2 * streamIndex + 1] ?? 0
+          acc.sum += lb[3 * streamIndex + 1] ?? 0
         }
+        acc.expected += lb[3 * streamIndex + 2] ?? 0
       }
     }
   }
 }
 
-function valueOf(acc: Acc, measure: HistoryMeasure): number | null {
+function valueOf(acc: PointTotals, measure: HistoryMeasure): number | null {
   if (measure === 'count') return acc.count
   return acc.valued > 0 ? round2(acc.sum / acc.valued) : null
 }
@@ -286,7 +296,8 @@ export function rollUpHistory(
   const liveFrom = liveFromBucket(meta)
   const baselines = stats?.intervals[range.interval]
   const streams: Record<string, HistoryPoint[]> = {}
-  const acc: Acc = { count: 0, valued: 0, sum: 0 }
+  const acc: PointTotals = { count: 0, valued: 0, sum: 0, expected: 0 }
+  const signal = stats?.signal
   // Formatting a time costs more than the rest of a point: once per point, not per stream.
   const stamps = Array.from({ length: range.points }, (_, k) =>
     iso(range.startMs + k * range.intervalMs),
@@ -297,13 +308,21 @@ export function rollUpHistory(
     const measure = meta.streams[i]!.measure
     const series = doc.streams[name]
     const baseline = baselines?.[name]
+    const sig = signal?.streams[name]
+    const expected = sig && { from: signal!.from, n: signal!.n, values: sig.expected }
     const points: HistoryPoint[] = new Array(range.points)
     for (let k = 0; k < range.points; k++) {
       const t = range.startMs + k * range.intervalMs
-      accumulate(acc, doc, series, live, liveFrom, i, t, range.intervalMs, nowMs)
+      accumulate(acc, doc, series, live, liveFrom, i, t, range.intervalMs, nowMs, expected)
       const value = valueOf(acc, measure)
       const normalized =
-        value === null || baseline === undefined ? null : normalizePoint(value, baseline, t)
+        value === null
+          ? null
+          : sig
+            ? normalizeSignalPoint(acc, sig)
+            : baseline === undefined
+              ? null
+              : normalizePoint(value, baseline, t)
       const p: HistoryPoint = { timestamp: stamps[k]!, value, normalized }
       if (t + range.intervalMs > nowMs) p.partial = true
       points[k] = p
@@ -330,7 +349,31 @@ export function rollUpHistory(
 }
 
 /**
- * Normalizes a point against the seasonal baseline when the statistics carry one
+ * A point's `normalized` with the stream signal's definition (docs/SIGNAL.md, the
+ * same formulas as the live `normalizedValue`): its count against the baseline's
+ * expected count for the interval, and its mean value against the stream's value
+ * baseline where the stream's signal watches the value.
+ *
+ * @example
+ * normalizeSignalPoint({ count: 130, valued: 130, sum: 0, expected: 100 }, rateParams) // 81.5 (z ≈ 2.8)
+ */
+export function normalizeSignalPoint(
+  acc: Readonly<PointTotals>,
+  p: Pick<
+    StreamSignalParams,
+    'kind' | 'dispersion' | 'tolerance' | 'valueTolerance' | 'mean' | 'sd'
+  >,
+): number {
+  const zr = p.kind === 'value' ? 0 : rateZ(acc.count, acc.expected, p.tolerance, p.dispersion)
+  const zv =
+    p.kind === 'rate' || acc.valued === 0
+      ? 0
+      : valueZ(acc.sum / acc.valued, acc.valued, p.mean, p.sd, p.valueTolerance)
+  return normalizeSignal(combineZ(zr, zv))
+}
+
+/**
+ * Documents written before the stream signal: normalizes a point against the seasonal baseline when the statistics carry one
  * (the baseline's mean for that interval of the day, weekday or weekend, and the
  * spread around it), else against the plain mean and standard deviation.
  */
@@ -443,14 +486,14 @@ export function diffHistory(
     modified.from + modified.n * (modified.bucketMs || HISTORY_BUCKET_MS),
   )
   const start = floorTo(from, intervalMs)
-  const a: Acc = { count: 0, valued: 0, sum: 0 }
-  const b: Acc = { count: 0, valued: 0, sum: 0 }
+  const a: PointTotals = { count: 0, valued: 0, sum: 0, expected: 0 }
+  const b: PointTotals = { count: 0, valued: 0, sum: 0, expected: 0 }
   const streams: HistoryStreamDiff[] = []
   for (let i = 0; i < meta.streams.length; i++) {
     const { name, measure } = meta.streams[i]!
     const points: HistoryDiffPoint[] = []
-    const totA: Acc = { count: 0, valued: 0, sum: 0 }
-    const totB: Acc = { count: 0, valued: 0, sum: 0 }
+    const totA: PointTotals = { count: 0, valued: 0, sum: 0, expected: 0 }
+    const totB: PointTotals = { count: 0, valued: 0, sum: 0, expected: 0 }
     for (let t = start; t < end; t += intervalMs) {
       accumulate(a, base, base.streams[name], null, 0, i, t, intervalMs, end)
       accumulate(b, modified, modified.streams[name], null, 0, i, t, intervalMs, end)

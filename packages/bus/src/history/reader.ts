@@ -37,15 +37,17 @@ export function parseLiveBucket(
   streams: readonly string[],
 ): LiveBucket | null {
   let any = false
-  const out = new Float64Array(streams.length * 2)
+  const out = new Float64Array(streams.length * 3)
   for (let i = 0; i < streams.length; i++) {
     const name = streams[i]!
     const count = hash[name]
     const sum = hash[`${name}:v`]
-    out[2 * i] = count === undefined ? 0 : Number(count)
+    const expected = hash[`${name}:e`]
+    out[3 * i] = count === undefined ? 0 : Number(count)
     // The generator skips HINCRBYFLOAT of a zero sum: absent is 0.
-    out[2 * i + 1] = sum === undefined ? 0 : Number(sum)
-    if (count !== undefined) any = true
+    out[3 * i + 1] = sum === undefined ? 0 : Number(sum)
+    out[3 * i + 2] = expected === undefined ? 0 : Number(expected)
+    if (count !== undefined || expected !== undefined) any = true
   }
   return any ? out : null
 }

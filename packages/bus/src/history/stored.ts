@@ -91,10 +91,36 @@ export interface StreamBaseline {
   seasonal?: { slotsPerDay: number; weekday: number[]; weekend: number[]; residualStdDev: number }
 }
 
+/** A stream's signal parameters (docs/SIGNAL.md): what its `normalized` is computed with. */
+export interface StreamSignalParams {
+  kind: 'rate' | 'value' | 'both'
+  /** Variance-to-mean ratio of its counts. */
+  dispersion: number
+  tolerance: number
+  valueTolerance: number
+  /** Baseline mean and σ of its primary value (single events). */
+  mean: number
+  sd: number
+}
+
+/**
+ * The baseline's expected count per stream and 15-minute bucket over the stored
+ * baseline span (`n` buckets from `from`; the last one only up to the run start),
+ * and each stream's signal parameters. Live buckets carry their own expected counts.
+ */
+export interface HistorySignal {
+  from: number
+  bucketMs: number
+  n: number
+  streams: Record<string, StreamSignalParams & { expected: number[] }>
+}
+
 export interface HistoryStats {
   calculatedFrom: string
   version: number
   intervals: Partial<Record<HistoryIntervalName, Record<string, StreamBaseline>>>
+  /** Absent in documents written before the stream signal: points are then normalized against `intervals`. */
+  signal?: HistorySignal
 }
 
 /** An external event as stored with the history (more fields pass through). */
@@ -106,5 +132,5 @@ export interface HistoryExternalEvent {
   [field: string]: unknown
 }
 
-/** One live bucket, parsed: `[count, sum]` per stream in `meta.streams` order. */
+/** One live bucket, parsed: `[count, sum, expected]` per stream in `meta.streams` order. */
 export type LiveBucket = Float64Array

@@ -19,9 +19,11 @@ import { B, DAY, EVENTS, F, H, NOW, RUN, STATS, STREAMS, makeDoc, makeMeta } fro
 
 const at = (iso: string) => Date.parse(iso)
 
-/** A live bucket from `{stream: [count, sum]}` (absent streams: no events). */
-function bucket(values: Partial<Record<(typeof STREAMS)[number], [number, number]>>): LiveBucket {
-  return Float64Array.from(STREAMS.flatMap((s) => values[s] ?? [0, 0]))
+/** A live bucket from `{stream: [count, sum, expected?]}` (absent streams: no events). */
+function bucket(
+  values: Partial<Record<(typeof STREAMS)[number], [number, number] | [number, number, number]>>,
+): LiveBucket {
+  return Float64Array.from(STREAMS.flatMap((s) => [...(values[s] ?? [0, 0]), 0].slice(0, 3)))
 }
 
 function rollUp(request: HistoryRequest, live = new Map<number, LiveBucket>(), doc = makeDoc()) {
@@ -206,19 +208,53 @@ describe('history roll-up', () => {
     })
   })
 
-  it('should normalize against the baseline of the same interval', () => {
+  it('should normalize against the baseline of the same interval (statistics without a signal)', () => {
     const res = rollUp({}, live)
-    // 12h baseline of a: mean 48, σ 4. 48 → 50; 6 → far below → 0.
-    expect(res.streams.a!.map((p) => p.normalized)).toEqual([50, 50, 0, 0])
-    // m: mean 10, σ 5; 16 → z 1.2 → 73; null stays null.
-    expect(res.streams.m!.map((p) => p.normalized)).toEqual([50, 50, 73, null])
+    // 12h baseline of a: mean 48, σ 4. 48 → 50; 6 → z −10.5 → 0.5; 0 → z −12 → 0.2.
+    expect(res.streams.a!.map((p) => p.normalized)).toEqual([50, 50, 0.5, 0.2])
+    // m: mean 10, σ 5; 16 → z 1.2 → 64.6; null stays null.
+    expect(res.streams.m!.map((p) => p.normalized)).toEqual([50, 50, 64.6, null])
     expect(res.streams.m![3]!.value).toBeNull()
     const h = rollUp(
       { start: at('2026-11-02T00:00:00Z'), end: at('2026-11-02T01:00:00Z'), interval: '1h' },
       live,
     )
-    // 1h baseline of a: mean 4, σ 2; 6 → 70.
-    expect(h.streams.a![0]!.normalized).toBe(70)
+    // 1h baseline of a: mean 4, σ 2; 6 → z 1 → 62.2.
+    expect(h.streams.a![0]!.normalized).toBe(62.2)
+  })
+
+  it('should normalize with the stream signal when the statistics carry one', () => {
+    // a: 4 expected per 15 min over the baseline, 2 per live bucket; m watches its value
+    const params = { dispersion: 1, tolerance: 0, valueTolerance: 0, mean: 10, sd: 5 }
+    const meta = makeMeta()
+    const doc = makeDoc()
+    const stats = {
+      ...STATS,
+      signal: {
+        from: doc.from,
+        bucketMs: B,
+        n: doc.n,
+        streams: {
+          a: { ...params, kind: 'rate' as const, expected: new Array<number>(doc.n).fill(4) },
+          m: { ...params, kind: 'value' as const, expected: new Array<number>(doc.n).fill(1) },
+        },
+      },
+    }
+    const l = new Map([
+      [F + DAY + B, bucket({ a: [8, 0, 2], m: [8, 160, 1] })],
+      [F + DAY + 2 * B, bucket({ a: [2, 0, 2], m: [3, 300, 1] })],
+    ])
+    const range = resolveHistoryRange(meta, NOW, {
+      start: at('2026-11-02T00:15:00Z'),
+      end: at('2026-11-02T00:45:00Z'),
+      interval: '15m',
+    })
+    const res = rollUpHistory({ meta, doc, live: l, stats, events: EVENTS }, range, NOW)
+    // a: 8 where 2 were expected → rateZ ≈ 2.71 → 79.5; 2 of 2 → 50
+    expect(res.streams.a!.map((p) => p.normalized)).toEqual([79.5, 50])
+    // m: mean 20 of 8 values against 10 ± 5 → z 5.66 → 94.4; a mean of 3 values is
+    // not judged (fewer than 8): 50
+    expect(res.streams.m!.map((p) => p.normalized)).toEqual([94.4, 50])
   })
 
   it('should give null normalized values without statistics', () => {
@@ -245,12 +281,12 @@ describe('history roll-up', () => {
 })
 
 describe('history normalization', () => {
-  it('should map σ to the 0–100 scale, piecewise linear and clamped', () => {
+  it('should map σ to the 0–100 scale of the signal: 50 + 50·tanh(z/4)', () => {
     expect([-4, -3, -2, -1, -0.5, 0, 0.5, 1, 2, 3, 4].map(normalizeHistoryZ)).toEqual([
-      0, 0, 15, 30, 40, 50, 60, 70, 85, 100, 100,
+      11.9, 18.2, 26.9, 37.8, 43.8, 50, 56.2, 62.2, 73.1, 81.8, 88.1,
     ])
-    expect(normalizeHistoryZ(0.123)).toBe(52.5)
-    expect(normalizeHistoryValue(120, 100, 20)).toBe(70)
+    expect(normalizeHistoryZ(0.123)).toBe(51.5)
+    expect(normalizeHistoryValue(120, 100, 20)).toBe(62.2)
     expect(normalizeHistoryValue(5, 5, 0)).toBe(50)
   })
 
@@ -271,10 +307,10 @@ describe('history normalization', () => {
     const saturday = Date.UTC(2026, 2, 7)
     // Monday night expects 50, Monday afternoon 150, Saturday afternoon 200
     expect(normalizePoint(50, b, monday)).toBe(50)
-    expect(normalizePoint(160, b, monday + 13 * 3_600_000)).toBe(70)
-    expect(normalizePoint(170, b, saturday + 12 * 3_600_000)).toBe(0)
+    expect(normalizePoint(160, b, monday + 13 * 3_600_000)).toBe(62.2)
+    expect(normalizePoint(170, b, saturday + 12 * 3_600_000)).toBe(18.2)
     // without a seasonal baseline: plain mean and standard deviation
-    expect(normalizePoint(180, { ...b, seasonal: undefined }, monday)).toBe(70)
+    expect(normalizePoint(180, { ...b, seasonal: undefined }, monday)).toBe(62.2)
   })
 })
 

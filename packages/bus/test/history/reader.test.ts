@@ -15,9 +15,9 @@ import { B, DAY, EVENTS, F, H, NOW, STATS, STREAMS, makeDoc, makeMeta } from './
 const at = (iso: string) => Date.parse(iso)
 
 describe('live buckets', () => {
-  it('should read counts and value sums per stream in the given order', () => {
-    const lb = parseLiveBucket({ m: '1', 'm:v': '40', a: '3', 'a:v': '0' }, STREAMS)
-    expect(Array.from(lb!)).toEqual([3, 0, 1, 40])
+  it('should read counts, value sums and expected counts per stream in the given order', () => {
+    const lb = parseLiveBucket({ m: '1', 'm:v': '40', a: '3', 'a:v': '0', 'a:e': '2.5' }, STREAMS)
+    expect(Array.from(lb!)).toEqual([3, 0, 2.5, 1, 40, 0])
   })
 
   it('should take a live count without a value sum as a sum of 0', () => {

@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url'
 import { Queue, QueueEvents, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { historyKeys, type HistoryMeta, type WorldKeys } from '@verisim/bus'
+import { historyKeys, type HistoryMeta, type HistorySignal, type WorldKeys } from '@verisim/bus'
 import {
   BUCKET_MS,
+  ExpectedRates,
   HISTORY_INTERVALS,
   HistoryBook,
   SimErrorCode,
@@ -56,6 +57,10 @@ export class HistoryService {
   #events: QueueEvents | null = null
   readonly #valueField = new Map<string, string>()
   readonly #live = new Map<number, Map<string, [number, number]>>()
+  /** The baseline's expected counts (the engine signal's): stored with the history for its `normalized`. */
+  #rates: ExpectedRates | null = null
+  /** Live buckets up to this start have their expected counts written. */
+  #expectedUpTo = -Infinity
   /** Jobs queued and not finished; those queued before a reset do not become current. */
   readonly #pending = new Set<string>()
   #stale = new Set<string>()
@@ -174,6 +179,47 @@ export class HistoryService {
     }
   }
 
+  #expectedRates(): ExpectedRates {
+    const { world, seed, origin } = this.#o
+    return (this.#rates ??= new ExpectedRates(world, seed, origin))
+  }
+
+  /** `<stream>:e` of live bucket `b` (ms): the part of the bucket from the run start on. */
+  #expectedFields(b: number): Record<string, string> {
+    const e = this.#expectedRates().bucket(b / BUCKET_MS)
+    const frac = Math.min(1, Math.max(0, (b + BUCKET_MS - this.#o.startedAt) / BUCKET_MS))
+    const out: Record<string, string> = {}
+    this.#o.world.streams.forEach((s, i) => {
+      out[`${s.name}:e`] = String(Math.round(e[i]! * frac * 1000) / 1000)
+    })
+    return out
+  }
+
+  /** The stream signal's expectations and parameters over the baseline span (docs/SIGNAL.md). */
+  #signalDoc(): HistorySignal {
+    const { world, startedAt } = this.#o
+    const series = this.book.series
+    const rates = this.#expectedRates()
+    const expected = rates.steady(series.from, series.n)
+    const last = series.from + (series.n - 1) * BUCKET_MS
+    const lastFrac = Math.min(1, (startedAt - last) / BUCKET_MS)
+    const streams: HistorySignal['streams'] = {}
+    world.streams.forEach((st, i) => {
+      const xs = Array.from(expected[i]!, (x) => Math.round(x * 1000) / 1000)
+      if (xs.length > 0) xs[xs.length - 1] = Math.round(xs[xs.length - 1]! * lastFrac * 1000) / 1000
+      streams[st.name] = {
+        kind: st.signalKind,
+        dispersion: rates.dispersion(i),
+        tolerance: st.anomaly.tolerance,
+        valueTolerance: st.anomaly.valueTolerance,
+        mean: st.baseline.mean,
+        sd: st.baseline.sd,
+        expected: xs,
+      }
+    })
+    return { from: series.from, bucketMs: BUCKET_MS, n: series.n, streams }
+  }
+
   /** Version 0, the statistics at every interval and `meta`. */
   async #writeBaseline(meta: HistoryMeta): Promise<void> {
     const book = this.book
@@ -190,6 +236,7 @@ export class HistoryService {
           calculatedFrom: `${new Date(s.from).toISOString()} to ${new Date(s.start).toISOString()} (world ${s.world}, seed ${s.seed})`,
           version: 0,
           intervals,
+          signal: this.#signalDoc(),
         }),
       )
       .set(this.#k.meta, JSON.stringify(meta))
@@ -252,7 +299,11 @@ export class HistoryService {
     }
   }
 
-  /** Writes what `record` gathered (additive, so a restart never loses a bucket's earlier part). */
+  /**
+   * Writes what `record` gathered (additive, so a restart never loses a bucket's
+   * earlier part), and each new bucket's expected counts (`<stream>:e`, set: the
+   * same numbers again after a restart).
+   */
   async flush(): Promise<void> {
     if (this.#live.size === 0) return
     const p = this.#o.redis.pipeline()
@@ -261,6 +312,10 @@ export class HistoryService {
       for (const [stream, [n, sum]] of m) {
         p.hincrby(key, stream, n)
         if (sum !== 0) p.hincrbyfloat(key, `${stream}:v`, sum)
+      }
+      if (b > this.#expectedUpTo) {
+        p.hset(key, this.#expectedFields(b))
+        this.#expectedUpTo = b
       }
     }
     this.#live.clear()
