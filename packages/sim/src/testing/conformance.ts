@@ -180,7 +180,7 @@ export function conformance(o: ConformanceOptions): void {
     )
 
     it(
-      'should flag at most 2 % of a quiet week warning and 0.2 % critical (no stream 5 %), with 50 = as usual',
+      'should flag at most 2 % of a quiet week warning and 0.2 % critical (no stream 10 %), with 50 = as usual',
       () => {
         const world = o.world()
         const W = Math.min(o.warmupHours ?? world.module.warmupHours, 240)
@@ -219,11 +219,12 @@ export function conformance(o: ConformanceOptions): void {
         expect(shares.warning, `share flagged warning of ${n} events`).toBeLessThanOrEqual(0.02)
         expect(shares.critical, `share flagged critical of ${n} events`).toBeLessThanOrEqual(0.002)
         expect(Math.abs(sum / n - 50), 'mean normalizedValue off 50').toBeLessThan(5)
-        // and no stream is noise: under 5 % of any stream's events flagged
+        // and no stream is noise: under 10 % of any stream's events flagged (a rare stream's
+        // few hundred events a week can spend an episode of some hours flagged)
         const noisy = [...per]
-          .filter(([, p]) => p.n >= 100 && p.flagged / p.n >= 0.05)
+          .filter(([, p]) => p.n >= 100 && p.flagged / p.n >= 0.1)
           .map(([stream, p]) => `${stream}: ${((100 * p.flagged) / p.n).toFixed(1)} % of ${p.n}`)
-        expect(noisy, 'streams flagged in 5 % or more of their events').toEqual([])
+        expect(noisy, 'streams flagged in 10 % or more of their events').toEqual([])
       },
       timeout,
     )
