@@ -229,6 +229,8 @@ interface StreamRt {
   arrivals: number
   picks: number
   track: boolean
+  /** Whether its signal watches the value (SignalTracker.watchesValue). */
+  readonly watchValue: boolean
   vsum: number
   rsum: number
   rsq: number
@@ -320,6 +322,10 @@ class Sim implements Host, SimPort {
   readonly #sup: Float64Array
   /** Each stream's signal against its seasonal baseline (normalizedValue, anomalyFlag). */
   readonly #signal: SignalTracker
+  /** Start of the first bucket the signal has not been advanced into (ms). */
+  #signalNext = -Infinity
+  /** Events emitted so far by stream `s` (the signal counts buckets from it). */
+  readonly #emitted = (s: number): number => this.#rt[s]!.count
 
   constructor(opts: EngineOptions) {
     const { world, seed, start } = opts
@@ -356,6 +362,7 @@ class Sim implements Host, SimPort {
       arrivals: 0,
       picks: 0,
       track: false,
+      watchValue: s.signalKind !== 'rate',
       vsum: 0,
       rsum: 0,
       rsq: 0,
@@ -598,7 +605,7 @@ class Sim implements Host, SimPort {
   }
 
   signals(): StreamSignal[] {
-    this.#signal.advanceTo(this.#now)
+    this.#signalNext = this.#signal.advanceTo(this.#now, this.#emitted)
     return this.#signal.signals()
   }
 
@@ -650,8 +657,8 @@ class Sim implements Host, SimPort {
     const sig = this.#signal
     const ts = Math.ceil(t)
     // the bucket of the event's timestamp, as the history counts it
-    sig.advanceTo(ts)
-    sig.observe(s.index, v)
+    if (ts >= this.#signalNext) this.#signalNext = sig.advanceTo(ts, this.#emitted)
+    if (rt.watchValue) sig.observeValue(s.index, v)
     out.push({
       ts,
       stream: s.name,

@@ -151,11 +151,16 @@ export class SignalTracker {
   readonly #k: Int32Array
   readonly #kind: Uint8Array
   readonly #mu: Float64Array
+  /** Each stream's value clip range (clipValue's μ ∓ 4σ). */
+  readonly #lo: Float64Array
+  readonly #hi: Float64Array
   /** Variance-to-mean ratio of each stream's counts (HistoryModel.dispersion). */
   readonly #disp: Float64Array
   readonly #sd: Float64Array
   // the bucket being filled
   readonly #n: Float64Array
+  /** Each stream's cumulative event count at the last advanceTo. */
+  readonly #seen: Float64Array
   readonly #vsum: Float64Array
   readonly #vn: Float64Array
   // the window: ring buffers of the last k complete buckets, per stream (stride K)
@@ -180,6 +185,8 @@ export class SignalTracker {
     this.#k = new Int32Array(ns)
     this.#kind = new Uint8Array(ns)
     this.#mu = new Float64Array(ns)
+    this.#lo = new Float64Array(ns)
+    this.#hi = new Float64Array(ns)
     this.#disp = new Float64Array(ns)
     this.#sd = new Float64Array(ns)
     // window sizes from the steady state's mean rate over a week
@@ -193,10 +200,13 @@ export class SignalTracker {
       this.#kind[i] = s.signalKind === 'rate' ? 1 : s.signalKind === 'value' ? 2 : 3
       this.#disp[i] = this.#rates.dispersion(i)
       this.#mu[i] = s.baseline.mean
+      this.#lo[i] = clipValue(-Infinity, s.baseline.mean, s.baseline.sd)
+      this.#hi[i] = clipValue(Infinity, s.baseline.mean, s.baseline.sd)
       this.#sd[i] = s.baseline.sd
     })
     this.#K = K
     this.#n = new Float64Array(ns)
+    this.#seen = new Float64Array(ns)
     this.#vsum = new Float64Array(ns)
     this.#vn = new Float64Array(ns)
     this.#rN = new Float64Array(ns * K)
@@ -209,17 +219,40 @@ export class SignalTracker {
     this.level = new Uint8Array(ns)
   }
 
-  /** Completes every bucket that ends at or before `t`. */
-  advanceTo(t: number): void {
+  /**
+   * Completes every bucket that ends at or before `t`, reading each stream's
+   * events from `emitted(s)` (its cumulative count so far: everything since the
+   * last call fell in the bucket being filled); returns the end of the bucket now
+   * being filled (the engine calls again only once an event reaches it).
+   */
+  advanceTo(t: number, emitted: (s: number) => number): number {
     const b = Math.floor(t / BUCKET_MS)
-    while (this.#bucket < b) this.#complete()
+    if (this.#bucket < b) {
+      for (let s = 0; s < this.#n.length; s++) {
+        const c = emitted(s)
+        this.#n[s]! += c - this.#seen[s]!
+        this.#seen[s] = c
+      }
+      while (this.#bucket < b) this.#complete()
+    }
+    return (this.#bucket + 1) * BUCKET_MS
   }
 
-  /** Counts one event of stream `s` with primary value `v` (call `advanceTo` first). */
-  observe(s: number, v: number): void {
-    this.#n[s]!++
-    if (this.#kind[s]! & 2 && v === v) {
-      this.#vsum[s]! += clipValue(v, this.#mu[s]!, this.#sd[s]!)
+  /** Whether stream `s`'s signal watches its value (then `observeValue` its events). */
+  watchesValue(s: number): boolean {
+    return (this.#kind[s]! & 2) !== 0
+  }
+
+  /**
+   * Adds the primary value `v` of an event of stream `s`, whose value is watched
+   * (events themselves are counted from `advanceTo`'s `emitted`).
+   */
+  observeValue(s: number, v: number): void {
+    if (v === v) {
+      // clipValue, inlined: the busiest streams pass here
+      const lo = this.#lo[s]!
+      const hi = this.#hi[s]!
+      this.#vsum[s]! += v < lo ? lo : v > hi ? hi : v
       this.#vn[s]!++
     }
   }
