@@ -252,9 +252,11 @@ function accumulate(
         }
       }
     }
+    // a bucket still filling (it holds now) is expected only for its part so far
+    const part = b + bucketMs > stopMs ? (stopMs - b) / bucketMs : 1
     if (expected) {
       const j = Math.round((b - expected.from) / bucketMs)
-      if (j >= 0 && j < expected.n) acc.expected += expected.values[j] ?? 0
+      if (j >= 0 && j < expected.n) acc.expected += (expected.values[j] ?? 0) * part
     }
     if (live !== null && b >= liveFrom) {
       const lb = live.get(b)
@@ -265,7 +267,7 @@ function accumulate(
           acc.valued += c
           acc.sum += lb[3 * streamIndex + 1] ?? 0
         }
-        acc.expected += lb[3 * streamIndex + 2] ?? 0
+        acc.expected += (lb[3 * streamIndex + 2] ?? 0) * part
       }
     }
   }

@@ -255,6 +255,25 @@ describe('history roll-up', () => {
     // m: mean 20 of 8 values against 10 ± 5 → z 5.66 → 94.4; a mean of 3 values is
     // not judged (fewer than 8): 50
     expect(res.streams.m!.map((p) => p.normalized)).toEqual([94.4, 50])
+    // the bucket holding now is expected only for its part so far: 1 event in its first
+    // third, where a whole bucket expects 3, reads as usual
+    const partial = rollUpHistory(
+      {
+        meta,
+        doc,
+        live: new Map([[F + DAY + 3 * B, bucket({ a: [1, 0, 3] })]]),
+        stats,
+        events: EVENTS,
+      },
+      resolveHistoryRange(meta, F + DAY + 3 * B + B / 3, {
+        start: F + DAY + 3 * B,
+        interval: '15m',
+      }),
+      F + DAY + 3 * B + B / 3,
+    )
+    expect(partial.streams.a!.map((p) => [p.value, p.normalized, p.partial])).toEqual([
+      [1, 50, true],
+    ])
   })
 
   it('should give null normalized values without statistics', () => {
