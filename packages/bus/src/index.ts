@@ -7,6 +7,7 @@
 // Key names and ids
 export * from './keys.js'
 export * from './ids.js'
+export * from './envelope.js'
 
 // Stream entries: writing, reading, ranges
 export * from './entry.js'

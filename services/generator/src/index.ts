@@ -10,7 +10,7 @@ export { SimClock } from './clock.js'
 export { loadConfig, ConfigError, type GeneratorConfig } from './config.js'
 
 // Events → stored entries
-export { createEnvelopeEncoder } from './envelope.js'
+export { createEnvelopeEncoder } from '@verisim/bus'
 
 // The loop and its metrics
 export { GeneratorLoop, type LoopOptions } from './loop.js'

@@ -13,6 +13,7 @@ import {
   readControlResult,
   writeSnapshot,
   type ControlEntry,
+  createEnvelopeEncoder,
   createIdSequence,
   createStreamWriter,
   ensureEpoch,
@@ -42,7 +43,6 @@ import {
 import type { TransitionScheduler } from './jobs/transitions.js'
 import type { HistoryService } from './history/service.js'
 import { SimClock } from './clock.js'
-import { createEnvelopeEncoder } from './envelope.js'
 import type { GeneratorMetrics } from './metrics.js'
 import { SpeedMeter } from './speed.js'
 

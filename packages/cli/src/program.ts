@@ -1,0 +1,131 @@
+/**
+ * The `verisim` program: every command registered on one commander program,
+ * run with exit codes 0 (done), 1 (failed while running), 2 (bad command line).
+ */
+import { Command, CommanderError } from 'commander'
+import { CliFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js'
+import { processIo, type Io } from './io.js'
+import { registerBaseline } from './commands/baseline.js'
+
+export const VERSION = '0.1.0'
+
+/** One line per command form, shown under `verisim --help`. */
+const FORMS = ['baseline export --out <dir> [--world <w>] [--seed <n>] [--start <ISO>]']
+
+/**
+ * Commander's command with Verisim's error wording: an unknown option names the
+ * expected ones, an unknown command the known ones, a missing value the option.
+ */
+export class VerisimCommand extends Command {
+  override createCommand(name?: string): VerisimCommand {
+    return new VerisimCommand(name)
+  }
+
+  unknownOption(flag: string): void {
+    const name = flag.includes('=') ? flag.slice(0, flag.indexOf('=')) : flag
+    const expected = this.options.map((o) => o.long).filter((l) => l && l !== '--help')
+    this.error(
+      `unknown option ${name}; expected ${expected.length > 0 ? expected.join(', ') : 'none'} (or --help)`,
+      { code: 'commander.unknownOption', exitCode: EXIT_USAGE },
+    )
+  }
+
+  unknownCommand(): void {
+    const what = [fullName(this), this.args[0]].filter(Boolean).join(' ')
+    const known = this.commands.map((c) => c.name()).join(', ')
+    this.error(`unknown command "${what}"; expected one of: ${known} (verisim --help)`, {
+      code: 'commander.unknownCommand',
+      exitCode: EXIT_USAGE,
+    })
+  }
+
+  optionMissingArgument(option: { long?: string; flags: string }): void {
+    this.error(`option ${option.long ?? option.flags} needs a value`, {
+      code: 'commander.optionMissingArgument',
+      exitCode: EXIT_USAGE,
+    })
+  }
+}
+
+const commandOutput = (io: Io) => ({
+  writeOut: (s: string) => void io.stdout.write(s),
+  writeErr: (s: string) => void io.stderr.write(s),
+  outputError: (s: string, write: (s: string) => void) =>
+    write(`verisim: ${s.replace(/^error: /, '')}`),
+})
+
+/** Builds the program for `io`; commands write through it, never to `process` directly. */
+export function buildProgram(io: Io): Command {
+  const program = new VerisimCommand('verisim')
+    .description(
+      'Verisim from the terminal: generate event files with the engine alone, tail and drive a running simulator.',
+    )
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError(
+      '(verisim --help lists the commands; add --help to any command for its options)',
+    )
+    .configureOutput(commandOutput(io))
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `\nForms:\n${FORMS.map((f) => `  verisim ${f}`).join('\n')}\n\nExit codes: 0 done, 1 failed while running, 2 bad command line.\n`,
+    )
+  registerBaseline(program, io)
+  // Every subcommand reports errors the same way and never exits the process itself.
+  const configure = (cmd: Command): void => {
+    for (const sub of cmd.commands) {
+      sub
+        .exitOverride()
+        .configureOutput(commandOutput(io))
+        .showHelpAfterError(`(verisim ${fullName(sub)} --help lists its options)`)
+      configure(sub)
+    }
+  }
+  configure(program)
+  return program
+}
+
+function fullName(cmd: Command): string {
+  const names: string[] = []
+  for (let c: Command | null = cmd; c && c.parent; c = c.parent) names.unshift(c.name())
+  return names.join(' ')
+}
+
+/**
+ * Runs `verisim <argv>`; resolves to the exit code.
+ *
+ * @example
+ * process.exitCode = await main(['generate', '--world', 'tutoring', '--duration', '1d', '--out', '-'])
+ */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const program = buildProgram(io)
+  if (argv.length === 0) {
+    program.outputHelp({ error: true })
+    return EXIT_USAGE
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return EXIT_OK
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return EXIT_OK
+      // commander printed the message already
+      return err.code === 'commander.executeSubCommandAsync' ? EXIT_FAILED : EXIT_USAGE
+    }
+    if (err instanceof UsageError) {
+      io.stderr.write(`verisim: ${err.message}\n`)
+      return EXIT_USAGE
+    }
+    if (err instanceof CliFailure) {
+      io.stderr.write(`verisim: ${err.message}\n`)
+      return EXIT_FAILED
+    }
+    io.stderr.write(`verisim: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    return EXIT_FAILED
+  }
+}
