@@ -41,7 +41,7 @@ export function createEnvelopeEncoder(world: string, ids: IdSequence) {
     const json =
       `{"id":"${id}","world":${worldJson},${streamPart},"timestamp":"${lastIso}",` +
       `"data":${JSON.stringify(e.data)},"normalizedValue":${e.normalizedValue},` +
-      `"anomalyFlag":"${e.anomalyFlag}","causes":${JSON.stringify(e.causes)}}`
+      `"anomalyFlag":"${e.anomalyFlag}","causes":${e.causes.length === 0 ? '[]' : JSON.stringify(e.causes)}}`
     return { id, channel: e.channel, stream: e.stream, anomalyFlag: e.anomalyFlag, json }
   }
 }
