@@ -1,13 +1,16 @@
 /**
  * Runs one measurement in a fresh Node process (so JIT and GC state never carry
  * over between measurements) and resolves with the JSON object on the last line
- * of its stdout; rejects naming the exit code and the first lines of its output.
+ * of its stdout (`opts.wrap`: a command to run node through, like taskset); rejects naming the exit code and the first lines of its output.
  */
 import { spawn } from 'node:child_process'
 
 export function runJsonChild(args, opts = {}) {
+  // `wrap`: a command to run node through, e.g. ['taskset', '-c', '0']
+  const { wrap = [], ...spawnOpts } = opts
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts })
+    const [cmd, ...pre] = [...wrap, process.execPath]
+    const child = spawn(cmd, [...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOpts })
     let out = ''
     let err = ''
     child.stdout.on('data', (d) => (out += d))

@@ -24,6 +24,8 @@ export interface EnvelopeSource {
 export function createEnvelopeEncoder(world: string, ids: IdSequence) {
   let lastTs = Number.NaN
   let lastIso = ''
+  let lastSec = Number.NaN
+  let secPrefix = ''
   const worldJson = JSON.stringify(world)
   const streamParts = new Map<string, string>()
   return (e: EnvelopeSource, idClock: number): RawEvent => {
@@ -34,7 +36,18 @@ export function createEnvelopeEncoder(world: string, ids: IdSequence) {
     }
     if (e.ts !== lastTs) {
       lastTs = e.ts
-      lastIso = new Date(e.ts).toISOString()
+      // "YYYY-MM-DDTHH:MM:SS." once per second, the milliseconds appended
+      const sec = Math.floor(e.ts / 1000)
+      if (sec !== lastSec) {
+        lastSec = sec
+        const full = new Date(e.ts).toISOString()
+        secPrefix = full.length === 24 ? full.slice(0, 20) : ''
+      }
+      const ms = e.ts - sec * 1000
+      lastIso =
+        secPrefix === ''
+          ? new Date(e.ts).toISOString() // a year outside 0000–9999
+          : `${secPrefix}${ms < 10 ? `00${ms}` : ms < 100 ? `0${ms}` : ms}Z`
     }
     const id = ids.next(idClock)
     // Field order follows CONTRACT.md; built by hand to avoid a second object per event.

@@ -38,4 +38,28 @@ describe('envelope encoder', () => {
     expect(v.problems(env)).toEqual([])
     expect(JSON.parse(b.json).stream).toBe('customer.tutor.search')
   })
+
+  it('should format every timestamp as toISOString does, across seconds and odd years', () => {
+    const encode = createEnvelopeEncoder('tutoring', createIdSequence())
+    const at = (ts: number) =>
+      JSON.parse(
+        encode(
+          {
+            ts,
+            stream: 's',
+            channel: 'c',
+            data: {},
+            normalizedValue: 50,
+            anomalyFlag: 'normal',
+            causes: [],
+          },
+          0,
+        ).json,
+      ).timestamp
+    const times = [
+      0, 5, 42, 999, 1000, 1001, -1, -1000, 1_772_409_600_007, 1_772_409_600_070, 1_772_409_600_700,
+      1_772_409_601_000, 1_772_409_601_999, 253_402_300_800_000, 253_402_300_800_123,
+    ]
+    for (const ts of times) expect(at(ts)).toBe(new Date(ts).toISOString())
+  })
 })
