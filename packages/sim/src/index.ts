@@ -18,6 +18,13 @@ export {
   type WorldOutcome,
   type StreamBaseline,
 } from './world/load.js'
+export {
+  streamDataShape,
+  worldDataShapes,
+  type StreamDataShape,
+  type StreamField,
+  type DataFieldType,
+} from './world/fields.js'
 
 // Engine
 export {
@@ -116,6 +123,8 @@ export {
   type BehaviorSpec,
   type BehaviorContract,
   type Behavior,
+  type DataFieldSpec,
+  type DataSpec,
   type Host,
   type AnchorSpec,
   type StateRateSpec,

@@ -22,6 +22,7 @@ import {
 } from '@verisim/sim'
 import Type from 'typebox'
 import { BEHAVIORS, BEHAVIOR_CONTEXT } from './behaviors.js'
+import { BEHAVIOR_DATA } from './data.js'
 import {
   ACTIONS,
   SEGMENTS,
@@ -113,7 +114,7 @@ export const example = defineWorld<TownState, TownConfig>({
   behaviors: Object.fromEntries(
     Object.entries(BEHAVIORS).map(([name, run]) => [
       name,
-      { contract: BEHAVIOR_CONTEXT[name]!, run },
+      { contract: BEHAVIOR_CONTEXT[name]!, run, data: BEHAVIOR_DATA[name] },
     ]),
   ),
   actors: {

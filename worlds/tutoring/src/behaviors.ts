@@ -79,7 +79,7 @@ const r1 = (x: number): number => Math.round(x * 10) / 10
 const r2 = (x: number): number => Math.round(x * 100) / 100
 
 /** Ticket reasons by the behavior of the stream that triggered the ticket. */
-const TICKET_REASON: Readonly<
+export const TICKET_REASON: Readonly<
   Record<string, { reason: string; category: string; priority: string }>
 > = {
   'payment.charge': { reason: 'payment_failed', category: 'billing', priority: 'high' },

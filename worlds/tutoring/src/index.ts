@@ -19,6 +19,7 @@ import {
 } from '@verisim/sim'
 import Type from 'typebox'
 import { BEHAVIORS, BEHAVIOR_CONTEXT } from './behaviors.js'
+import { BEHAVIOR_DATA } from './data.js'
 import {
   TutoringBaselineProperties,
   compileTutoringConfig,
@@ -77,7 +78,7 @@ export const tutoring = defineWorld<TutoringState, TutoringConfig>({
   behaviors: Object.fromEntries(
     Object.entries(BEHAVIORS).map(([name, run]) => [
       name,
-      { contract: BEHAVIOR_CONTEXT[name]!, run },
+      { contract: BEHAVIOR_CONTEXT[name]!, run, data: BEHAVIOR_DATA[name] },
     ]),
   ),
   actors: {

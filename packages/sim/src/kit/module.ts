@@ -18,6 +18,8 @@ export type {
   BehaviorContract,
   BehaviorSpec,
   ContextKind,
+  DataFieldSpec,
+  DataSpec,
   Host,
   MeanFieldHooks,
   StateRateSpec,

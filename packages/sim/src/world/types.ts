@@ -316,9 +316,35 @@ export type Behavior<S = unknown> = (
   trigger: number,
 ) => Record<string, unknown> | null
 
+/**
+ * One field a behaviour puts in its events' `data`. `id` is an entity id (a
+ * string; its entity is the one whose `idField` in stream-relationships.json has
+ * the field's name).
+ */
+export interface DataFieldSpec {
+  readonly type: 'id' | 'string' | 'number' | 'boolean'
+  /** The only values it takes, when the world knows them (cohorts, segments …). */
+  readonly values?: readonly (string | number | boolean)[]
+  /** Set on some events only (absent or `undefined` on the others). */
+  readonly optional?: boolean
+  /** Unit of a number (`USD`, `minutes`, `epoch ms` …). */
+  readonly unit?: string
+  readonly description?: string
+}
+
+/** The fields a behaviour returns in `data`, in the order it sets them. */
+export type DataSpec = Readonly<Record<string, DataFieldSpec>>
+
 export interface BehaviorSpec<S = unknown> {
   readonly contract: BehaviorContract
   readonly run: Behavior<S>
+  /**
+   * The fields `run` returns (the kernel then adds the configured fields and the
+   * primary value), for generated types (`verisim types`) and docs; a function when
+   * they depend on the world's config or the stream. Unset: unknown, and consumers
+   * must expect any field.
+   */
+  readonly data?: DataSpec | ((world: World, stream: WorldStream) => DataSpec)
 }
 
 /**
