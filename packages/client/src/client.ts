@@ -22,12 +22,16 @@ import { ClientErrorCode, VerisimClientError } from './errors.js'
 import { compareIds, isEventId } from './ids.js'
 import { SseParser, type SseMessage } from './sse-parser.js'
 import type {
+  AnyStreams,
   ClientEvents,
   ClientOptions,
   ClientStats,
   ConnectionState,
   DeliverySource,
   StateInfo,
+  StreamDataMap,
+  StreamEventOf,
+  StreamName,
   Transport,
   WebSocketConstructor,
   WebSocketLike,
@@ -253,10 +257,13 @@ export interface ControlOptions {
 /**
  * A Verisim streaming client. Create it with `createClient`; it connects on the
  * next microtask, so listeners added right after creation see every event.
+ * `M` types the events by stream (see `StreamDataMap`; default: untyped data).
  */
-export class VerisimClient {
+export class VerisimClient<M extends StreamDataMap<M> = AnyStreams> {
   readonly #o: Resolved
   readonly #emitter: Emitter<ClientEvents>
+  /** Listeners of one stream, by its name (`on('session.completed', …)`). */
+  readonly #byStream: Emitter<Record<string, [StreamEvent]>>
   readonly #requestPrefix = randomHex(8)
   #requestSeq = 0
   #state: ConnectionState = 'connecting'
@@ -334,6 +341,9 @@ export class VerisimClient {
     this.#topics = new Set(topics)
     this.#lastId = lastId
     this.#emitter = new Emitter<ClientEvents>((err, event) => this.#listenerFailed(err, event))
+    this.#byStream = new Emitter<Record<string, [StreamEvent]>>((err, stream) =>
+      this.#listenerFailed(err, stream),
+    )
     queueMicrotask(() => this.#connect())
   }
 
@@ -369,21 +379,49 @@ export class VerisimClient {
   // ── events ───────────────────────────────────────────────────────────────
 
   /**
-   * Adds a listener; returns a function that removes it.
+   * Adds a listener; returns a function that removes it. Besides the client's
+   * events (`event`, `batch`, `state` …), a stream's exact name hears the
+   * events of that stream only, right after their `event` emission; with a
+   * typed client (`createClient<TutoringEvents>(…)`) `e.stream` is the name and
+   * `e.data` the stream's interface.
    *
    * @example
    * const off = client.on('event', (e) => console.log(e.id, e.stream))
+   * client.on('session.completed', (e) => console.log(e.data.tutorId))
    */
-  on<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void {
-    return this.#emitter.on(event, listener)
+  on<K extends keyof ClientEvents<M>>(event: K, listener: Listener<ClientEvents<M>[K]>): () => void
+  on<S extends StreamName<M>>(stream: S, listener: (event: StreamEventOf<M, S>) => void): () => void
+  on(name: string, listener: Listener<never[]>): () => void {
+    return this.#listeners(name).on(name, listener as Listener<never>)
   }
 
-  off<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): void {
-    this.#emitter.off(event, listener)
+  off<K extends keyof ClientEvents<M>>(event: K, listener: Listener<ClientEvents<M>[K]>): void
+  off<S extends StreamName<M>>(stream: S, listener: (event: StreamEventOf<M, S>) => void): void
+  off(name: string, listener: Listener<never[]>): void {
+    this.#listeners(name).off(name, listener as Listener<never>)
   }
 
-  once<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void {
-    return this.#emitter.once(event, listener)
+  once<K extends keyof ClientEvents<M>>(
+    event: K,
+    listener: Listener<ClientEvents<M>[K]>,
+  ): () => void
+  once<S extends StreamName<M>>(
+    stream: S,
+    listener: (event: StreamEventOf<M, S>) => void,
+  ): () => void
+  once(name: string, listener: Listener<never[]>): () => void {
+    return this.#listeners(name).once(name, listener as Listener<never>)
+  }
+
+  /** The emitter of `name`: a stream's (it has a dot) or the client's own. */
+  #listeners(name: string): Emitter<Record<string, never>> {
+    if (typeof name !== 'string' || !name.includes('.'))
+      return this.#emitter as unknown as Emitter<Record<string, never>>
+    if (name.includes('*'))
+      throw invalid(
+        `listen to a stream by its exact name, not ${JSON.stringify(name)}; use on('event', …) and e.stream for patterns`,
+      )
+    return this.#byStream as unknown as Emitter<Record<string, never>>
   }
 
   // ── calls ────────────────────────────────────────────────────────────────
@@ -1257,6 +1295,10 @@ export class VerisimClient {
       this.#lastId = e.id
       this.#stats.delivered++
       this.#emitter.emit('event', e)
+      if (typeof e.stream === 'string' && this.#byStream.has(e.stream)) {
+        if (this.#closed) return
+        this.#byStream.emit(e.stream, e)
+      }
     }
   }
 
@@ -1270,7 +1312,7 @@ export class VerisimClient {
     this.#emitter.emit('error', err)
   }
 
-  #listenerFailed(err: unknown, event: keyof ClientEvents): void {
+  #listenerFailed(err: unknown, event: string): void {
     if (event !== 'error' && this.#emitter.has('error')) {
       this.#emitter.emit(
         'error',
@@ -1299,7 +1341,15 @@ export class VerisimClient {
  * // Node 20
  * import WebSocket from 'ws'
  * const client = createClient({ url: 'ws://127.0.0.1:8080/ws', topics: ['*'], WebSocket })
+ *
+ * @example
+ * // Typed by stream, with the module `verisim types --world tutoring` writes
+ * import type { TutoringEvents } from './tutoring-events.js'
+ * const client = createClient<TutoringEvents>({ url, topics: ['session.*'] })
+ * client.on('session.completed', (e) => e.data.tutorId) // e.data: SessionCompletedData
  */
-export function createClient(options: ClientOptions): VerisimClient {
-  return new VerisimClient(options)
+export function createClient<M extends StreamDataMap<M> = AnyStreams>(
+  options: ClientOptions,
+): VerisimClient<M> {
+  return new VerisimClient<M>(options)
 }

@@ -10,6 +10,11 @@ export { createClient, VerisimClient, MAX_TOPICS, type ControlOptions } from './
 
 // Options, events and shared types
 export type {
+  AnyStreams,
+  StreamDataMap,
+  StreamEventOf,
+  StreamName,
+  TypedStreamEvent,
   ClientEvents,
   ClientOptions,
   ClientStats,

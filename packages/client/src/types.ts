@@ -129,16 +129,58 @@ export interface ClientStats {
 }
 
 /**
- * Events a client emits, as `name: [listener arguments]`.
+ * What a typed client knows of a world: each stream's name → the type of its
+ * events' `data`. `verisim types --world <w>` writes one (`TutoringEvents` …);
+ * pass it as `createClient<TutoringEvents>(…)`. The constraint only asks for
+ * object data, so generated interfaces fit without an index signature.
+ */
+export type StreamDataMap<M> = { [S in keyof M]: object }
+
+/** The map of an untyped client (the default): any stream name, any data. */
+export type AnyStreams = Record<string, Record<string, unknown>>
+
+/**
+ * The stream names `on(name, …)` accepts: the map's names, or for an untyped
+ * client any dotted name (stream names always have a dot; the client's own
+ * events never do).
+ */
+export type StreamName<M> = string extends keyof M
+  ? `${string}.${string}`
+  : Extract<keyof M, string>
+
+/** An event of stream `S` in a typed client: `stream` is the name, `data` the stream's type. */
+export interface TypedStreamEvent<S extends string, D> extends Omit<
+  StreamEvent,
+  'stream' | 'data'
+> {
+  stream: S
+  data: D
+}
+
+/**
+ * The event type a client with map `M` delivers for stream(s) `S`: the union of
+ * the streams' events (narrow it on `e.stream`), or the untyped `StreamEvent`
+ * for the default map.
+ */
+export type StreamEventOf<M, S = keyof M> = string extends keyof M
+  ? StreamEvent
+  : S extends keyof M & string
+    ? TypedStreamEvent<S, M[S]>
+    : never
+
+/**
+ * Events a client emits, as `name: [listener arguments]`; `M` types the events
+ * (see {@link StreamDataMap}). Besides these, `on('<stream name>', fn)` hears
+ * the events of one stream.
  *
  * Events come in strictly increasing `id` order across reconnects; an id at or
  * below the last delivered one is never delivered again.
  */
-export type ClientEvents = {
+export type ClientEvents<M = AnyStreams> = {
   /** One event, in id order. */
-  event: [event: StreamEvent]
+  event: [event: StreamEventOf<M>]
   /** The events of one server frame (or SSE chunk) after dedupe, before their `event` emissions. Never empty. */
-  batch: [events: StreamEvent[], info: { source: DeliverySource }]
+  batch: [events: StreamEventOf<M>[], info: { source: DeliverySource }]
   /** Connection state changed. */
   state: [state: ConnectionState, info: StateInfo]
   /** A server error not tied to a call, or a connection problem. The client carries on unless it says `closed`. */
@@ -159,5 +201,5 @@ export type ClientEvents = {
    * not part of the delivered sequence: they are not emitted as `event`s and do
    * not move `lastId`; live events follow them without a gap.
    */
-  snapshot: [events: StreamEvent[]]
+  snapshot: [events: StreamEventOf<M>[]]
 }
