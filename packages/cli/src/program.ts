@@ -6,11 +6,15 @@ import { Command, CommanderError } from 'commander'
 import { CliFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js'
 import { processIo, type Io } from './io.js'
 import { registerBaseline } from './commands/baseline.js'
+import { registerTypes } from './commands/types.js'
 
 export const VERSION = '0.1.0'
 
 /** One line per command form, shown under `verisim --help`. */
-const FORMS = ['baseline export --out <dir> [--world <w>] [--seed <n>] [--start <ISO>]']
+const FORMS = [
+  'baseline export --out <dir> [--world <w>] [--seed <n>] [--start <ISO>]',
+  'types --world <w> [--out <file|->] [--config-dir <dir>]',
+]
 
 /**
  * Commander's command with Verisim's error wording: an unknown option names the
@@ -71,6 +75,7 @@ export function buildProgram(io: Io): Command {
       `\nForms:\n${FORMS.map((f) => `  verisim ${f}`).join('\n')}\n\nExit codes: 0 done, 1 failed while running, 2 bad command line.\n`,
     )
   registerBaseline(program, io)
+  registerTypes(program, io)
   // Every subcommand reports errors the same way and never exits the process itself.
   const configure = (cmd: Command): void => {
     for (const sub of cmd.commands) {
