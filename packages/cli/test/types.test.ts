@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEngine, loadWorld, type WorldModule } from '@verisim/sim'
 import { DEFAULT_WORLDS_DIR, loadWorldById, WORLD_MODULES } from '@verisim/worlds'
 import type { Io } from '../src/io.js'
-import { renderWorldTypes } from '../src/lib/typegen.js'
+import { renderWorldTypes, typeNames } from '../src/lib/typegen.js'
 import { main } from '../src/program.js'
 
 const DAY = 86_400_000
@@ -261,7 +261,7 @@ interface FieldRule {
  * The stream → field rules the generated module declares, read from its syntax
  * tree (the event map gives each stream's interface).
  */
-function declaredFields(source: string, world: string): Map<string, Map<string, FieldRule>> {
+function declaredFields(source: string, events: string): Map<string, Map<string, FieldRule>> {
   const sf = ts.createSourceFile('types.ts', source, ts.ScriptTarget.ES2022, true)
   const interfaces = new Map<string, ts.InterfaceDeclaration>()
   sf.forEachChild((n) => {
@@ -290,7 +290,7 @@ function declaredFields(source: string, world: string): Map<string, Map<string, 
     return { optional, types, literals: open ? null : literals }
   }
   const out = new Map<string, Map<string, FieldRule>>()
-  for (const m of interfaces.get(`${world}Events`)!.members) {
+  for (const m of interfaces.get(events)!.members) {
     const ref = (m as ts.PropertySignature).type as ts.TypeReferenceNode
     const iface = interfaces.get(ref.typeName.getText())!
     const fields = new Map<string, FieldRule>()
@@ -304,9 +304,9 @@ function declaredFields(source: string, world: string): Map<string, Map<string, 
 }
 
 /** Runs `world` for `days` and returns what does not match its generated interfaces. */
-function checkEvents(id: string, worldName: string, days: number) {
+function checkEvents(id: string, days: number) {
   const world = loadWorldById(id)
-  const declared = declaredFields(renderWorldTypes(world), worldName)
+  const declared = declaredFields(renderWorldTypes(world), typeNames(world).events)
   expect([...declared.keys()]).toEqual(world.streams.map((s) => s.name))
   const start = Date.UTC(2026, 2, 2)
   const engine = createEngine({ world, seed: 7, start })
@@ -336,15 +336,14 @@ function checkEvents(id: string, worldName: string, days: number) {
 }
 
 describe('generated types against engine events', () => {
-  it('should match every event of every tutoring stream over two simulated days', () => {
-    const { problems, unseen } = checkEvents('tutoring', 'Tutoring', 2)
-    expect(unseen).toEqual([])
-    expect(problems).toEqual([])
-  }, 180_000)
-
-  it('should match every event of every example stream over two simulated days', () => {
-    const { problems, unseen } = checkEvents('example', 'Example', 2)
-    expect(unseen).toEqual([])
-    expect(problems).toEqual([])
-  })
+  // every registered world, so a new one is checked without touching this file
+  it.each(Object.keys(WORLD_MODULES))(
+    'should match every event of every %s stream over two simulated days',
+    (id) => {
+      const { problems, unseen } = checkEvents(id, 2)
+      expect(unseen).toEqual([])
+      expect(problems).toEqual([])
+    },
+    180_000,
+  )
 })
