@@ -6,6 +6,8 @@ import { Command, CommanderError } from 'commander'
 import { CliFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js'
 import { processIo, type Io } from './io.js'
 import { registerBaseline } from './commands/baseline.js'
+import { registerTail } from './commands/tail.js'
+import { registerControl } from './commands/control.js'
 import { registerTypes } from './commands/types.js'
 
 export const VERSION = '0.1.0'
@@ -13,6 +15,16 @@ export const VERSION = '0.1.0'
 /** One line per command form, shown under `verisim --help`. */
 const FORMS = [
   'baseline export --out <dir> [--world <w>] [--seed <n>] [--start <ISO>]',
+  'tail [--url <url>] [--token <t>] [--topics <a,b,…>] [--last-id <id>] [--format pretty|ndjson] [--limit <n>] [--for <d>]',
+  'state [--url <url>] [--token <t>] [--format text|json]   (so every control command below)',
+  'scenarios',
+  'scenario start <id>',
+  'scenario stop',
+  'reset',
+  'speed <multiplier>',
+  'inject <templateId> [--at <ISO|now|+d>] [--json <overrides>]',
+  'world actions',
+  'world act <name> [--json <payload>]',
   'types --world <w> [--out <file|->] [--config-dir <dir>]',
 ]
 
@@ -75,6 +87,8 @@ export function buildProgram(io: Io): Command {
       `\nForms:\n${FORMS.map((f) => `  verisim ${f}`).join('\n')}\n\nExit codes: 0 done, 1 failed while running, 2 bad command line.\n`,
     )
   registerBaseline(program, io)
+  registerTail(program, io)
+  registerControl(program, io)
   registerTypes(program, io)
   // Every subcommand reports errors the same way and never exits the process itself.
   const configure = (cmd: Command): void => {
