@@ -235,12 +235,24 @@ export async function runTail(s: TailSettings, io: Io): Promise<void> {
     (info.code !== undefined
       ? `closed with code ${info.code}${info.reason ? `: ${info.reason}` : ''}`
       : 'closed')
-  const unreachable = (detail: string) => new CliFailure(`cannot reach ${s.server.base}: ${detail}`)
 
   await new Promise<void>((resolve, reject) => {
     let done = false
     let printed = 0
-    let subscribedOnce = false
+    /** Connections opened so far. */
+    let opens = 0
+    let announced = false
+    /**
+     * The first connection's status line: on its `subscribed`, or before its first
+     * events (a subscribe without a resume point may get a live batch before the
+     * acknowledgement).
+     */
+    const announce = () => {
+      if (announced) return
+      announced = true
+      const from = s.lastId !== null ? `after ${s.lastId}` : 'from now'
+      status(`tailing ${topics} ${from} (Ctrl-C stops)`)
+    }
     let timer: ReturnType<typeof setTimeout> | undefined
 
     const finish = (err?: Error) => {
@@ -252,6 +264,10 @@ export async function runTail(s: TailSettings, io: Io): Promise<void> {
       io.stdout.off('error', onStdoutError)
       client.close().then(() => (err ? reject(err) : resolve()), reject)
     }
+    const unreachable = (detail: string) =>
+      new CliFailure(
+        `${opens === 0 ? 'cannot reach' : 'lost the stream from'} ${s.server.base}: ${detail}`,
+      )
     const onSignal = () => finish()
     const onStdoutError = (err: NodeJS.ErrnoException) => {
       // The reader went away (`verisim tail | head`): a normal end.
@@ -267,6 +283,7 @@ export async function runTail(s: TailSettings, io: Io): Promise<void> {
       if (done) return
       const take = s.limit === undefined ? events : events.slice(0, Math.max(0, s.limit - printed))
       if (take.length > 0) {
+        if (pretty) announce()
         let out = ''
         for (const e of take) out += `${pretty ? formatPretty(e, s.color) : JSON.stringify(e)}\n`
         io.stdout.write(out)
@@ -278,10 +295,11 @@ export async function runTail(s: TailSettings, io: Io): Promise<void> {
     client.on('state', (state, info) => {
       if (done) return
       if (state === 'connecting') status(`connecting to ${s.server.base} (topics ${topics})`)
+      else if (state === 'open') opens++
       else if (state === 'reconnecting') {
         const reason = why(info)
         if (s.retries === 0) return finish(unreachable(reason))
-        const what = subscribedOnce ? 'connection lost' : 'cannot connect'
+        const what = opens > 0 ? 'connection lost' : 'cannot connect'
         status(
           `${what} (${reason}); retrying in ${secs(info.delayMs ?? 0)} (attempt ${info.attempt} of ${s.retries})`,
         )
@@ -290,14 +308,8 @@ export async function runTail(s: TailSettings, io: Io): Promise<void> {
 
     client.on('subscribed', (info) => {
       if (done) return
-      if (!subscribedOnce) {
-        subscribedOnce = true
-        const from = s.lastId !== null ? `after ${s.lastId}` : 'from now'
-        status(`tailing ${info.topics.join(',')} ${from} (Ctrl-C stops)`)
-      } else {
-        const cursor = client.lastId ?? info.lastId
-        status(`reconnected; resuming after ${cursor ?? 'the start'}`)
-      }
+      if (opens <= 1) announce()
+      else status(`reconnected; resuming after ${client.lastId ?? info.lastId ?? 'the start'}`)
     })
 
     client.on('reset', ({ reason, lastId }) => {
@@ -328,6 +340,10 @@ export async function runTail(s: TailSettings, io: Io): Promise<void> {
             ),
           )
         }
+        case 'VS_GW_INTERNAL':
+          // "gateway not ready" or a failed catch-up: the SDK drops the connection
+          // and resumes, and the `reconnecting` line (pretty mode) gives the reason.
+          return
         default:
           say(`${err.code}: ${err.message}`)
       }
