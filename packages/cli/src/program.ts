@@ -8,12 +8,16 @@ import { processIo, type Io } from './io.js'
 import { registerBaseline } from './commands/baseline.js'
 import { registerTail } from './commands/tail.js'
 import { registerControl } from './commands/control.js'
+import { registerGenerate } from './commands/generate.js'
+import { registerScore } from './commands/score.js'
 import { registerTypes } from './commands/types.js'
 
 export const VERSION = '0.1.0'
 
 /** One line per command form, shown under `verisim --help`. */
 const FORMS = [
+  'generate --world <w> --seed <n> --start <ISO> --duration <d> [--scenario <id>@<time> …] [--format ndjson|csv|parquet] [--out <file|dir|->]',
+  'score --truth <run.truth.json> --detections <file> [--grace <d>] [--format text|json]',
   'baseline export --out <dir> [--world <w>] [--seed <n>] [--start <ISO>]',
   'tail [--url <url>] [--token <t>] [--topics <a,b,…>] [--last-id <id>] [--format pretty|ndjson] [--limit <n>] [--for <d>]',
   'state [--url <url>] [--token <t>] [--format text|json]   (so every control command below)',
@@ -86,6 +90,8 @@ export function buildProgram(io: Io): Command {
       'after',
       `\nForms:\n${FORMS.map((f) => `  verisim ${f}`).join('\n')}\n\nExit codes: 0 done, 1 failed while running, 2 bad command line.\n`,
     )
+  registerGenerate(program, io)
+  registerScore(program, io)
   registerBaseline(program, io)
   registerTail(program, io)
   registerControl(program, io)
