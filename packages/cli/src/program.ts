@@ -24,6 +24,7 @@ const FORMS = [
   'scenarios',
   'scenario start <id>',
   'scenario stop',
+  'pause | resume',
   'reset',
   'speed <multiplier>',
   'inject <templateId> [--at <ISO|now|+d>] [--json <overrides>]',
@@ -67,9 +68,15 @@ export class VerisimCommand extends Command {
   }
 }
 
+/** Help is wrapped to the terminal's width, or to 80 columns when not on one (files, docs). */
+const helpWidth = (w: Io['stdout']) =>
+  w.isTTY === true ? ((w as { columns?: number }).columns ?? 80) : 80
+
 const commandOutput = (io: Io) => ({
   writeOut: (s: string) => void io.stdout.write(s),
   writeErr: (s: string) => void io.stderr.write(s),
+  getOutHelpWidth: () => helpWidth(io.stdout),
+  getErrHelpWidth: () => helpWidth(io.stderr),
   outputError: (s: string, write: (s: string) => void) =>
     write(`verisim: ${s.replace(/^error: /, '')}`),
 })
@@ -117,6 +124,32 @@ function fullName(cmd: Command): string {
 }
 
 /**
+ * Every command's `--help` as it prints off a terminal, in one Markdown section
+ * (docs/CLI.md's reference; `node scripts/gen-cli-doc.mjs` writes it there).
+ */
+export function renderHelpReference(): string {
+  let text = ''
+  const io: Io = {
+    stdout: { write: (s: string) => ((text += s), true) } as unknown as Io['stdout'],
+    stderr: { write: () => true } as unknown as Io['stderr'],
+    env: {},
+    cwd: '.',
+  }
+  const program = buildProgram(io)
+  const sections: string[] = []
+  const walk = (cmd: Command, path: string[]): void => {
+    text = ''
+    cmd.outputHelp()
+    sections.push(
+      `### \`verisim${path.map((p) => ` ${p}`).join('')} --help\`\n\n\`\`\`text\n${text.trimEnd()}\n\`\`\`\n`,
+    )
+    for (const sub of cmd.commands) if (sub.name() !== 'help') walk(sub, [...path, sub.name()])
+  }
+  walk(program, [])
+  return sections.join('\n')
+}
+
+/**
  * Runs `verisim <argv>`; resolves to the exit code.
  *
  * @example
@@ -133,12 +166,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     return EXIT_OK
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (
-        err.code === 'commander.helpDisplayed' ||
-        err.code === 'commander.version' ||
-        err.code === 'commander.help'
-      )
-        return EXIT_OK
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK
+      // help asked for (`verisim help`) is success; help shown for a missing subcommand is not
+      if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE
       // commander printed the message already
       return err.code === 'commander.executeSubCommandAsync' ? EXIT_FAILED : EXIT_USAGE
     }

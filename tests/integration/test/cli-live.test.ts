@@ -425,6 +425,17 @@ describe('control commands', () => {
     expect(notObject.stderr).toContain('--json "[3]" is invalid; expected a JSON object')
   })
 
+  it('pause should hold the simulation and resume continue it, saying so on a terminal', async () => {
+    const tty = fakeIo(true)
+    expect(await main(['pause', ...gw()], tty.io)).toBe(0)
+    expect(tty.stdout()).toMatch(/^paused at \S+ \(simulated\), speed /)
+    expect((await state()).paused).toBe(true)
+    const r = await run(['resume', ...gw()])
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ paused: false })
+    expect((await state()).paused).toBe(false)
+  })
+
   it('reset should clear the scenario and the injected events', async () => {
     const r = await run(['reset', ...gw()])
     expect(r.code, r.stderr).toBe(0)

@@ -322,6 +322,19 @@ export function registerControl(program: Command, io: Io): void {
     )
   })
 
+  for (const [name, what] of [
+    ['pause', 'hold the simulation at the time already generated'],
+    ['resume', 'continue a paused simulation'],
+  ] as const)
+    controlOptions(program.command(name).description(what)).action(async (opts: ControlFlags) => {
+      const c = context(opts, io)
+      c.print(
+        await requestJson(c.server, 'POST', `/api/simulation/${name}`),
+        (a) =>
+          `${a.paused ? 'paused' : 'running'} at ${time(a.currentSimulationTime)} (simulated), speed ${times(a.speed)}`,
+      )
+    })
+
   controlOptions(
     program
       .command('reset')
