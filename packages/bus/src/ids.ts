@@ -59,16 +59,19 @@ export function createIdSequence(after: string | null = null) {
     ms = p.ms
     seq = p.seq
   }
+  /** `${ms}-`, converted once per millisecond. */
+  let prefix = `${ms}-`
   return {
     next(nowMs: number): string {
       const t = Math.floor(nowMs)
       if (t > ms) {
         ms = t
         seq = 0
-      } else {
-        seq += 1
+        prefix = `${ms}-`
+        return `${prefix}0`
       }
-      return `${ms}-${seq}`
+      seq += 1
+      return prefix + seq
     },
     /** The last id issued (or the starting point), `null` before any. */
     last(): string | null {

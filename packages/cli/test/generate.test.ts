@@ -12,6 +12,7 @@ import { parse } from 'csv-parse/sync'
 import { parquetMetadata, parquetReadObjects } from 'hyparquet'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { compileValidator, StreamEventSchema } from '@verisim/schema'
+import { WORLD_MODULES } from '@verisim/worlds'
 import { run, runBin } from './helpers.js'
 
 const START = '2026-03-02T06:00:00Z'
@@ -236,6 +237,40 @@ describe('verisim generate: CSV and Parquet', () => {
     const truth = JSON.parse(readFileSync(join(dir, 'ground-truth.json'), 'utf8'))
     expect(total).toBe(truth.summary.events)
   }, 120_000)
+})
+
+describe('verisim generate: every world', () => {
+  it.each(Object.keys(WORLD_MODULES))(
+    '%s should generate valid envelopes with a ground truth',
+    async (id) => {
+      const out = join(tmp, `world-${id}.ndjson`)
+      const r = await run([
+        'generate',
+        '--world',
+        id,
+        '--start',
+        START,
+        '--duration',
+        '3h',
+        '--warmup-hours',
+        '6',
+        '--out',
+        out,
+      ])
+      expect(r.code, r.stderr).toBe(0)
+      const ls = readFileSync(out, 'utf8').trimEnd().split('\n')
+      expect(ls.length).toBeGreaterThan(10)
+      for (const l of ls.slice(0, 200)) {
+        const e = JSON.parse(l)
+        expect(validEvent.problems(e), l).toEqual([])
+        expect(e.world).toBe(id)
+      }
+      expect(
+        JSON.parse(readFileSync(out.replace('.ndjson', '.truth.json'), 'utf8')).summary.events,
+      ).toBe(ls.length)
+    },
+    60_000,
+  )
 })
 
 describe('verisim generate: bad command lines', () => {

@@ -189,11 +189,18 @@ async function generate(plan: GeneratePlan, io: Io): Promise<void> {
     const r = relative(io.cwd, p)
     return r.startsWith('..') || r === '' ? p : r
   }
-  const rate = Math.round(result.events / Math.max(secs, 0.001))
+  // the rate of the span written; the warm-up before --start is computed and not written
+  const writing = secs - result.warmupMs / 1000
+  const rate = Math.round(result.events / Math.max(writing, 0.001))
+  const warmupHours = Number(result.truth.generation.warmupHours)
   say(
     `verisim: ${result.events.toLocaleString('en-US')} events of world ${plan.world} (seed ${plan.seed}, ` +
       `${new Date(plan.start).toISOString()} → ${new Date(plan.end).toISOString()}) ` +
-      `in ${secs.toFixed(1)} s (${rate.toLocaleString('en-US')} events/s)${toStdout ? ' to standard output' : ''}\n`,
+      `written in ${writing.toFixed(1)} s (${rate.toLocaleString('en-US')} events/s)` +
+      (warmupHours > 0
+        ? ` after a ${warmupHours}-hour warm-up of ${(result.warmupMs / 1000).toFixed(1)} s`
+        : '') +
+      `${toStdout ? ' to standard output' : ''}\n`,
   )
   const w = Math.max(0, ...written.map((f) => show(f.path).length))
   for (const f of written)

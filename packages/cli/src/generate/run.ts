@@ -20,8 +20,9 @@ const STEP = 5 * 60_000
 
 export interface GenerationResult {
   events: number
-  /** Events of the warm-up before start (computed, not written). */
+  /** Events of the warm-up before start (computed, not written), and the wall milliseconds it took. */
   warmupEvents: number
+  warmupMs: number
   truth: GroundTruth
 }
 
@@ -37,22 +38,30 @@ export async function runGeneration(o: GenerationOptions): Promise<GenerationRes
   const { plan, world, sink } = o
   const warmupHours = plan.warmupHours ?? world.module.warmupHours
   const origin = plan.start - warmupHours * HOUR
+  const t0 = performance.now()
   const engine = createEngine({ world, seed: plan.seed, start: origin })
   let warmupEvents = 0
   while (engine.now < plan.start) {
     warmupEvents += engine.advance(Math.min(engine.now + HOUR, plan.start)).length
     o.onProgress?.(engine.now, 0)
   }
+  const warmupMs = performance.now() - t0
   const keep = streamFilter(plan.streams)
-  const encode = createEnvelopeEncoder(plan.world, createIdSequence())
+  // NDJSON needs the envelope; CSV and Parquet only the id (they serialize the fields themselves)
+  const ids = createIdSequence()
+  const encode = createEnvelopeEncoder(plan.world, ids)
+  const json = plan.format === 'ndjson'
+
   const truth = new TruthRecorder({ world, plan, origin, warmupHours })
   let events = 0
   let next = 0
   const emit = async (batch: SimEvent[]) => {
     for (const e of batch) {
       if (!keep(e.stream)) continue
-      const raw = encode(e, e.ts)
-      sink.add({ e, id: raw.id, json: raw.json })
+      if (json) {
+        const raw = encode(e, e.ts)
+        sink.add({ e, id: raw.id, json: raw.json })
+      } else sink.add({ e, id: ids.next(e.ts), json: '' })
       truth.observe(e)
       events++
       if (sink.full) await sink.flush()
@@ -69,7 +78,7 @@ export async function runGeneration(o: GenerationOptions): Promise<GenerationRes
     await emit(engine.advance(to))
     o.onProgress?.(engine.now, events)
   }
-  return { events, warmupEvents, truth: truth.finish(engine) }
+  return { events, warmupEvents, warmupMs, truth: truth.finish(engine) }
 }
 
 /** Scenario transitions due at `engine.now`, then the commands due, in order. */

@@ -17,7 +17,7 @@ import { CliFailure } from '../errors.js'
 import { fsReason } from '../lib/files.js'
 import type { Format } from './plan.js'
 
-/** One event to write: its engine form, its id and its envelope JSON. */
+/** One event to write: its engine form, its id and (NDJSON only) its envelope JSON. */
 export interface Row {
   e: SimEvent
   id: string
@@ -273,15 +273,16 @@ function parquetWriter(out: Output, world: string): Writer {
     const worlds = new Array<string>(n).fill(world)
     pq.write({
       columnData: [
-        { name: 'id', data: c.id },
+        // statistics (min/max) only where a reader can prune on them
+        { name: 'id', data: c.id, statistics: false },
         { name: 'world', data: worlds },
         { name: 'stream', data: c.stream },
         { name: 'channel', data: c.channel },
         { name: 'timestamp', data: c.ts },
         { name: 'normalizedValue', data: c.value },
         { name: 'anomalyFlag', data: c.flag },
-        { name: 'causes', data: c.causes },
-        { name: 'data', data: c.data },
+        { name: 'causes', data: c.causes, statistics: false },
+        { name: 'data', data: c.data, statistics: false },
       ],
       rowGroupSize: n,
     })
