@@ -274,7 +274,7 @@ function parquetWriter(out: Output, world: string): Writer {
     pq.write({
       columnData: [
         // statistics (min/max) only where a reader can prune on them
-        { name: 'id', data: c.id, statistics: false },
+        { name: 'id', data: c.id, statistics: false, encoding: 'PLAIN' },
         { name: 'world', data: worlds },
         { name: 'stream', data: c.stream },
         { name: 'channel', data: c.channel },
@@ -282,7 +282,7 @@ function parquetWriter(out: Output, world: string): Writer {
         { name: 'normalizedValue', data: c.value },
         { name: 'anomalyFlag', data: c.flag },
         { name: 'causes', data: c.causes, statistics: false },
-        { name: 'data', data: c.data, statistics: false },
+        { name: 'data', data: c.data, statistics: false, encoding: 'PLAIN' },
       ],
       rowGroupSize: n,
     })
