@@ -9,8 +9,11 @@
  * 3. runs the generator and the gateway with REDIS_URL set, their pino lines
  *    made readable and tagged `[generator]` / `[gateway]`;
  * 4. prints the URLs once the gateway is ready;
- * 5. on Ctrl-C / SIGTERM stops both (SIGTERM, SIGKILL after 10 s), then the Redis it
- *    started. If a service dies on its own, stops the rest and exits non-zero.
+ * 5. supervises them: a service that dies on its own is restarted with backoff
+ *    (0.5 s doubling to 8 s) and a log line while the other keeps serving; one that
+ *    dies within seconds of starting five times in a row stops everything;
+ * 6. on Ctrl-C / SIGTERM stops both (SIGTERM, SIGKILL after 10 s), then the Redis it
+ *    started.
  *
  * Settings come from the environment, then from a `.env` file at the repo root
  * (real environment variables win). See `.env.example`.
@@ -207,7 +210,28 @@ const children = new Map() // name → { child, exited: Promise<{code, signal}> 
 let redis
 let stopping
 
+/** Restart backoff: 0.5 s doubling to 8 s; back to 0.5 s once a process ran a minute. */
+export const RESTART = { firstMs: 500, maxMs: 8000, stableMs: 60_000, giveUpAfter: 5 }
+
+/**
+ * The supervisor's decision after `name` exited on its own: restart after `delayMs`,
+ * or give up when it died `giveUpAfter` times in a row within seconds of starting
+ * (a setting or a build that cannot work: restarting would only repeat it).
+ *
+ * @example
+ * nextRestart({ ranMs: 120_000, failures: 3 }) // { delayMs: 500, failures: 1 }
+ * nextRestart({ ranMs: 800, failures: 1 })     // { delayMs: 1000, failures: 2 }
+ */
+export function nextRestart({ ranMs, failures }) {
+  const n = ranMs >= RESTART.stableMs ? 1 : failures + 1
+  if (ranMs < 5000 && n >= RESTART.giveUpAfter) return { giveUp: true, failures: n }
+  return { delayMs: Math.min(RESTART.maxMs, RESTART.firstMs * 2 ** (n - 1)), failures: n }
+}
+
+const failures = new Map() // name → consecutive quick failures
+
 function startService(name, env) {
+  const startedAt = Date.now()
   const child = spawn(process.execPath, [join(root, `services/${name}/dist/main.js`)], {
     cwd: root,
     env,
@@ -223,14 +247,33 @@ function startService(name, env) {
     child.once('exit', (code, signal) => resolve({ code, signal }))
   })
   children.set(name, { child, exited })
+  if (child.pid) say('start', dim(`${name} started (pid ${child.pid})`))
   exited.then(({ code, signal }) => {
     if (stopping) return
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`
+    const next = nextRestart({ ranMs: Date.now() - startedAt, failures: failures.get(name) ?? 0 })
+    failures.set(name, next.failures)
+    if (next.giveUp) {
+      say(
+        'start',
+        paint(
+          '31',
+          `${name} ${how} ${next.failures} times in a row within seconds of starting; stopping everything (its log is above).`,
+        ),
+      )
+      void shutdown(1)
+      return
+    }
     say(
       'start',
-      paint('31', `${name} ${how} while running; stopping everything (its log is above).`),
+      paint(
+        '33',
+        `${name} ${how}; restarting it in ${next.delayMs / 1000} s (restart ${next.failures} in a row); the other keeps serving`,
+      ),
     )
-    void shutdown(1)
+    setTimeout(() => {
+      if (!stopping) startService(name, env)
+    }, next.delayMs)
   })
 }
 
