@@ -24,6 +24,7 @@ import {
 } from '@verisim/sim'
 import { ControlError } from '../control.js'
 import { seriesDoc, type RegenerationJob, type RegenerationResult } from './doc.js'
+import { KEEP_COMPLETED, KEEP_FAILED } from '../jobs/retention.js'
 
 export const HISTORY_QUEUE = 'history'
 
@@ -431,8 +432,8 @@ export class HistoryService {
     }
     const job = await this.#queue.add('regenerate', data, {
       jobId: `v${version}-${Date.now()}`,
-      removeOnComplete: 50,
-      removeOnFail: 50,
+      removeOnComplete: KEEP_COMPLETED,
+      removeOnFail: KEEP_FAILED,
     })
     this.#pending.add(job.id!)
     await this.#jobState(job.id!, version, 'queued', 0)

@@ -32,6 +32,7 @@ import {
   type WorldKeys,
 } from '@verisim/bus'
 import type { GeneratorMetrics } from '../metrics.js'
+import { KEEP_COMPLETED, KEEP_FAILED } from './retention.js'
 
 export const CLEANUP_QUEUE = 'cleanup'
 /** The fixed id of the job scheduler: upserting it again updates, never duplicates. */
@@ -171,7 +172,7 @@ export class CleanupJob {
       {
         name: 'cleanup',
         data: {},
-        opts: { removeOnComplete: 100, removeOnFail: 100, attempts: 1 },
+        opts: { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED, attempts: 1 },
       },
     )
   }

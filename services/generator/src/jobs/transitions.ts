@@ -13,6 +13,7 @@ import { Queue, Worker, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { sendControl, type WorldKeys } from '@verisim/bus'
+import { KEEP_COMPLETED, KEEP_FAILED } from './retention.js'
 
 export const TRANSITIONS_QUEUE = 'transitions'
 
@@ -85,8 +86,8 @@ export class TransitionScheduler {
     await this.#queue.add('transition', next, {
       jobId: this.#currentJobId,
       delay,
-      removeOnComplete: 100,
-      removeOnFail: 100,
+      removeOnComplete: KEEP_COMPLETED,
+      removeOnFail: KEEP_FAILED,
     })
     this.#log.info(
       { runId: next.runId, to: next.to, at: new Date(next.at).toISOString(), inMs: delay },
@@ -111,8 +112,8 @@ export class TransitionScheduler {
       await this.#queue.add('transition', t, {
         jobId: again,
         delay: wallDelay(t.at, this.#clock),
-        removeOnComplete: 100,
-        removeOnFail: 100,
+        removeOnComplete: KEEP_COMPLETED,
+        removeOnFail: KEEP_FAILED,
       })
       return
     }

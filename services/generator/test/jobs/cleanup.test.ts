@@ -21,6 +21,7 @@ import {
   runCleanup,
 } from '../../src/jobs/cleanup.js'
 import { createMetrics } from '../../src/metrics.js'
+import { KEEP_COMPLETED } from '../../src/jobs/retention.js'
 import { openTestRedis, testPrefix } from '@verisim/bus/testing'
 
 const CHANNELS = ['customer', 'session']
@@ -177,5 +178,34 @@ describe('CleanupJob', () => {
     const metricsText = await metrics.registry.metrics()
     expect(metricsText).toMatch(/verisim_generator_cleanup_runs_total\{outcome="ok"\} \d+/)
     await Promise.all([job.close(), job.close()])
+  }, 30_000)
+
+  it('should keep no more than the last 20 completed jobs (a job hash every period would pile up forever)', async () => {
+    const keys = createKeys(prefix, 'kept')
+    const metrics = createMetrics()
+    const job = new CleanupJob({
+      redisUrl: handle.url,
+      keys,
+      everyMs: 50,
+      maxLen: 1_000_000,
+      retentionMs: 0,
+      minIdleMs: 0,
+      log: pino({ level: 'silent' }),
+      metrics,
+    })
+    await job.start()
+    const runs = async () =>
+      (await metrics.cleanupRuns.get()).values.find((v) => v.labels.outcome === 'ok')?.value ?? 0
+    const deadline = Date.now() + 15_000
+    while ((await runs()) < 40) {
+      if (Date.now() > deadline) throw new Error('timed out waiting for 40 runs')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    const queue = new Queue(CLEANUP_QUEUE, { connection: redis, prefix: keys.bullPrefix })
+    expect(await queue.getCompletedCount()).toBeLessThanOrEqual(KEEP_COMPLETED.count!)
+    const jobHashes = (await redis.keys(`${keys.bullPrefix}:${CLEANUP_QUEUE}:repeat:*:*`)).length
+    expect(jobHashes).toBeLessThanOrEqual(KEEP_COMPLETED.count! + 2)
+    await queue.close()
+    await job.close()
   }, 30_000)
 })
