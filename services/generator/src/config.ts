@@ -33,6 +33,8 @@ export interface GeneratorConfig {
   warmupHours: number | undefined
   /** Period of the cleanup job (zombie consumer groups, stream trimming). */
   cleanupEveryMs: number
+  /** Modified history versions kept in Redis (the served one included); older ones are deleted. */
+  historyKeepVersions: number
   /** Time window kept per channel stream (`MINID` trim by the cleanup job); 0 keeps by count only. */
   retentionMs: number
   /** Wall milliseconds between engine snapshots (a restart restores the latest plus the commands after it). */
@@ -83,6 +85,11 @@ export function loadConfig(env: Env = process.env, now = Date.now()): GeneratorC
     retentionMs: num(env, 'VERISIM_RETENTION_MS', 0, {
       min: 0,
       max: 365 * 86_400_000,
+      integer: true,
+    }),
+    historyKeepVersions: num(env, 'VERISIM_HISTORY_KEEP_VERSIONS', 10, {
+      min: 1,
+      max: 1000,
       integer: true,
     }),
     snapshotEveryMs: num(env, 'VERISIM_SNAPSHOT_EVERY_MS', 60_000, {

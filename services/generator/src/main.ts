@@ -99,6 +99,7 @@ async function main(): Promise<void> {
     origin: start - warmupHours * HOUR_MS,
     log,
     announce: (data) => announce(data),
+    keepVersions: config.historyKeepVersions,
   })
   await history.init(previous !== null)
   const metrics = createMetrics()

@@ -13,7 +13,9 @@ const DAY = 86_400_000
 const Q = 900_000
 
 beforeAll(async () => {
-  stack = await startStack({ env: { VERISIM_SPEED: '1800', VERISIM_START: START } })
+  stack = await startStack({
+    env: { VERISIM_SPEED: '1800', VERISIM_START: START, VERISIM_HISTORY_KEEP_VERSIONS: '2' },
+  })
 })
 afterAll(async () => {
   await stack?.stop()
@@ -226,6 +228,26 @@ describe('regeneration', () => {
     })
     expect(outside.status).toBe(400)
     expect(outside.body.error.message).toMatch(/start/)
+  })
+
+  it('should keep only the newest modified versions (VERISIM_HISTORY_KEEP_VERSIONS=2), deleting older documents', async () => {
+    const { status, body } = await call('POST', '/api/events/external', {
+      templateId: 'tiktok-mention',
+      timestamp: new Date(runStart - 20 * DAY + 19 * 3_600_000).toISOString(),
+    })
+    expect(status).toBe(200)
+    expect((body.event ?? body).history.version).toBe(3)
+    await until(
+      async () => (await call('GET', '/api/simulation/history/versions')).body.current === 3,
+      20_000,
+      'version 3',
+    )
+    const versions = (await call('GET', '/api/simulation/history/versions')).body.versions as {
+      version: number
+    }[]
+    expect(versions.map((v) => v.version)).toEqual([0, 2, 3])
+    const docs = await stack.redis.keys(`${stack.prefix}:{tutoring}:hist:v:*`)
+    expect(docs.map((k) => Number(k.split(':').at(-1))).sort()).toEqual([0, 2, 3])
   })
 
   it('should return to the identical baseline on reset', async () => {

@@ -44,7 +44,12 @@ export interface HistoryServiceOptions {
   log: Logger
   /** A progress or completion to announce on `simulation_control`. */
   announce: (data: Record<string, unknown>) => void
+  /** Modified versions kept, the served one included (default {@link KEEP_HISTORY_VERSIONS}). */
+  keepVersions?: number
 }
+
+/** Modified history versions kept (besides the baseline); older ones are deleted. */
+export const KEEP_HISTORY_VERSIONS = 10
 
 export class HistoryService {
   readonly #o: HistoryServiceOptions
@@ -470,6 +475,7 @@ export class HistoryService {
       ],
       job: { id: jobId, version: d.version, state: 'completed', progress: 100 },
     }))
+    await this.#pruneVersions()
     this.#o.log.info(
       { version: d.version, ms: r.ms, description: d.description },
       'history regenerated',
@@ -497,6 +503,31 @@ export class HistoryService {
     const job: HistoryJobState = { id, version, state, progress, ...(error ? { error } : {}) }
     await this.#updateMeta((m) => ({ ...m, job }))
     this.#o.announce({ status: state, jobId: id, version, progress, ...(error ? { error } : {}) })
+  }
+
+  /**
+   * Keeps the baseline, the served version and the newest modified versions
+   * (`keepVersions`, default {@link KEEP_HISTORY_VERSIONS}); older version documents
+   * (about 1.3 MB each for tutoring) are deleted, so modifications never pile up in Redis.
+   */
+  async #pruneVersions(): Promise<void> {
+    const m = this.#meta
+    if (!m) return
+    const keep = this.#o.keepVersions ?? KEEP_HISTORY_VERSIONS
+    const modified = m.versions.filter((v) => v.version !== 0 && v.version !== m.current)
+    const drop = new Set(
+      modified
+        .sort((a, b) => a.version - b.version)
+        .slice(0, Math.max(0, modified.length - (keep - 1)))
+        .map((v) => v.version),
+    )
+    if (drop.size === 0) return
+    await this.#o.redis.del(...[...drop].map((v) => this.#k.doc(v)))
+    await this.#updateMeta((x) => ({
+      ...x,
+      versions: x.versions.filter((v) => !drop.has(v.version)),
+    }))
+    this.#o.log.info({ dropped: [...drop], kept: keep }, 'old history versions deleted')
   }
 
   async #updateMeta(f: (m: HistoryMeta) => HistoryMeta): Promise<void> {
