@@ -3,7 +3,7 @@
  * path for resuming clients, and what tests compare deliveries against.
  */
 import type { Redis } from 'ioredis'
-import { compareIds } from './ids.js'
+import { compareIds, formatId, parseId } from './ids.js'
 import { entryToRawEvent, type RawEvent } from './entry.js'
 import type { WorldKeys } from './keys.js'
 
@@ -100,4 +100,101 @@ export async function retentionFloor(
     if (compareIds(candidate, floor) > 0) floor = candidate
   }
   return floor
+}
+
+/** The simulation timestamp inside an envelope, without parsing all of it ('' when absent). */
+export function envelopeTimestamp(json: string): string {
+  const at = json.indexOf('"timestamp":"')
+  return at === -1 ? '' : json.slice(at + 13, json.indexOf('"', at + 13))
+}
+
+type Entry = [id: string, fields: string[]]
+
+/** The simulation timestamp of a stream entry (its envelope field `e`). */
+function entryTimestamp(entry: Entry): string {
+  const fields = entry[1]
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 'e') return envelopeTimestamp(fields[i + 1] as string)
+  }
+  return ''
+}
+
+/**
+ * The last entry of one channel with `id <= upTo` whose simulation time is at
+ * or before `limit` (an ISO string as `toISOString` writes it), found by
+ * binary search with `XRANGE … COUNT 1` probes; O(log(ms span) + log(seq
+ * span)) round trips, never a scan. Relies on simulation time being monotone
+ * in id order.
+ *
+ * Invariant: `lo` is an entry at or before `limit`; every entry with
+ * `id >= hi` (exclusive bound) is after it. Each probe reads the first entry
+ * in `[mid, hi)`: none or after `limit` moves `hi` to `mid`; at or before it
+ * moves `lo` to that entry. `mid` halves the millisecond gap first, then the
+ * sequence gap within one millisecond; when `lo` and `hi` sit in adjacent
+ * milliseconds with `hi` at `<ms>-0`, one reverse probe reads the last entry
+ * of `lo`'s millisecond, which bounds its sequence numbers.
+ */
+async function lastAtOrBeforeInChannel(
+  redis: Redis,
+  key: string,
+  limit: string,
+  upTo: string,
+): Promise<string | null> {
+  const first = (await redis.xrange(key, '-', upTo, 'COUNT', 1))[0] as Entry | undefined
+  if (!first || entryTimestamp(first) > limit) return null
+  const last = (await redis.xrevrange(key, upTo, '-', 'COUNT', 1))[0] as Entry
+  if (entryTimestamp(last) <= limit) return last[0]
+  let lo = parseId(first[0])
+  let hi = parseId(last[0])
+  for (;;) {
+    let mid: string
+    if (lo.ms === hi.ms) {
+      if (hi.seq - lo.seq <= 1) return formatId(lo)
+      mid = `${lo.ms}-${Math.floor((lo.seq + hi.seq) / 2)}`
+    } else if (hi.ms - lo.ms >= 2) {
+      mid = `${Math.floor((lo.ms + hi.ms) / 2)}-0`
+    } else if (hi.seq > 0) {
+      mid = `${hi.ms}-0`
+    } else {
+      // hi = (lo.ms + 1)-0: what lies between is the rest of lo's millisecond.
+      const tail = (
+        await redis.xrevrange(key, `(${formatId(hi)}`, `(${formatId(lo)}`, 'COUNT', 1)
+      )[0] as Entry | undefined
+      if (!tail) return formatId(lo)
+      if (entryTimestamp(tail) <= limit) return tail[0]
+      hi = parseId(tail[0])
+      continue
+    }
+    const probe = (await redis.xrange(key, mid, `(${formatId(hi)}`, 'COUNT', 1))[0] as
+      Entry | undefined
+    if (probe && entryTimestamp(probe) <= limit) lo = parseId(probe[0])
+    else hi = parseId(mid)
+  }
+}
+
+/**
+ * Id of the last stored event (over every channel, `id <= upTo`) whose
+ * simulation time is at or before `iso`, or `null` when there is none. Each
+ * channel is binary-searched on its own (simulation time is monotone in id
+ * order, so the answer is the highest of the channels' answers): a few dozen
+ * `XRANGE … COUNT 1` probes per channel, whatever the number of stored events.
+ *
+ * @example
+ * await findIdAtOrBefore(redis, keys, channels, '2026-11-23T10:15:00.000Z', frontier)
+ * // '1764000000000-12' (or null when every stored event is later)
+ */
+export async function findIdAtOrBefore(
+  redis: Redis,
+  keys: WorldKeys,
+  channels: readonly string[],
+  iso: string,
+  upTo: string,
+): Promise<string | null> {
+  const limit = new Date(iso).toISOString()
+  const found = await Promise.all(
+    channels.map((ch) => lastAtOrBeforeInChannel(redis, keys.channel(ch), limit, upTo)),
+  )
+  let best: string | null = null
+  for (const id of found) if (id !== null && (best === null || compareIds(id, best) > 0)) best = id
+  return best
 }

@@ -12,6 +12,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { Logger } from 'pino'
 import { MAX_FRAME_BYTES } from '@verisim/schema'
 import type { GatewayConfig } from './config.js'
+import { registerExpensiveReads } from './expensive.js'
 import configPlugin from './plugins/app/config.js'
 import metricsPlugin from './plugins/app/metrics.js'
 import redisPlugin from './plugins/app/redis.js'
@@ -70,6 +71,8 @@ export async function buildApp(config: GatewayConfig, log: Logger) {
     },
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
+  // Rate limiting and compression, for the routes that opt in (expensive reads).
+  await registerExpensiveReads(app, config)
 
   // The app's own plugins
   await app.register(configPlugin, { config })

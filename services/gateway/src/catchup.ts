@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis'
 import type { MatchableEvent } from '@verisim/schema'
 import {
   compareIds,
+  findIdAtOrBefore,
   lastStoredId,
   readEpoch,
   readRange,
@@ -14,6 +15,8 @@ import {
   type RawEvent,
   type WorldKeys,
 } from '@verisim/bus'
+
+export { envelopeTimestamp } from '@verisim/bus'
 
 export type ResumePoint = { lastId: string } | { lastTimestamp: string }
 
@@ -30,12 +33,6 @@ export interface CatchupContext {
   pageSize?: number
 }
 
-/** The simulation timestamp inside an envelope, without parsing all of it. */
-export function envelopeTimestamp(json: string): string {
-  const at = json.indexOf('"timestamp":"')
-  return at === -1 ? '' : json.slice(at + 13, json.indexOf('"', at + 13))
-}
-
 export async function planCatchup(
   ctx: CatchupContext,
   point: ResumePoint,
@@ -46,7 +43,14 @@ export async function planCatchup(
   const trimmed = await retentionFloor(ctx.redis, ctx.keys, ctx.channels)
 
   if ('lastTimestamp' in point) {
-    const after = await findIdBefore(ctx, point.lastTimestamp, frontier)
+    // Binary search over the channel streams (O(log n) probes), never a scan.
+    const after = await findIdAtOrBefore(
+      ctx.redis,
+      ctx.keys,
+      ctx.channels,
+      point.lastTimestamp,
+      frontier,
+    )
     if (after === null && compareIds(trimmed, '0-0') > 0) return { kind: 'lost', reason: 'too_old' }
     return { kind: 'replay', after, upTo: frontier }
   }
@@ -64,26 +68,6 @@ export async function planCatchup(
     return { kind: 'current', after: lastId }
   }
   return { kind: 'replay', after: lastId, upTo: frontier }
-}
-
-/** Id of the last stored event whose simulation time is at or before `iso` (null if none). */
-async function findIdBefore(
-  ctx: CatchupContext,
-  iso: string,
-  upTo: string,
-): Promise<string | null> {
-  const limit = new Date(iso).toISOString()
-  let after: string | null = null
-  let found: string | null = null
-  for (;;) {
-    const page = await readRange(ctx.redis, ctx.keys, ctx.channels, after, upTo, 2000)
-    for (const e of page.events) {
-      if (envelopeTimestamp(e.json) > limit) return found
-      found = e.id
-    }
-    if (!page.more || page.events.length === 0) return found
-    after = (page.events[page.events.length - 1] as RawEvent).id
-  }
 }
 
 /** Pages of missed events matching the client's topics, in id order. */

@@ -21,6 +21,13 @@ export interface GatewayConfig {
   /** Interval of server pings on WebSocket; a client silent for 3 intervals is closed. */
   pingIntervalMs: number
   sseHeartbeatMs: number
+  /** Requests per client per window to each expensive read (history, events lists …); 0 = no limit. */
+  rateLimitMax: number
+  rateLimitWindowMs: number
+  /** Bytes of compressed history responses kept in memory. */
+  historyCacheBytes: number
+  /** History responses built at the same time (the rest wait their turn). */
+  historyBuilds: number
 }
 
 export { ConfigError }
@@ -50,5 +57,9 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     ),
     pingIntervalMs: int(env, 'VERISIM_PING_INTERVAL_MS', 30_000, 100, 600_000),
     sseHeartbeatMs: int(env, 'VERISIM_SSE_HEARTBEAT_MS', 15_000, 100, 600_000),
+    rateLimitMax: int(env, 'VERISIM_RATE_LIMIT_MAX', 60, 0, 1_000_000),
+    rateLimitWindowMs: int(env, 'VERISIM_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
+    historyCacheBytes: int(env, 'VERISIM_HISTORY_CACHE_MB', 64, 0, 4096) * 1024 * 1024,
+    historyBuilds: int(env, 'VERISIM_HISTORY_BUILDS', 1, 1, 16),
   }
 }

@@ -10,12 +10,14 @@ export const ErrorCode = {
   notReady: 'VS_GW_NOT_READY',
   unknownTopic: 'VS_GW_UNKNOWN_TOPIC',
   unauthorized: 'VS_GW_UNAUTHORIZED',
+  rateLimited: 'VS_GW_RATE_LIMITED',
   internal: 'VS_GW_INTERNAL',
 } as const
 
 export const NotReadyError = createError(ErrorCode.notReady, '%s', 503)
 export const UnknownTopicHttpError = createError(ErrorCode.unknownTopic, '%s', 400)
 export const BadRequestError = createError(ErrorCode.badRequest, '%s', 400)
+export const RateLimitedError = createError(ErrorCode.rateLimited, '%s', 429)
 
 export const ErrorBody = {
   type: 'object',

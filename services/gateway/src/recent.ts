@@ -5,8 +5,14 @@
  */
 import type { Redis } from 'ioredis'
 import type { MatchableEvent } from '@verisim/schema'
-import { compareIds, entryToRawEvent, readRange, type RawEvent, type WorldKeys } from '@verisim/bus'
-import { envelopeTimestamp } from './catchup.js'
+import {
+  compareIds,
+  entryToRawEvent,
+  findIdAtOrBefore,
+  readRange,
+  type RawEvent,
+  type WorldKeys,
+} from '@verisim/bus'
 
 /** Most entries one request reads (per channel going back; in all going forward). */
 export const RECENT_MAX_SCAN = 5000
@@ -28,15 +34,14 @@ export interface RecentResult {
 
 /**
  * Going back from `upTo`, each channel until it has `keep` matching events,
- * `older(e)` says the channel has gone far enough, it is exhausted, or
- * `maxScan` entries were read. Returns every match found, in id order.
+ * it is exhausted, or `maxScan` entries were read. Returns every match found,
+ * in id order.
  */
 async function readBack(
   ctx: RecentContext,
   match: (e: MatchableEvent) => boolean,
   upTo: string,
   keep: number,
-  older: (e: RawEvent) => boolean,
   maxScan: number,
 ): Promise<RawEvent[]> {
   const found: RawEvent[] = []
@@ -70,10 +75,6 @@ async function readBack(
       s.scanned += list.length
       for (const [id, fields] of list) {
         const e = entryToRawEvent(s.channel, id, fields)
-        if (older(e)) {
-          s.done = true
-          break
-        }
         if (!match(e)) continue
         found.push(e)
         if (++s.kept >= keep) {
@@ -94,7 +95,7 @@ async function readBack(
  * - no `since`: the newest `limit`;
  * - `since` an id: the first `limit` after it (reads forward at most `maxScan` entries);
  * - `since` a time: the first `limit` whose simulation time is after it
- *   (looks back at most `maxScan` entries per channel).
+ *   (found by binary search, then read forward like an id).
  */
 export async function readRecent(
   ctx: RecentContext,
@@ -104,26 +105,29 @@ export async function readRecent(
   const { since, limit, upTo } = opts
   const maxScan = opts.maxScan ?? RECENT_MAX_SCAN
   if (since === null) {
-    const found = await readBack(ctx, match, upTo, limit, () => false, maxScan)
+    const found = await readBack(ctx, match, upTo, limit, maxScan)
     return { events: found.slice(-limit), lastId: upTo }
   }
   if ('time' in since) {
-    const after = new Date(since.time).toISOString()
-    const found = await readBack(
-      ctx,
-      match,
-      upTo,
-      Infinity,
-      (e) => envelopeTimestamp(e.json) <= after,
-      maxScan,
-    )
-    if (found.length <= limit) return { events: found, lastId: upTo }
-    const events = found.slice(0, limit)
-    return { events, lastId: (events[events.length - 1] as RawEvent).id }
+    // Where the time falls in the total order, by binary search (no scan back).
+    const after = await findIdAtOrBefore(ctx.redis, ctx.keys, ctx.channels, since.time, upTo)
+    return readForward(ctx, match, after, upTo, limit, maxScan)
   }
   if (compareIds(since.id, upTo) >= 0) return { events: [], lastId: since.id }
+  return readForward(ctx, match, since.id, upTo, limit, maxScan)
+}
+
+/** The first `limit` matches after `after` (null: from the oldest stored), reading at most `maxScan` entries. */
+async function readForward(
+  ctx: RecentContext,
+  match: (e: MatchableEvent) => boolean,
+  after: string | null,
+  upTo: string,
+  limit: number,
+  maxScan: number,
+): Promise<RecentResult> {
   const events: RawEvent[] = []
-  let cursor = since.id
+  let cursor = after
   let scanned = 0
   for (;;) {
     const page = await readRange(ctx.redis, ctx.keys, ctx.channels, cursor, upTo, 1000)
@@ -136,6 +140,6 @@ export async function readRecent(
     }
     if (!page.more || page.events.length === 0) return { events, lastId: upTo }
     // Bounded: what was read is skipped past, the caller goes on from `lastId`.
-    if (scanned >= maxScan) return { events, lastId: cursor }
+    if (scanned >= maxScan) return { events, lastId: cursor ?? upTo }
   }
 }

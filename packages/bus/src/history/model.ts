@@ -279,40 +279,52 @@ function valueOf(acc: PointTotals, measure: HistoryMeasure): number | null {
 }
 
 /**
- * Rolls the stored buckets up into points of `range.interval`: the served
- * document before the run start, live buckets from the bucket that holds it
- * (that bucket is its baseline part plus its live part).
+ * A history response built one stream at a time: the time range and events
+ * at once, each stream's points on demand, so a caller can serialize a large
+ * response in chunks and give the event loop back between them.
+ */
+export interface HistoryRollUp {
+  timeRange: HistoryTimeRange
+  /** The streams of the response, in order (unknown ones left out). */
+  streams: readonly string[]
+  /** The points of one of `streams`. */
+  points(name: string): HistoryPoint[]
+  events: HistoryExternalEvent[]
+}
+
+/**
+ * Like {@link rollUpHistory}, but each stream's points are computed only when
+ * asked for (`points(name)`, a few milliseconds for the longest ranges).
  *
  * @example
- * const range = resolveHistoryRange(meta, now, { interval: '1h' })
- * const res = rollUpHistory({ meta, doc, live, stats, events }, range, now)
- * res.streams['session.completed'] // [{ timestamp, value, normalized }, …]
+ * const r = startHistoryRollUp(sources, range, now)
+ * for (const name of r.streams) write(name, r.points(name))
  */
-export function rollUpHistory(
+export function startHistoryRollUp(
   src: HistorySources,
   range: HistoryRange,
   nowMs: number,
-): HistoryResponse {
+): HistoryRollUp {
   const { meta, doc, live, stats } = src
   const index = new Map(meta.streams.map((s, i) => [s.name, i]))
   const liveFrom = liveFromBucket(meta)
   const baselines = stats?.intervals[range.interval]
-  const streams: Record<string, HistoryPoint[]> = {}
   const acc: PointTotals = { count: 0, valued: 0, sum: 0, expected: 0 }
   const signal = stats?.signal
   // Formatting a time costs more than the rest of a point: once per point, not per stream.
-  const stamps = Array.from({ length: range.points }, (_, k) =>
-    iso(range.startMs + k * range.intervalMs),
-  )
-  for (const name of range.streams) {
+  let stamps: string[] | null = null
+  const points = (name: string): HistoryPoint[] => {
     const i = index.get(name)
-    if (i === undefined) continue
+    if (i === undefined) return []
+    stamps ??= Array.from({ length: range.points }, (_, k) =>
+      iso(range.startMs + k * range.intervalMs),
+    )
     const measure = meta.streams[i]!.measure
     const series = doc.streams[name]
     const baseline = baselines?.[name]
     const sig = signal?.streams[name]
     const expected = sig && { from: signal!.from, n: signal!.n, values: sig.expected }
-    const points: HistoryPoint[] = new Array(range.points)
+    const out: HistoryPoint[] = new Array(range.points)
     for (let k = 0; k < range.points; k++) {
       const t = range.startMs + k * range.intervalMs
       accumulate(acc, doc, series, live, liveFrom, i, t, range.intervalMs, nowMs, expected)
@@ -327,9 +339,9 @@ export function rollUpHistory(
               : normalizePoint(value, baseline, t)
       const p: HistoryPoint = { timestamp: stamps[k]!, value, normalized }
       if (t + range.intervalMs > nowMs) p.partial = true
-      points[k] = p
+      out[k] = p
     }
-    streams[name] = points
+    return out
   }
   return {
     timeRange: {
@@ -342,12 +354,45 @@ export function rollUpHistory(
       version: meta.current,
       mode: meta.mode,
     },
-    streams,
+    streams: range.streams.filter((n) => index.has(n)),
+    points,
     events: src.events.filter((e) => {
       const at = typeof e.at === 'number' ? e.at : Date.parse(e.timestamp)
       return at >= range.startMs && at < range.endMs
     }),
   }
+}
+
+/**
+ * Whether a history range's answer can still change (other than
+ * `timeRange.now`) without a new history version: true while any of its
+ * points covers a live bucket that is still open (ended less than one bucket
+ * of simulation time before now) or the future.
+ */
+export function historyRangeIsOpen(meta: HistoryMeta, range: HistoryRange, nowMs: number): boolean {
+  const bucketMs = meta.bucketMs || HISTORY_BUCKET_MS
+  return range.startMs + range.points * range.intervalMs > nowMs - bucketMs
+}
+
+/**
+ * Rolls the stored buckets up into points of `range.interval`: the served
+ * document before the run start, live buckets from the bucket that holds it
+ * (that bucket is its baseline part plus its live part).
+ *
+ * @example
+ * const range = resolveHistoryRange(meta, now, { interval: '1h' })
+ * const res = rollUpHistory({ meta, doc, live, stats, events }, range, now)
+ * res.streams['session.completed'] // [{ timestamp, value, normalized }, …]
+ */
+export function rollUpHistory(
+  src: HistorySources,
+  range: HistoryRange,
+  nowMs: number,
+): HistoryResponse {
+  const r = startHistoryRollUp(src, range, nowMs)
+  const streams: Record<string, HistoryPoint[]> = {}
+  for (const name of r.streams) streams[name] = r.points(name)
+  return { timeRange: r.timeRange, streams, events: r.events }
 }
 
 /**

@@ -4,17 +4,22 @@
  * versions and diff requests through the read model (`./model.ts`), keeping
  * parsed documents and sealed live buckets in memory.
  */
+import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { historyKeys, type WorldKeys } from '../keys.js'
 import { HistoryError, HistoryErrorCode } from './errors.js'
 import {
   DEFAULT_DIFF_INTERVAL,
   diffHistory,
+  historyRangeIsOpen,
   liveBucketStarts,
   resolveHistoryRange,
   rollUpHistory,
   selectStatistics,
+  startHistoryRollUp,
   type HistoryDiff,
+  type HistoryRange,
+  type HistoryRollUp,
   type HistoryRequest,
   type HistoryResponse,
   type HistoryStatisticsRequest,
@@ -66,8 +71,29 @@ export interface HistoryDiffRequest {
   interval?: HistoryIntervalName
 }
 
+/**
+ * A history request fixed against the stored history, before anything large
+ * is read: what it will answer and an identity of that answer.
+ */
+export interface HistoryPlan {
+  range: HistoryRange
+  nowMs: number
+  /**
+   * Equal identities, equal answers (but `timeRange.now`): the run, the served
+   * version and its baseline, the external events, the range, and — while the
+   * range still covers open live buckets (`open`) — the current simulation time.
+   */
+  identity: string
+  /** The answer can still change without a new version (it reaches open live buckets). */
+  open: boolean
+  /** Reads the document and live buckets; the points are computed per stream on demand. */
+  load(): Promise<HistoryRollUp>
+}
+
 export interface HistoryReader {
   history(request: HistoryRequest): Promise<HistoryResponse>
+  /** Fixes a request (errors as {@link HistoryReader.history}) without reading the document yet. */
+  plan(request: HistoryRequest): Promise<HistoryPlan>
   statistics(request: HistoryStatisticsRequest): Promise<HistoryStatisticsResponse>
   versions(): Promise<HistoryVersionsResponse>
   diff(request: HistoryDiffRequest): Promise<HistoryDiff>
@@ -117,6 +143,15 @@ export function createHistoryReader(opts: HistoryReaderOptions): HistoryReader {
     return stats.value
   }
   const parseEvents = memoJson<HistoryExternalEvent[]>()
+  /** Digest of the stored external events, recomputed only when their text changes. */
+  let eventsDigest = { raw: '', digest: '-' }
+  const digestEvents = (raw: string | null) => {
+    if (raw === null) return '-'
+    if (raw !== eventsDigest.raw) {
+      eventsDigest = { raw, digest: createHash('sha1').update(raw).digest('base64url') }
+    }
+    return eventsDigest.digest
+  }
   const docs = new Map<string, Promise<HistoryDoc | null>>()
   let live: { id: string; sealed: Map<number, LiveBucket | null> } = { id: '', sealed: new Map() }
 
@@ -125,6 +160,7 @@ export function createHistoryReader(opts: HistoryReaderOptions): HistoryReader {
     nowMs: number
     stats: HistoryStats | null
     events: HistoryExternalEvent[]
+    eventsDigest: string
   }
 
   async function snapshot(what: { stats?: boolean; events?: boolean }): Promise<Snapshot> {
@@ -159,6 +195,7 @@ export function createHistoryReader(opts: HistoryReaderOptions): HistoryReader {
       nowMs,
       stats: what.stats ? await loadStats(meta) : null,
       events: rawEvents ? parseEvents(rawEvents) : [],
+      eventsDigest: digestEvents(rawEvents ?? null),
     }
   }
 
@@ -233,7 +270,48 @@ export function createHistoryReader(opts: HistoryReaderOptions): HistoryReader {
     return out
   }
 
+  async function plan(request: HistoryRequest): Promise<HistoryPlan> {
+    const snap = await snapshot({ stats: true, events: true })
+    const { meta, nowMs } = snap
+    const range = resolveHistoryRange(meta, nowMs, request)
+    const open = historyRangeIsOpen(meta, range, nowMs)
+    const served = meta.versions.find((v) => v.version === meta.current)
+    const identity = [
+      meta.world,
+      meta.runStartedAt,
+      meta.from,
+      meta.current,
+      served?.createdAt ?? '',
+      meta.versions[0]?.createdAt ?? '',
+      snap.eventsDigest,
+      range.startMs,
+      range.endMs,
+      range.interval,
+      range.streams.join(','),
+      open ? nowMs : 'sealed',
+    ].join('|')
+    return {
+      range,
+      nowMs,
+      identity,
+      open,
+      async load() {
+        const [doc, liveBuckets] = await Promise.all([
+          requireDoc(meta, meta.current),
+          loadLive(meta, liveBucketStarts(meta, range, nowMs), nowMs),
+        ])
+        return startHistoryRollUp(
+          { meta, doc, live: liveBuckets, stats: snap.stats, events: snap.events },
+          range,
+          nowMs,
+        )
+      },
+    }
+  }
+
   return {
+    plan,
+
     async history(request) {
       const snap = await snapshot({ stats: true, events: true })
       const range = resolveHistoryRange(snap.meta, snap.nowMs, request)

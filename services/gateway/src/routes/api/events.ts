@@ -10,6 +10,7 @@ import { ExternalEventTemplateInfoSchema, type ExternalEventTemplateInfo } from 
 import { requireAdmin } from '../../auth.js'
 import { ControlErrors, IdempotencyHeaders, controlRunner } from '../../control-route.js'
 import { BadRequestError, ErrorBody, NotReadyError } from '../../errors.js'
+import { expensiveRead } from '../../expensive.js'
 
 const Anything = Type.Object({}, { additionalProperties: true })
 const Time = Type.String({ format: 'date-time' })
@@ -44,12 +45,13 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/events/external',
     {
+      ...expensiveRead(app.config),
       schema: {
         querystring: Type.Object(
           { start: Type.Optional(Time), end: Type.Optional(Time) },
           { additionalProperties: false },
         ),
-        response: { 200: Anything, ...ControlErrors },
+        response: { 200: Anything, ...ControlErrors, 429: ErrorBody },
       },
     },
     (req, reply) => run(req, reply, 'list_external_events', { ...req.query }),
@@ -79,6 +81,7 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/correlations',
     {
+      ...expensiveRead(app.config),
       schema: {
         querystring: Type.Object(
           {
@@ -87,7 +90,7 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Anything, ...ControlErrors },
+        response: { 200: Anything, ...ControlErrors, 429: ErrorBody },
       },
     },
     (req, reply) => {

@@ -3,7 +3,10 @@
  * buckets as points of an interval, the baseline statistics, the stored
  * versions and what a regenerated version changed. Query strings are read by
  * `./history-query.ts`; the rest is what the generator wrote, through the
- * `@verisim/bus` history reader (which caches parsed documents).
+ * `@verisim/bus` history reader (which caches parsed documents). The history
+ * itself is built in chunks and cached compressed per version
+ * (`../../history-body.ts`), with a weak ETag; every route here is an
+ * expensive read (rate-limited, compressed: `../../expensive.ts`).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import createError from '@fastify/error'
@@ -18,6 +21,8 @@ import {
   createHistoryReader,
 } from '@verisim/bus'
 import { BadRequestError, ErrorBody, ErrorCode, NotReadyError } from '../../errors.js'
+import { expensiveRead } from '../../expensive.js'
+import { acceptsGzip, createHistoryBodies, etagMatches, gunzipStream } from '../../history-body.js'
 import { parseDiffQuery, parseHistoryQuery, parseStatisticsQuery } from './history-query.js'
 
 const NotFoundError = createError(ErrorCode.notFound, '%s', 404)
@@ -117,6 +122,11 @@ function toHttpError(err: unknown): unknown {
 
 const history: FastifyPluginAsyncTypebox = async (app) => {
   const reader = createHistoryReader({ redis: app.redis, keys: app.streams.keys })
+  const bodies = createHistoryBodies({
+    maxBytes: app.config.historyCacheBytes,
+    builds: app.config.historyBuilds,
+  })
+  const expensive = expensiveRead(app.config)
   const read = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn()
@@ -128,11 +138,11 @@ const history: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/simulation/history',
     {
-      // A week of 15-minute points of every stream is ~2 MB: JSON.stringify is
-      // several times faster than the schema serializer on arrays this long.
-      serializerCompiler: () => (data) => JSON.stringify(data),
+      ...expensive,
+      // Compressed here, once per answer and cached (not per response).
+      compress: false,
       schema: {
-        description: `The stored baseline joined with live data as points of an interval (at most ${MAX_HISTORY_POINTS} points). The last point is \`partial\` when its interval extends past now.`,
+        description: `The stored baseline joined with live data as points of an interval (at most ${MAX_HISTORY_POINTS} points). The last point is \`partial\` when its interval extends past now. Gzip-compressed when accepted; a weak \`ETag\` per history version (and per simulation time while the range covers live data still filling), \`If-None-Match\` → 304; rate-limited per client (429 \`VS_GW_RATE_LIMITED\` with \`Retry-After\`).`,
         querystring: Type.Object(
           {
             start: Type.Optional(
@@ -153,15 +163,35 @@ const history: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: HistoryResponse, 400: ErrorBody, 503: ErrorBody },
+        response: {
+          200: HistoryResponse,
+          304: Type.Null({ description: 'the answer has not changed (`If-None-Match`)' }),
+          400: ErrorBody,
+          429: ErrorBody,
+          503: ErrorBody,
+        },
       },
     },
-    (req) => read(() => reader.history(parseHistoryQuery(req.query))),
+    async (req, reply) => {
+      const plan = await read(() => reader.plan(parseHistoryQuery(req.query)))
+      reply.header('cache-control', 'no-cache').header('vary', 'accept-encoding')
+      const etag = bodies.etag(plan)
+      if (etagMatches(req.headers['if-none-match'], etag)) {
+        return reply.code(304).header('etag', etag).send(null)
+      }
+      const body = await read(() => bodies.get(plan))
+      reply.header('etag', body.etag).type('application/json; charset=utf-8')
+      if (acceptsGzip(req.headers['accept-encoding'])) {
+        return reply.header('content-encoding', 'gzip').send(body.gzip as never)
+      }
+      return reply.send(gunzipStream(body) as never)
+    },
   )
 
   app.get(
     '/api/simulation/statistics',
     {
+      ...expensive,
       schema: {
         description:
           'Baseline statistics (`BaselineStatistics`) of each stream’s values at one interval.',
@@ -172,7 +202,7 @@ const history: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: StatisticsResponse, 400: ErrorBody, 503: ErrorBody },
+        response: { 200: StatisticsResponse, 400: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
     },
     (req) => read(() => reader.statistics(parseStatisticsQuery(req.query))),
@@ -193,6 +223,7 @@ const history: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/simulation/history/diff',
     {
+      ...expensive,
       schema: {
         description:
           'What a regenerated version changed against the baseline (version 0): only the streams and points that differ.',
@@ -205,7 +236,13 @@ const history: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: DiffResponse, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+        response: {
+          200: DiffResponse,
+          400: ErrorBody,
+          404: ErrorBody,
+          429: ErrorBody,
+          503: ErrorBody,
+        },
       },
     },
     (req) => read(() => reader.diff(parseDiffQuery(req.query))),

@@ -8,6 +8,7 @@ import Type from 'typebox'
 import { createTopicMatcher, StreamEventSchema, UnknownTopicError } from '@verisim/schema'
 import { isEventId } from '@verisim/bus'
 import { BadRequestError, ErrorBody, NotReadyError, UnknownTopicHttpError } from '../../errors.js'
+import { expensiveRead } from '../../expensive.js'
 import { readRecent, RECENT_MAX_SCAN, type Since } from '../../recent.js'
 
 export const RECENT_DEFAULT_LIMIT = 100
@@ -53,10 +54,11 @@ const recentEvents: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/simulation/events',
     {
+      ...expensiveRead(app.config),
       schema: {
         description: `Recent events, oldest first. Without \`since\`: the newest \`limit\`; with an id: the first \`limit\` after it; with a time: the first \`limit\` after that simulation time. Reads at most ${RECENT_MAX_SCAN} stream entries (per channel going back), so a rare match may need several calls: go on from \`lastId\`.`,
         querystring: Query,
-        response: { 200: Answer, 400: ErrorBody, 503: ErrorBody },
+        response: { 200: Answer, 400: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
     },
     async (req, reply) => {
