@@ -115,6 +115,8 @@ function memoJson<T>(): (raw: string) => T {
 }
 
 const LIVE_PIPELINE_CHUNK = 1000
+/** Diffs kept (each a few hundred kB at most: only changed points). */
+const MAX_DIFFS = 8
 
 /**
  * Reads the stored history per request: meta, state (for now), statistics
@@ -153,6 +155,7 @@ export function createHistoryReader(opts: HistoryReaderOptions): HistoryReader {
     return eventsDigest.digest
   }
   const docs = new Map<string, Promise<HistoryDoc | null>>()
+  const diffs = new Map<string, HistoryDiff>()
   let live: { id: string; sealed: Map<number, LiveBucket | null> } = { id: '', sealed: new Map() }
 
   interface Snapshot {
@@ -353,15 +356,24 @@ export function createHistoryReader(opts: HistoryReaderOptions): HistoryReader {
           { param: 'version' },
         )
       }
+      // A diff reads two whole documents: computed once per (run, version, interval).
+      const entry = (v: number) => meta.versions.find((x) => x.version === v)?.createdAt ?? ''
+      const id = `${meta.runStartedAt}:${meta.from}:${entry(0)}:${version}:${entry(version)}:${interval}`
+      const cached = diffs.get(id)
+      if (cached) return cached
       const [base, modified] = await Promise.all([
         requireDoc(meta, 0),
         version === 0 ? null : requireDoc(meta, version),
       ])
-      return diffHistory(meta, base, modified ?? base, interval)
+      const diff = diffHistory(meta, base, modified ?? base, interval)
+      diffs.set(id, diff)
+      while (diffs.size > MAX_DIFFS) diffs.delete(diffs.keys().next().value as string)
+      return diff
     },
 
     clear() {
       docs.clear()
+      diffs.clear()
       live = { id: '', sealed: new Map() }
     },
   }
