@@ -25,10 +25,12 @@ export async function registerExpensiveReads(app: FastifyInstance, config: Gatew
         header?.startsWith('Bearer ') === true && tokenMatches(config.adminToken, header.slice(7))
       )
     },
-    errorResponseBuilder: (req, ctx) =>
-      new RateLimitedError(
+    errorResponseBuilder: (req, ctx) => {
+      req.server.metrics?.rateLimited.inc({ route: req.routeOptions.url ?? 'unknown' })
+      return new RateLimitedError(
         `too many requests to ${req.routeOptions.url ?? req.url}: at most ${ctx.max} per ${Math.round(ctx.ttl / 1000) || 1} s per client; retry in ${ctx.after}`,
-      ),
+      )
+    },
   })
   await app.register(compress, { global: false, threshold: 1024 })
 }

@@ -113,7 +113,18 @@ async function serialize(r: HistoryRollUp): Promise<{ gzip: Buffer; bytes: numbe
  * const plan = await reader.plan(request)
  * const body = await bodies.get(plan) // body.gzip, body.etag
  */
-export function createHistoryBodies(opts: { maxBytes: number; builds: number }): HistoryBodies {
+export interface HistoryBodiesOptions {
+  /** Bytes of compressed answers kept. */
+  maxBytes: number
+  /** Answers built at the same time. */
+  builds: number
+  /** Where each answer came from (for metrics). */
+  onAnswer?(source: 'cache' | 'joined' | 'built'): void
+  /** A build finished: its wall time and compressed size. */
+  onBuilt?(seconds: number, gzipBytes: number): void
+}
+
+export function createHistoryBodies(opts: HistoryBodiesOptions): HistoryBodies {
   /** Finished bodies, least recently used first. */
   const cache = new Map<string, HistoryBody>()
   const inFlight = new Map<string, Promise<HistoryBody>>()
@@ -167,9 +178,11 @@ export function createHistoryBodies(opts: { maxBytes: number; builds: number }):
   async function build(plan: HistoryPlan, etag: string): Promise<HistoryBody> {
     await acquire()
     try {
+      const started = performance.now()
       const { gzip, bytes } = await serialize(await plan.load())
       const body = { etag, gzip, bytes }
       store(plan, body)
+      opts.onBuilt?.((performance.now() - started) / 1000, gzip.length)
       return body
     } finally {
       release()
@@ -184,13 +197,18 @@ export function createHistoryBodies(opts: { maxBytes: number; builds: number }):
       if (hit) {
         cache.delete(key) // most recently used last
         cache.set(key, hit)
+        opts.onAnswer?.('cache')
         return Promise.resolve(hit)
       }
       // An open range joins a build of the same query in flight even if the
       // simulation time moved on since: it gets an answer at most one build old.
       const flightKey = plan.open ? queryOf(key) : key
       const pending = inFlight.get(flightKey)
-      if (pending) return pending
+      if (pending) {
+        opts.onAnswer?.('joined')
+        return pending
+      }
+      opts.onAnswer?.('built')
       const p = build(plan, historyEtag(key)).finally(() => inFlight.delete(flightKey))
       inFlight.set(flightKey, p)
       return p

@@ -347,6 +347,15 @@ describe('limits on expensive reads', () => {
     expect(Object.keys(error)).toEqual(['error'])
     expect(error.error.code).toBe('VS_GW_RATE_LIMITED')
     expect(error.error.message).toMatch(/at most 3 per 60 s per client; retry in/)
+
+    const metrics = (await download(`${h.url}/metrics`)).body.toString()
+    expect(metrics).toMatch(
+      /verisim_gateway_rate_limited_total\{route="\/api\/simulation\/history"\} 1/,
+    )
+    expect(metrics).toMatch(/verisim_gateway_history_answers_total\{source="built"\} 1/)
+    expect(metrics).toMatch(/verisim_gateway_history_answers_total\{source="not_modified"\} 1/)
+    expect(metrics).toMatch(/verisim_gateway_history_answers_total\{source="cache"\} 1/)
+    expect(metrics).toMatch(/verisim_gateway_history_build_seconds_count 1/)
   })
 
   it('should not limit the admin token and give a new ETag when the served version changes', async () => {

@@ -56,6 +56,29 @@ function createMetrics() {
       help: 'Times the stored streams were found replaced (epoch changed) and clients were closed to resume',
       registers: [registry],
     }),
+    rateLimited: new Counter({
+      name: 'verisim_gateway_rate_limited_total',
+      help: 'Expensive reads refused with 429 (VS_GW_RATE_LIMITED), by route',
+      labelNames: ['route'] as const,
+      registers: [registry],
+    }),
+    historyAnswers: new Counter({
+      name: 'verisim_gateway_history_answers_total',
+      help: 'History answers, by source: cache, joined (a build in flight), built, not_modified (304)',
+      labelNames: ['source'] as const,
+      registers: [registry],
+    }),
+    historyBuildSeconds: new Histogram({
+      name: 'verisim_gateway_history_build_seconds',
+      help: 'Wall time to build and compress one history answer (the event loop is given back throughout)',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    historyCacheBytes: new Gauge({
+      name: 'verisim_gateway_history_cache_bytes',
+      help: 'Compressed history answers kept in memory (bounded by VERISIM_HISTORY_CACHE_MB)',
+      registers: [registry],
+    }),
     protocolErrors: new Counter({
       name: 'verisim_gateway_protocol_errors_total',
       help: 'Error messages sent to clients, by code',

@@ -122,9 +122,15 @@ function toHttpError(err: unknown): unknown {
 
 const history: FastifyPluginAsyncTypebox = async (app) => {
   const reader = createHistoryReader({ redis: app.redis, keys: app.streams.keys })
+  const { metrics } = app
   const bodies = createHistoryBodies({
     maxBytes: app.config.historyCacheBytes,
     builds: app.config.historyBuilds,
+    onAnswer: (source) => metrics.historyAnswers.inc({ source }),
+    onBuilt(seconds) {
+      metrics.historyBuildSeconds.observe(seconds)
+      metrics.historyCacheBytes.set(bodies.cachedBytes)
+    },
   })
   const expensive = expensiveRead(app.config)
   const read = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -177,6 +183,7 @@ const history: FastifyPluginAsyncTypebox = async (app) => {
       reply.header('cache-control', 'no-cache').header('vary', 'accept-encoding')
       const etag = bodies.etag(plan)
       if (etagMatches(req.headers['if-none-match'], etag)) {
+        metrics.historyAnswers.inc({ source: 'not_modified' })
         return reply.code(304).header('etag', etag).send(null)
       }
       const body = await read(() => bodies.get(plan))
