@@ -6,6 +6,7 @@
  * stored result and applies nothing) and the command recorded in the control
  * log with the simulation time it took effect.
  */
+import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { ControlCommand, ControlResult } from '@verisim/schema'
 import type { WorldKeys } from './keys.js'
@@ -21,11 +22,45 @@ export const CONTROL_RESULT_TTL_S = 24 * 60 * 60
  */
 export const CONTROL_LOG_MAX_LEN = 100_000
 
+/** JSON with object keys sorted at every level: equal values, equal text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
+
+/**
+ * The digest a requestId is bound to: the action and the payload (key order
+ * ignored). The payload must be depth-limited already (the gateway refuses
+ * JSON deeper than `MAX_JSON_DEPTH`).
+ *
+ * @example
+ * controlFingerprint('set_speed', { multiplier: 5 }) === controlFingerprint('set_speed', { multiplier: 5 }) // true
+ */
+export function controlFingerprint(action: string, payload: Record<string, unknown>): string {
+  return createHash('sha256')
+    .update(action)
+    .update('\n')
+    .update(canonicalJson(payload))
+    .digest('base64url')
+    .slice(0, 32)
+}
+
 export async function sendControl(
   redis: Redis,
   keys: WorldKeys,
   cmd: ControlCommand,
 ): Promise<string> {
+  const extra: string[] = []
+  if (cmd.fingerprint !== undefined) extra.push('f', cmd.fingerprint)
+  if (cmd.ref !== undefined) extra.push('n', cmd.ref)
   const id = await redis.xadd(
     keys.control,
     'MAXLEN',
@@ -38,6 +73,7 @@ export async function sendControl(
     cmd.action,
     'p',
     JSON.stringify(cmd.payload),
+    ...extra,
   )
   return id as string
 }
@@ -75,9 +111,17 @@ function parseEntry(entryId: string, fields: string[]): ControlEntry {
   } catch {
     // A malformed payload is applied as empty and fails validation downstream.
   }
+  const fingerprint = get('f')
+  const ref = get('n')
   return {
     entryId,
-    command: { requestId: get('r'), action: get('a') as ControlCommand['action'], payload },
+    command: {
+      requestId: get('r'),
+      action: get('a') as ControlCommand['action'],
+      payload,
+      ...(fingerprint === '' ? {} : { fingerprint }),
+      ...(ref === '' ? {} : { ref }),
+    },
   }
 }
 

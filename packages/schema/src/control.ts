@@ -115,9 +115,25 @@ export const READ_ONLY_ACTIONS: readonly AnyControlAction[] = [
 
 /** One command on the control stream. */
 export interface ControlCommand {
+  /**
+   * The deduplication key: a repeated one gets the first result and applies
+   * nothing. Gateways build it from the caller's scope and the client's id
+   * (never the client's id alone), so two callers' ids never meet.
+   */
   requestId: string
   action: AnyControlAction
   payload: Record<string, unknown>
+  /**
+   * Digest of the action and payload ({@link ControlCommand.requestId} is bound
+   * to it): the same requestId with another fingerprint is refused with
+   * `VS_GW_REQUEST_CONFLICT` instead of answered with the first result.
+   */
+  fingerprint?: string
+  /**
+   * Opaque, random per send: the published ack carries it (and not the
+   * requestId) so the sender can find its answer on the public channel.
+   */
+  ref?: string
 }
 
 /** What the generator answers, and what a repeated requestId gets again. */
@@ -127,6 +143,58 @@ export interface ControlResult {
   success: boolean
   result?: unknown
   error?: { code: string; message: string; status: number }
+  /** The command's fingerprint, kept with the stored result to detect a reused requestId. */
+  fingerprint?: string
+}
+
+/**
+ * The `simulation.ack` message on the public `simulation_control` channel: a
+ * result without the requestId or fingerprint (those are the caller's), with
+ * the sender's opaque `ref`.
+ */
+export interface ControlAck {
+  ref: string | null
+  action: AnyControlAction
+  success: boolean
+  result?: unknown
+  error?: { code: string; message: string; status: number }
+}
+
+/** A result as it is published: no requestId, no fingerprint. */
+export function publicAck(result: ControlResult, ref: string | undefined): ControlAck {
+  return {
+    ref: ref ?? null,
+    action: result.action,
+    success: result.success,
+    ...(result.result === undefined ? {} : { result: result.result }),
+    ...(result.error === undefined ? {} : { error: result.error }),
+  }
+}
+
+/** HTTP status of a reused requestId / Idempotency-Key with another action or payload. */
+export const REQUEST_CONFLICT_STATUS = 422
+
+/**
+ * The result a command gets when its requestId was used before for another
+ * action or payload: nothing is applied, the first result stays stored.
+ */
+export function conflictResult(
+  cmd: Pick<ControlCommand, 'requestId' | 'action'>,
+  stored: Pick<ControlResult, 'action'>,
+  label = 'this request id',
+): ControlResult {
+  const what =
+    stored.action === cmd.action ? `"${cmd.action}" with another payload` : `"${stored.action}"`
+  return {
+    requestId: cmd.requestId,
+    action: cmd.action,
+    success: false,
+    error: {
+      code: 'VS_GW_REQUEST_CONFLICT',
+      status: REQUEST_CONFLICT_STATUS,
+      message: `${label} was already used for ${what}; nothing was applied (use a new id for a new command)`,
+    },
+  }
 }
 
 /**

@@ -7,6 +7,8 @@ import { EventIdSchema } from './event.js'
 
 /** Largest text frame the gateway accepts; bigger frames get `VS_GW_FRAME_TOO_LARGE`. */
 export const MAX_FRAME_BYTES = 64 * 1024
+/** Deepest nesting of arrays and objects accepted in a frame or a request body. */
+export const MAX_JSON_DEPTH = 32
 /** Most topics one subscribe/unsubscribe may carry. */
 export const MAX_TOPICS_PER_MESSAGE = 100
 
@@ -103,6 +105,10 @@ export const ProtocolErrorCode = {
   unknownTopic: 'VS_GW_UNKNOWN_TOPIC',
   unauthorized: 'VS_GW_UNAUTHORIZED',
   notSupported: 'VS_GW_NOT_SUPPORTED',
+  /** A requestId already used on this connection's scope for another action or payload. */
+  requestConflict: 'VS_GW_REQUEST_CONFLICT',
+  /** JSON nested deeper than {@link MAX_JSON_DEPTH}. */
+  tooDeep: 'VS_GW_TOO_DEEP',
   internal: 'VS_GW_INTERNAL',
 } as const
 export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof ProtocolErrorCode]

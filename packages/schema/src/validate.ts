@@ -6,6 +6,7 @@ import type { TSchema, Static } from 'typebox'
 import {
   ClientMessageSchemas,
   MAX_FRAME_BYTES,
+  MAX_JSON_DEPTH,
   ProtocolErrorCode,
   type ClientMessage,
   type ClientMessageType,
@@ -55,6 +56,62 @@ function describeError(e: TypeBoxError): string {
   return `${path}: ${e.message}`
 }
 
+/**
+ * Whether JSON text nests arrays/objects deeper than `max`: one pass over the
+ * characters, no recursion, so a 50 000-deep document is refused before
+ * anything (JSON.stringify, a validator) recurses into it.
+ *
+ * @example
+ * jsonTooDeep('[[[1]]]', 2) // true
+ */
+export function jsonTooDeep(text: string, max: number = MAX_JSON_DEPTH): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92 /* \\ */) i++
+      else if (c === 34 /* " */) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > max) return true
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--
+  }
+  return false
+}
+
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
+
+/**
+ * An ISO 8601 date or date-time as epoch ms, or null when it is not one or names
+ * a day or time that does not exist (`2026-02-30`, `24:00`, `12:60`). A time
+ * without an offset is UTC. Unlike `Date.parse`, nothing rolls over.
+ *
+ * @example
+ * parseIsoTime('2026-02-28T12:00:00Z') // 1772280000000
+ * parseIsoTime('2026-02-30') // null
+ */
+export function parseIsoTime(raw: string): number | null {
+  const m = ISO_DATE_TIME.exec(raw)
+  if (!m) return null
+  const [, y, mo, d, h = '0', mi = '0', sec = '0', zone] = m
+  const year = Number(y)
+  const month = Number(mo)
+  const day = Number(d)
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+  if (days === undefined || day < 1 || day > days) return null
+  if (Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return null
+  if (zone !== undefined && /^[+-]/.test(zone)) {
+    const oh = Number(zone.slice(1, 3))
+    const om = Number(zone.replace(':', '').slice(3) || '0')
+    if (oh > 23 || om > 59) return null
+  }
+  const ms = Date.parse(raw.length > 10 && zone === undefined ? `${raw}Z` : raw)
+  return Number.isFinite(ms) ? ms : null
+}
+
 export type ParseResult =
   | { ok: true; message: ClientMessage }
   | { ok: false; code: ProtocolErrorCode; message: string; requestId?: string }
@@ -75,6 +132,13 @@ export function parseClientFrame(raw: string): ParseResult {
       ok: false,
       code: ProtocolErrorCode.frameTooLarge,
       message: `frame of ${Buffer.byteLength(raw)} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`,
+    }
+  }
+  if (jsonTooDeep(raw)) {
+    return {
+      ok: false,
+      code: ProtocolErrorCode.tooDeep,
+      message: `frame nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`,
     }
   }
   let value: unknown

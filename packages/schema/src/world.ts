@@ -674,24 +674,45 @@ export const ExternalEventOverridesSchema = Type.Object(
 export type ExternalEventOverrides = Static<typeof ExternalEventOverridesSchema>
 
 /**
+ * Size limits of an injected external event's fields (characters; items for
+ * `modifiers`): every list of external events carries them, so they stay small.
+ */
+export const EXTERNAL_EVENT_LIMITS = {
+  templateId: 200,
+  timestamp: 64,
+  title: 200,
+  description: 2000,
+  icon: 64,
+  externalLink: 2048,
+  modifiers: 50,
+} as const
+
+/**
  * `POST /api/events/external` / `Engine.injectExternalEvent`: a template id plus
  * overrides, or a full event (`category`, `title`, `severity`, `expectedImpact`
  * required then). `timestamp` (ISO 8601 or epoch ms) may be in the past or the future.
  */
 export const ExternalEventInputSchema = Type.Object(
   {
-    templateId: Type.Optional(Type.String({ minLength: 1 })),
-    timestamp: Type.Union([Type.String({ minLength: 1 }), Type.Number()]),
+    templateId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: EXTERNAL_EVENT_LIMITS.templateId }),
+    ),
+    timestamp: Type.Union([
+      Type.String({ minLength: 1, maxLength: EXTERNAL_EVENT_LIMITS.timestamp }),
+      Type.Number(),
+    ]),
     category: Type.Optional(ExternalEventCategorySchema),
-    title: Type.Optional(Type.String({ minLength: 1 })),
-    description: Type.Optional(Type.String()),
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: EXTERNAL_EVENT_LIMITS.title })),
+    description: Type.Optional(Type.String({ maxLength: EXTERNAL_EVENT_LIMITS.description })),
     severity: Type.Optional(SeveritySchema),
-    icon: Type.Optional(Type.String({ minLength: 1 })),
+    icon: Type.Optional(Type.String({ minLength: 1, maxLength: EXTERNAL_EVENT_LIMITS.icon })),
     redHerring: Type.Optional(Type.Boolean()),
-    externalLink: Type.Optional(Type.String()),
+    externalLink: Type.Optional(Type.String({ maxLength: EXTERNAL_EVENT_LIMITS.externalLink })),
     injectedByAI: Type.Optional(Type.Boolean()),
     expectedImpact: Type.Optional(Type.Partial(ExpectedImpactSchema, closed)),
-    modifiers: Type.Optional(Type.Array(StreamModifierSchema)),
+    modifiers: Type.Optional(
+      Type.Array(StreamModifierSchema, { maxItems: EXTERNAL_EVENT_LIMITS.modifiers }),
+    ),
   },
   closed,
 )

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_FRAME_BYTES, parseClientFrame, ProtocolErrorCode } from '../src/index.js'
+import {
+  jsonTooDeep,
+  MAX_FRAME_BYTES,
+  MAX_JSON_DEPTH,
+  parseClientFrame,
+  parseIsoTime,
+  ProtocolErrorCode,
+} from '../src/index.js'
 
 describe('parseClientFrame', () => {
   it('should accept a subscribe with topics and a resume id', () => {
@@ -88,5 +95,44 @@ describe('parseClientFrame', () => {
     const big = JSON.stringify({ type: 'subscribe', topics: ['x'.repeat(MAX_FRAME_BYTES)] })
     const r = parseClientFrame(big)
     expect(r.ok === false && r.code).toBe(ProtocolErrorCode.frameTooLarge)
+  })
+})
+
+describe('jsonTooDeep (issue 14: a 50,000-deep body overflowed the stack)', () => {
+  it('should find nesting past the limit in one pass, without recursion', () => {
+    expect(jsonTooDeep('[[[1]]]', 3)).toBe(false)
+    expect(jsonTooDeep('[[[1]]]', 2)).toBe(true)
+    expect(jsonTooDeep(`${'['.repeat(50_000)}${']'.repeat(50_000)}`)).toBe(true)
+    expect(
+      jsonTooDeep(`{"a":${'{"b":'.repeat(MAX_JSON_DEPTH - 1)}1${'}'.repeat(MAX_JSON_DEPTH)}`),
+    ).toBe(false)
+  })
+
+  it('should not count brackets inside strings', () => {
+    expect(jsonTooDeep(JSON.stringify({ s: '[[[[[[[[[[' }), 2)).toBe(false)
+    expect(jsonTooDeep(JSON.stringify({ s: 'a\\"[[[[' }), 2)).toBe(false)
+  })
+
+  it('should answer a too-deep frame with VS_GW_TOO_DEEP', () => {
+    const r = parseClientFrame(`{"type":"ping","x":${'['.repeat(100)}${']'.repeat(100)}}`)
+    expect(r).toMatchObject({ ok: false, code: 'VS_GW_TOO_DEEP' })
+  })
+})
+
+describe('parseIsoTime (issue 14: history accepted 2026-02-30)', () => {
+  it('should refuse days and times that do not exist instead of rolling them over', () => {
+    expect(parseIsoTime('2026-02-30')).toBeNull()
+    expect(parseIsoTime('2026-02-29T00:00:00Z')).toBeNull()
+    expect(parseIsoTime('2026-13-01')).toBeNull()
+    expect(parseIsoTime('2026-01-01T24:00:00Z')).toBeNull()
+    expect(parseIsoTime('2026-01-01T12:60Z')).toBeNull()
+    expect(parseIsoTime('soon')).toBeNull()
+  })
+
+  it('should read real dates, leap days and offsets; no offset is UTC', () => {
+    expect(parseIsoTime('2028-02-29')).toBe(Date.UTC(2028, 1, 29))
+    expect(parseIsoTime('2026-02-28T12:00:00Z')).toBe(Date.UTC(2026, 1, 28, 12))
+    expect(parseIsoTime('2026-02-28T12:00:00')).toBe(Date.UTC(2026, 1, 28, 12))
+    expect(parseIsoTime('2026-02-28T13:00:00+01:00')).toBe(Date.UTC(2026, 1, 28, 12))
   })
 })

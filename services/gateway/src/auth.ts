@@ -12,13 +12,22 @@ export function tokenMatches(expected: string, given: unknown): boolean {
   return timingSafeEqual(a, b)
 }
 
-/** preHandler: 401 unless the request carries the admin token (no-op when none is set). */
+/** The bearer token a request carries, or null. */
+export function bearerToken(req: FastifyRequest): string | null {
+  const header = req.headers.authorization
+  return header?.startsWith('Bearer ') ? header.slice(7) : null
+}
+
+/**
+ * onRequest hook: 401 unless the request carries the admin token (no-op when
+ * none is set). Runs before the body is parsed or validated, so a caller
+ * without the token learns nothing about the schema.
+ */
 export function requireAdmin(token: string | null) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     if (token === null) return
     const header = req.headers.authorization
-    const given = header?.startsWith('Bearer ') ? header.slice(7) : undefined
-    if (!tokenMatches(token, given)) {
+    if (!tokenMatches(token, bearerToken(req))) {
       return reply.code(401).send({
         error: {
           code: 'VS_GW_UNAUTHORIZED',

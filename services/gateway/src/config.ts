@@ -21,6 +21,11 @@ export interface GatewayConfig {
   /** Interval of server pings on WebSocket; a client silent for 3 intervals is closed. */
   pingIntervalMs: number
   sseHeartbeatMs: number
+  /**
+   * How long a WebSocket closed by the gateway (a slow consumer) keeps its
+   * connection for the client to read what was queued and the close frame.
+   */
+  closeGraceMs: number
   /** Requests per client per window to each expensive read (history, events lists …); 0 = no limit. */
   rateLimitMax: number
   rateLimitWindowMs: number
@@ -57,6 +62,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     ),
     pingIntervalMs: int(env, 'VERISIM_PING_INTERVAL_MS', 30_000, 100, 600_000),
     sseHeartbeatMs: int(env, 'VERISIM_SSE_HEARTBEAT_MS', 15_000, 100, 600_000),
+    closeGraceMs: int(env, 'VERISIM_CLOSE_GRACE_MS', 120_000, 1000, 3_600_000),
     rateLimitMax: int(env, 'VERISIM_RATE_LIMIT_MAX', 60, 0, 1_000_000),
     rateLimitWindowMs: int(env, 'VERISIM_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
     historyCacheBytes: int(env, 'VERISIM_HISTORY_CACHE_MB', 64, 0, 4096) * 1024 * 1024,

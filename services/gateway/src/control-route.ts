@@ -1,6 +1,7 @@
 /**
  * Shared by the REST routes that go through the control plane: turns a request
- * into a command (requestId from `Idempotency-Key` when given), waits for the
+ * into a command (deduplicated by `Idempotency-Key` when given: per caller,
+ * bound to the action and body), waits for the
  * generator's result and answers it, mapping a failure to its HTTP status and
  * `{"error":{"code","message"}}`.
  */
@@ -8,6 +9,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import type { AnyControlAction } from '@verisim/schema'
 import { BadRequestError, ErrorBody } from './errors.js'
+import { bearerToken } from './auth.js'
+import { callerKey } from './plugins/app/control.js'
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
@@ -25,6 +28,7 @@ export const ControlErrors = {
   401: ErrorBody,
   404: ErrorBody,
   409: ErrorBody,
+  422: ErrorBody,
   500: ErrorBody,
   501: ErrorBody,
   504: ErrorBody,
@@ -37,13 +41,20 @@ export function controlRunner(app: FastifyInstance) {
     action: AnyControlAction,
     payload: Record<string, unknown> = {},
   ): Promise<unknown> {
-    const key = req.headers['idempotency-key']
+    const key = req.method === 'GET' ? undefined : req.headers['idempotency-key']
     if (Array.isArray(key))
       throw new BadRequestError('send one Idempotency-Key header, not several')
+    // The key is the caller's: scoped to its token and address, bound to the
+    // action and the body (the same key for another one is a 422).
     const res = await app.control.request(
       action,
       payload,
-      key ? `idem:${action}:${key}` : undefined,
+      key
+        ? {
+            key: callerKey('rest', { token: bearerToken(req), address: req.ip }, key),
+            label: `Idempotency-Key ${JSON.stringify(key)}`,
+          }
+        : {},
     )
     if (!res.success) {
       const err = res.error ?? { code: 'VS_GW_INTERNAL', message: 'control failed', status: 500 }

@@ -27,8 +27,13 @@ import {
 } from '@verisim/bus'
 import type { Engine, ExternalEvent, SimEvent } from '@verisim/sim'
 import {
+  conflictResult,
   ControlStream,
+  parseIsoTime,
+  publicAck,
   READ_ONLY_ACTIONS,
+  type ControlAck,
+  type ControlCommand,
   type ControlResult,
   type ExternalEventTemplateInfo,
   type WorldDescription,
@@ -92,6 +97,19 @@ const CLOCK_ACTIONS = new Set(['set_speed', 'pause', 'resume', 'start'])
 
 /** Largest simulation step per tick, in wall ticks' worth of time: beyond it the clock slips. */
 const MAX_STEP_TICKS = 20
+
+/** How far after the current simulation time an external event may be injected. */
+export const EXTERNAL_EVENT_MAX_AHEAD_MS = 366 * 24 * 60 * 60 * 1000
+
+/** Whether a stored result belongs to another action or payload than `cmd` (a reused requestId). */
+function reused(stored: ControlResult, cmd: ControlCommand): boolean {
+  if (stored.action !== cmd.action) return true
+  return (
+    stored.fingerprint !== undefined &&
+    cmd.fingerprint !== undefined &&
+    stored.fingerprint !== cmd.fingerprint
+  )
+}
 
 export class GeneratorLoop {
   readonly #o: LoopOptions
@@ -288,7 +306,13 @@ export class GeneratorLoop {
       this.#commands.shift()
       if (stored !== null) {
         await redis.set(keys.controlCursor, entry.entryId)
-        out.push(this.#controlEvent(ControlStream.ack, stored))
+        // The same requestId for another action or payload is refused, not answered
+        // with the first result (nothing is applied; the first result stays stored).
+        if (reused(stored, cmd)) {
+          out.push(this.#ack(conflictResult(cmd, stored), cmd.ref))
+          continue
+        }
+        out.push(this.#ack(stored, cmd.ref))
         if (stored.success && cmd.action !== 'get_state') {
           out.push(this.#controlEvent(ControlStream.state, this.state(wall)))
         }
@@ -311,6 +335,7 @@ export class GeneratorLoop {
           this.#o.log.error({ err, cmd }, 'control command failed')
         result = errorResult(cmd, err)
       }
+      if (cmd.fingerprint !== undefined) result.fingerprint = cmd.fingerprint
       const applied: Uncommitted = { entry, result, simTime: engine.now }
       this.#uncommitted.push(applied)
       await this.#commit(applied, out, wall)
@@ -333,13 +358,15 @@ export class GeneratorLoop {
       log: !readOnly,
       maxLen: this.#o.controlLogMaxLen ?? CONTROL_LOG_MAX_LEN,
     })
-    const result = committed.result
+    const result = reused(committed.result, cmd)
+      ? conflictResult(cmd, committed.result)
+      : committed.result
     if (committed.logId !== null) {
       this.#logId = committed.logId
       this.#loggedSinceSnapshot++
     }
     if (result.success) await this.#afterCommand(cmd.action)
-    out.push(this.#controlEvent(ControlStream.ack, result))
+    out.push(this.#ack(result, cmd.ref))
     if (readOnly) return
     this.#o.log.info(
       {
@@ -374,6 +401,7 @@ export class GeneratorLoop {
         cmd.payload as { scenarioId: string; start: string; stop?: string },
       )
     }
+    if (cmd.action === 'inject_event') this.#checkEventTime(cmd.payload.timestamp)
     const value = applyCommand(
       cmd,
       { clock: this.#o.clock, engine, state: () => this.state(wall) },
@@ -410,6 +438,32 @@ export class GeneratorLoop {
     }
   }
 
+  /**
+   * An injected event's time must be a real calendar time inside the run's
+   * window: from the start of the stored history (without history, as far
+   * before the run start as the window reaches ahead) to {@link EXTERNAL_EVENT_MAX_AHEAD_MS} after the current
+   * simulation time. Anything else is refused naming the allowed range.
+   */
+  #checkEventTime(raw: unknown): void {
+    if (typeof raw !== 'string' && typeof raw !== 'number') return // the schema reports it
+    const from = this.#o.history?.book.series.from ?? this.#startedAt - EXTERNAL_EVENT_MAX_AHEAD_MS
+    const to = this.#o.engine.now + EXTERNAL_EVENT_MAX_AHEAD_MS
+    const range = `expected a time from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`
+    const ms = typeof raw === 'number' ? raw : parseIsoTime(raw)
+    if (ms === null || !Number.isFinite(ms))
+      throw new ControlError(
+        ControlErrorCode.invalidPayload,
+        `timestamp: ${JSON.stringify(raw)} is not an ISO 8601 time (or names a day that does not exist); ${range}`,
+        400,
+      )
+    if (ms < from || ms > to)
+      throw new ControlError(
+        ControlErrorCode.invalidPayload,
+        `timestamp: ${new Date(ms).toISOString()} is outside the run's window; ${range}`,
+        400,
+      )
+  }
+
   /** Keeps the last 20 warning/critical events for the state's `recentAnomalies`. */
   #noteAnomalies(events: SimEvent[], raw: RawEvent[]): void {
     for (let i = 0; i < events.length; i++) {
@@ -443,7 +497,15 @@ export class GeneratorLoop {
     }
   }
 
-  #controlEvent(stream: string, data: ControlResult | Record<string, unknown>): SimEvent {
+  /**
+   * A result as published on the public `simulation_control` channel: with the
+   * sender's opaque ref, without the requestId (the caller's idempotency key).
+   */
+  #ack(result: ControlResult, ref: string | undefined): SimEvent {
+    return this.#controlEvent(ControlStream.ack, publicAck(result, ref))
+  }
+
+  #controlEvent(stream: string, data: ControlAck | Record<string, unknown>): SimEvent {
     return {
       ts: this.#o.engine.now,
       stream,

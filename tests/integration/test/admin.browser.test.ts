@@ -94,6 +94,10 @@ describe.skipIf(!haveChromium)('admin page in headless Chromium', () => {
     })
     page = context.pages()[0] ?? (await context.newPage())
     page.on('pageerror', (err) => pageErrors.push(err.message))
+    // The gateway's Content-Security-Policy (issue 14) must not block anything the page does.
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) pageErrors.push(m.text())
+    })
   })
 
   afterAll(async () => {
@@ -105,6 +109,7 @@ describe.skipIf(!haveChromium)('admin page in headless Chromium', () => {
   it('should paint within 1 s and show the world and a ticking simulation clock', async () => {
     const res = await page.goto(`${stack.gatewayUrl}/admin`)
     expect(res?.ok()).toBe(true)
+    expect(res?.headers()['content-security-policy']).toContain("default-src 'self'")
     expect(page.url()).toBe(`${stack.gatewayUrl}/admin/`)
     await until(async () => (await text('#world')) === 'tutoring', 'the world name')
     const paint = await page.evaluate(() => ({

@@ -6,7 +6,11 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { ExternalEventTemplateInfoSchema, type ExternalEventTemplateInfo } from '@verisim/schema'
+import {
+  ExternalEventInputSchema,
+  ExternalEventTemplateInfoSchema,
+  type ExternalEventTemplateInfo,
+} from '@verisim/schema'
 import { requireAdmin } from '../../auth.js'
 import { ControlErrors, IdempotencyHeaders, controlRunner } from '../../control-route.js'
 import { BadRequestError, ErrorBody, NotReadyError } from '../../errors.js'
@@ -14,6 +18,20 @@ import { expensiveRead } from '../../expensive.js'
 
 const Anything = Type.Object({}, { additionalProperties: true })
 const Time = Type.String({ format: 'date-time' })
+
+/**
+ * The injection body: the engine's input schema (every field size-limited,
+ * `EXTERNAL_EVENT_LIMITS`) with `timestamp` an ISO 8601 date-time on a real
+ * calendar day (or epoch ms); unknown fields refused. The generator checks
+ * the time against the run's window.
+ */
+const ExternalEventBody = Type.Object(
+  {
+    ...ExternalEventInputSchema.properties,
+    timestamp: Type.Union([Type.String({ format: 'date-time', maxLength: 64 }), Type.Integer()]),
+  },
+  { additionalProperties: false },
+)
 
 const events: FastifyPluginAsyncTypebox = async (app) => {
   const admin = requireAdmin(app.config.adminToken)
@@ -60,18 +78,12 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/events/external',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         headers: IdempotencyHeaders,
         description:
           'Inject an external event: `templateId` from the world library (plus overrides), or a full event. `timestamp` may be in the past or the future.',
-        body: Type.Object(
-          {
-            timestamp: Time,
-            templateId: Type.Optional(Type.String({ minLength: 1 })),
-          },
-          { additionalProperties: true },
-        ),
+        body: ExternalEventBody,
         response: { 200: Anything, ...ControlErrors },
       },
     },

@@ -14,6 +14,7 @@ import {
   type HistoryStatisticsRequest,
   type HistoryTime,
 } from '@verisim/bus'
+import { parseIsoTime } from '@verisim/schema'
 import { BadRequestError } from '../../errors.js'
 
 /** `GET /api/simulation/history` query string. */
@@ -40,11 +41,10 @@ export interface HistoryDiffQuery {
   interval?: string
 }
 
-const ISO_TIME =
-  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
-
 /**
- * `now` or an ISO 8601 time (a time without an offset is UTC), as epoch ms.
+ * `now` or an ISO 8601 time (a time without an offset is UTC), as epoch ms. A
+ * day or time that does not exist (`2026-02-30`) is refused, not rolled over:
+ * the same check bodies get (`parseIsoTime` of `@verisim/schema`).
  *
  * @example
  * parseHistoryTime('start', '2026-11-20T12:00:00Z') // 1795176000000
@@ -54,12 +54,10 @@ export function parseHistoryTime(param: string, raw: string): HistoryTime {
   // An unencoded "+01:00" offset arrives as " 01:00" (a "+" in a query string is a space).
   const s = raw.trim().replace(/(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$/i, '$1+$2')
   if (s.toLowerCase() === 'now') return 'now'
-  const m = ISO_TIME.exec(s)
-  // Date-only strings are UTC already; date-times without an offset would be local time.
-  const ms = m ? Date.parse(s.length > 10 && m[1] === undefined ? `${s}Z` : s) : NaN
-  if (!Number.isFinite(ms)) {
+  const ms = parseIsoTime(s)
+  if (ms === null) {
     throw new BadRequestError(
-      `${param} must be an ISO 8601 time (e.g. 2026-11-20T12:00:00Z) or "now", got ${JSON.stringify(raw)}`,
+      `${param} must be an ISO 8601 time on a calendar day that exists (e.g. 2026-11-20T12:00:00Z) or "now", got ${JSON.stringify(raw.slice(0, 100))}`,
     )
   }
   return ms

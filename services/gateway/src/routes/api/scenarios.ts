@@ -57,7 +57,7 @@ const scenarios: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/simulation/scenario',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         headers: IdempotencyHeaders,
         body: Type.Object(
@@ -85,7 +85,7 @@ const scenarios: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/simulation/stop',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: { headers: IdempotencyHeaders, response: { 200: Anything, ...ControlErrors } },
     },
     (req, reply) => run(req, reply, 'stop_scenario'),
@@ -94,7 +94,7 @@ const scenarios: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/simulation/history/scenario',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         description:
           'Applies a scenario to the 30-day baseline retroactively, from `start` (inside the baseline) for its duration and settlement (or until `stop`). The regeneration runs as a job; the answer names the new version and the window it changes.',
@@ -118,7 +118,7 @@ const scenarios: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/simulation/reset',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: { headers: IdempotencyHeaders, response: { 200: Anything, ...ControlErrors } },
     },
     (req, reply) => run(req, reply, 'reset'),

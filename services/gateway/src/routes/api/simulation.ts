@@ -32,7 +32,7 @@ const simulation: FastifyPluginAsyncTypebox = async (app) => {
   )
 
   const mutation = {
-    preHandler: admin,
+    onRequest: admin,
     // the generator's answer to the command (the state it reached), passed through as it is
     schema: {
       headers: IdempotencyHeaders,

@@ -47,7 +47,7 @@ const world: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/world/actions/:name',
     {
-      preHandler: admin,
+      onRequest: admin,
       preValidation: emptyBodyIsEmptyObject,
       schema: {
         description:

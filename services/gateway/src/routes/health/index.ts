@@ -13,9 +13,9 @@ const health: FastifyPluginAsync = async (app) => {
     }
     const reason = app.streams.notReadyReason()
     if (reason !== null) return reply.code(503).send({ status: 'unavailable', reason })
+    // Unauthenticated: no host name, PID or instance id (those are in the logs).
     return {
       status: 'ready',
-      instance: app.config.instanceId,
       clients: app.streams.fanout.clientCount,
       frontier: app.streams.frontier(),
     }

@@ -21,6 +21,7 @@ import { readEpoch } from '@verisim/bus'
 import { CloseCode, type Sink } from '../../fanout.js'
 import { catchupEndTime, createSession } from '../../session.js'
 import { tokenMatches } from '../../auth.js'
+import { callerKey, ControlTimeoutError } from '../../plugins/app/control.js'
 
 /** Frames waiting to be handled before the socket stops being read… */
 const PAUSE_AT = 64
@@ -41,6 +42,10 @@ const ws: FastifyPluginAsync = async (app) => {
     metrics.clients.inc({ transport: 'ws' })
     const query = req.query as Record<string, unknown>
     let authorized = config.adminToken === null || tokenMatches(config.adminToken, query.token)
+    // The caller scope of this socket's control requestIds: the token it
+    // authorized with and its address (a reconnect that resends an id keeps it).
+    let callerToken: string | null =
+      authorized && config.adminToken !== null ? (query.token as string) : null
     let lastHeard = Date.now()
     // Control-capable clients get every state change as `state_update`.
     let unwatch: (() => void) | null = null
@@ -152,6 +157,7 @@ const ws: FastifyPluginAsync = async (app) => {
         case 'auth':
           if (config.adminToken === null || tokenMatches(config.adminToken, msg.token)) {
             authorized = true
+            if (config.adminToken !== null) callerToken = msg.token
             watchState()
             send({ type: 'ack', requestId: 'auth', success: true, result: { authorized: true } })
           } else {
@@ -169,7 +175,10 @@ const ws: FastifyPluginAsync = async (app) => {
           // Not queued behind the generator's answer: other messages go on meanwhile.
           const { requestId, action } = msg
           app.control
-            .request(action, msg.payload ?? {}, `ws:${requestId}`)
+            .request(action, msg.payload ?? {}, {
+              key: callerKey('ws', { token: callerToken, address: req.ip }, requestId),
+              label: `requestId ${JSON.stringify(requestId)}`,
+            })
             .then((res) => {
               if (res.success)
                 send({ type: 'ack', requestId, success: true, result: res.result ?? null })
@@ -184,10 +193,18 @@ const ws: FastifyPluginAsync = async (app) => {
               }
             })
             .catch((err: Error & { code?: string }) => {
-              const code =
-                err.code === 'VS_GW_CONTROL_TIMEOUT' ? err.code : ProtocolErrorCode.internal
+              // Only our own timeout's text reaches the client; anything else is
+              // logged and answered with a fixed message (never an exception's text).
+              const timeout = err instanceof ControlTimeoutError
+              if (!timeout) req.log.error({ err, action }, 'websocket control failed')
+              const code = timeout ? err.code : ProtocolErrorCode.internal
               metrics.protocolErrors.inc({ code })
-              send({ type: 'error', code, message: err.message, requestId })
+              send({
+                type: 'error',
+                code,
+                message: timeout ? err.message : `internal error while handling "${action}"`,
+                requestId,
+              })
             })
           return
         }

@@ -122,7 +122,8 @@ function standInGenerator(h: Harness) {
             stream: 'simulation.ack',
             channel: 'simulation_control',
             timestamp: new Date().toISOString(),
-            data: result,
+            // the published ack: the sender's ref, not the requestId
+            data: { ref: e.command.ref ?? null, ...result, requestId: undefined },
             normalizedValue: 50,
             anomalyFlag: 'normal',
             causes: [],
