@@ -5,7 +5,12 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { createTopicMatcher, StreamEventSchema, UnknownTopicError } from '@verisim/schema'
+import {
+  createTopicMatcher,
+  parseIsoTime,
+  StreamEventSchema,
+  UnknownTopicError,
+} from '@verisim/schema'
 import { isEventId } from '@verisim/bus'
 import { BadRequestError, ErrorBody, NotReadyError, UnknownTopicHttpError } from '../../errors.js'
 import { expensiveRead } from '../../expensive.js'
@@ -83,12 +88,14 @@ const recentEvents: FastifyPluginAsyncTypebox = async (app) => {
       }
       let since: Since = null
       if (raw !== undefined) {
+        // A time is read like every other time the gateway takes: a day that does
+        // not exist (2026-02-30) is refused, and no offset means UTC.
+        const ms = isEventId(raw) ? null : parseIsoTime(raw)
         if (isEventId(raw)) since = { id: raw }
-        else if (/^\d{4}-\d{2}-\d{2}/.test(raw) && !Number.isNaN(Date.parse(raw)))
-          since = { time: raw }
+        else if (ms !== null) since = { time: new Date(ms).toISOString() }
         else
           throw new BadRequestError(
-            `since ${JSON.stringify(raw)} is neither an event id ("<ms>-<seq>") nor an ISO 8601 time`,
+            `since ${JSON.stringify(String(raw).slice(0, 100))} is neither an event id ("<ms>-<seq>") nor an ISO 8601 time on a calendar day that exists`,
           )
       }
       const { redis, keys, channels } = app.streams.catchupContext()
