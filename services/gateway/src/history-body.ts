@@ -11,10 +11,15 @@
  */
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
-import { Readable } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import { createGzip, createGunzip } from 'node:zlib'
+import { promisify } from 'node:util'
+import { createGzip, gunzip } from 'node:zlib'
 import type { HistoryPlan, HistoryRollUp } from '@verisim/bus'
+
+/** Uncompressed bodies kept for clients that do not take gzip (each up to ~14 MB). */
+export const PLAIN_KEPT = 2
+
+const gunzipAsync = promisify(gunzip)
 
 /** Points serialized between two turns of the event loop. */
 const SLICE_POINTS = 4096
@@ -32,6 +37,12 @@ export interface HistoryBodies {
   etag(plan: HistoryPlan): string
   /** The compressed answer: from the cache, joined to a build in flight, or built. */
   get(plan: HistoryPlan): Promise<HistoryBody>
+  /**
+   * The uncompressed JSON of a body, for clients that do not take gzip:
+   * decompressed once (on the thread pool) and shared by the requests for it;
+   * the last {@link PLAIN_KEPT} are kept.
+   */
+  plain(body: HistoryBody): Promise<Buffer>
   /** Bytes held by the cache. */
   readonly cachedBytes: number
   clear(): void
@@ -62,11 +73,6 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
     const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
     return q === undefined || Number(q.slice(2)) > 0
   })
-}
-
-/** The uncompressed JSON of a cached body, as a stream (gunzip on the thread pool). */
-export function gunzipStream(body: HistoryBody): Readable {
-  return Readable.from([body.gzip]).pipe(createGunzip())
 }
 
 /** An identity without its last part (the simulation time of an open range). */
@@ -128,6 +134,8 @@ export function createHistoryBodies(opts: HistoryBodiesOptions): HistoryBodies {
   /** Finished bodies, least recently used first. */
   const cache = new Map<string, HistoryBody>()
   const inFlight = new Map<string, Promise<HistoryBody>>()
+  /** Uncompressed bodies, least recently used first. */
+  const plains = new Map<HistoryBody, Promise<Buffer>>()
   let cachedBytes = 0
   let running = 0
   const waiting: (() => void)[] = []
@@ -213,12 +221,24 @@ export function createHistoryBodies(opts: HistoryBodiesOptions): HistoryBodies {
       inFlight.set(flightKey, p)
       return p
     },
+    plain(body) {
+      let p = plains.get(body)
+      if (p) plains.delete(body)
+      else {
+        p = gunzipAsync(body.gzip)
+        p.catch(() => plains.delete(body))
+      }
+      plains.set(body, p)
+      while (plains.size > PLAIN_KEPT) plains.delete(plains.keys().next().value as HistoryBody)
+      return p
+    },
     get cachedBytes() {
       return cachedBytes
     },
     clear() {
       cache.clear()
       openByQuery.clear()
+      plains.clear()
       cachedBytes = 0
     },
   }

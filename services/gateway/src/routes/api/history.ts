@@ -22,7 +22,7 @@ import {
 } from '@verisim/bus'
 import { BadRequestError, ErrorBody, ErrorCode, NotReadyError } from '../../errors.js'
 import { expensiveRead } from '../../expensive.js'
-import { acceptsGzip, createHistoryBodies, etagMatches, gunzipStream } from '../../history-body.js'
+import { acceptsGzip, createHistoryBodies, etagMatches } from '../../history-body.js'
 import { parseDiffQuery, parseHistoryQuery, parseStatisticsQuery } from './history-query.js'
 
 const NotFoundError = createError(ErrorCode.notFound, '%s', 404)
@@ -191,7 +191,7 @@ const history: FastifyPluginAsyncTypebox = async (app) => {
       if (acceptsGzip(req.headers['accept-encoding'])) {
         return reply.header('content-encoding', 'gzip').send(body.gzip as never)
       }
-      return reply.send(gunzipStream(body) as never)
+      return reply.send((await bodies.plain(body)) as never)
     },
   )
 
