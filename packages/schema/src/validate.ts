@@ -112,6 +112,15 @@ export function parseIsoTime(raw: string): number | null {
   return Number.isFinite(ms) ? ms : null
 }
 
+/**
+ * Where JSON.parse stopped, as ` (at position 12)`, or '' — said in our words:
+ * a client never gets an exception's own text.
+ */
+export function jsonErrorWhere(err: unknown): string {
+  const m = /position (\d+)/.exec(err instanceof Error ? err.message : '')
+  return m ? ` (at position ${m[1]})` : ''
+}
+
 export type ParseResult =
   | { ok: true; message: ClientMessage }
   | { ok: false; code: ProtocolErrorCode; message: string; requestId?: string }
@@ -134,13 +143,6 @@ export function parseClientFrame(raw: string): ParseResult {
       message: `frame of ${Buffer.byteLength(raw)} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`,
     }
   }
-  if (jsonTooDeep(raw)) {
-    return {
-      ok: false,
-      code: ProtocolErrorCode.tooDeep,
-      message: `frame nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`,
-    }
-  }
   let value: unknown
   try {
     value = JSON.parse(raw)
@@ -148,7 +150,7 @@ export function parseClientFrame(raw: string): ParseResult {
     return {
       ok: false,
       code: ProtocolErrorCode.badJson,
-      message: `frame is not valid JSON (${(err as Error).message}); expected an object like {"type":"subscribe","topics":["*"]}`,
+      message: `frame is not valid JSON${jsonErrorWhere(err)}; expected an object like {"type":"subscribe","topics":["*"]}`,
     }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -161,6 +163,16 @@ export function parseClientFrame(raw: string): ParseResult {
   const obj = value as Record<string, unknown>
   const requestId = typeof obj.requestId === 'string' ? obj.requestId : undefined
   const withId = requestId === undefined ? {} : { requestId }
+  // JSON.parse copes with any depth; what comes after it (validators,
+  // JSON.stringify) recurses, so a deep frame stops here.
+  if (jsonTooDeep(raw)) {
+    return {
+      ok: false,
+      code: ProtocolErrorCode.tooDeep,
+      message: `frame nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`,
+      ...withId,
+    }
+  }
   if (typeof obj.type !== 'string') {
     return {
       ok: false,

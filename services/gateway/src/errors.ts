@@ -3,6 +3,7 @@
  * `{"error":{"code","message"}}`.
  */
 import createError from '@fastify/error'
+import { jsonErrorWhere } from '@verisim/schema'
 
 export const ErrorCode = {
   badRequest: 'VS_GW_BAD_REQUEST',
@@ -134,7 +135,9 @@ export function toErrorReply(err: {
     return {
       status,
       code: ErrorCode.badJson,
-      message: `the body is not valid JSON: ${err.message}`,
+      message: err.message.includes('prototype')
+        ? 'the body may not set "__proto__" or "constructor.prototype"'
+        : `the body is not valid JSON${jsonErrorWhere(err)}`,
       internal: false,
     }
   return {

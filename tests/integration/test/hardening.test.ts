@@ -209,14 +209,21 @@ describe('strict input', () => {
       `{"type":"control","requestId":"deep","action":"world_action","payload":${nest(12_000)}}`,
     )
     c.ws.send(`{"type":"subscribe","topics":["*"],"x":${'['.repeat(30_000)}${']'.repeat(30_000)}}`)
+    c.ws.send(
+      `{"type":"control","requestId":"deep2","action":"world_action","payload":${nest(40)}}`,
+    )
+    c.ws.send('{"type":')
     await c.waitFor(
-      () => c.messages.filter((m) => m.type === 'error').length >= 2,
+      () => c.messages.filter((m) => m.type === 'error').length >= 4,
       10_000,
-      'two errors',
+      'four errors',
     )
     const errors = c.messages.filter((m) => m.type === 'error')
+    expect(errors.find((e) => e.requestId === 'deep2')?.code).toBe('VS_GW_TOO_DEEP')
     for (const e of errors) {
-      expect(String(e.message)).not.toMatch(/call stack|RangeError|at .*\.js/)
+      expect(String(e.message)).not.toMatch(
+        /call stack|RangeError|at .*\.js|Unexpected|Expected property/,
+      )
       expect(String(e.code)).toMatch(/^VS_/)
     }
     expect(errors.map((e) => e.code)).toContain('VS_GW_TOO_DEEP')
@@ -340,6 +347,7 @@ describe('strict input', () => {
       expect({ what, status: r.status }).toEqual({ what, status })
       expect(JSON.parse(text)).toMatchObject({ error: { code } })
       expect(text).not.toContain('FST_')
+      expect(text).not.toMatch(/Unexpected|in JSON at|forbidden prototype/) // no exception text
     }
   })
 })
