@@ -494,4 +494,19 @@ describe.skipIf(!haveChromium)('admin page in headless Chromium', () => {
     expect(existsSync(path.join(OUT, 'admin.png'))).toBe(true)
     expect(pageErrors).toEqual([])
   })
+
+  it('should render the API docs (/docs) under the same security headers, nothing blocked', async () => {
+    const p = await context.newPage()
+    const blocked: string[] = []
+    p.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) blocked.push(m.text())
+    })
+    p.on('pageerror', (err) => blocked.push(err.message))
+    const res = await p.goto(`${stack.gatewayUrl}/docs`)
+    expect(res?.headers()['content-security-policy']).toContain("default-src 'self'")
+    await p.locator('.swagger-ui .info .title').waitFor({ timeout: 20_000 })
+    expect(await p.locator('.opblock').count()).toBeGreaterThan(5)
+    expect(blocked).toEqual([])
+    await p.close()
+  })
 })
