@@ -14,6 +14,12 @@ import { luaScript, runScript } from './scripts.js'
 
 /** How long results are kept for idempotent replays. */
 export const CONTROL_RESULT_TTL_S = 24 * 60 * 60
+/**
+ * Seconds a refused command's result is kept: a refusal changed nothing, so a
+ * retry only needs it briefly, and a client sending bad commands with fresh ids
+ * cannot fill Redis for a day.
+ */
+export const CONTROL_REFUSED_RESULT_TTL_S = 10 * 60
 
 /**
  * Entries the control log keeps (`MAXLEN ~`, so a little more). A restart needs
@@ -185,7 +191,7 @@ export async function commitControl(
     [keys.controlResult(c.command.requestId), keys.controlLog, keys.controlCursor],
     [
       JSON.stringify(c.result),
-      CONTROL_RESULT_TTL_S,
+      c.result.success ? CONTROL_RESULT_TTL_S : CONTROL_REFUSED_RESULT_TTL_S,
       c.entryId,
       c.log ? '1' : '0',
       c.maxLen ?? CONTROL_LOG_MAX_LEN,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Redis } from 'ioredis'
 import type { ControlCommand, ControlResult } from '@verisim/schema'
 import {
+  CONTROL_REFUSED_RESULT_TTL_S,
   commitControl,
   createKeys,
   lastControlLogId,
@@ -50,7 +51,7 @@ describe('commitControl', () => {
     })
     expect(c.result).toEqual(ok('a'))
     expect(await readControlResult(redis, keys, 'a')).toEqual(ok('a'))
-    expect(await redis.ttl(keys.controlResult('a'))).toBeGreaterThan(0)
+    expect(await redis.ttl(keys.controlResult('a'))).toBeGreaterThan(CONTROL_REFUSED_RESULT_TTL_S)
     expect(await redis.get(keys.controlCursor)).toBe('5-0')
     expect(await readControlLog(redis, keys, '0-0', 10)).toEqual([
       { id: c.logId, command: command('a'), simTime, ok: true, prev: '0-0' },
@@ -80,6 +81,26 @@ describe('commitControl', () => {
     expect(ro.logId).toBeNull()
     expect(await redis.xlen(keys.controlLog)).toBe(1)
     expect(await readControlResult(redis, keys, 'b')).not.toBeNull()
+  })
+
+  it("should keep a refused command's result ten minutes, not a day (fresh ids with bad commands cannot fill Redis)", async () => {
+    const keys = createKeys(prefix, 'refused')
+    const refused: ControlResult = {
+      requestId: 'bad',
+      action: 'adjust_behavior',
+      success: false,
+      error: { code: 'VS_GEN_INVALID_PAYLOAD', message: 'invalid payload' },
+    } as ControlResult
+    await commitControl(redis, keys, {
+      entryId: '7-0',
+      command: command('bad'),
+      result: refused,
+      simTime: 0,
+      log: false,
+    })
+    const ttl = await redis.ttl(keys.controlResult('bad'))
+    expect(ttl).toBeGreaterThan(0)
+    expect(ttl).toBeLessThanOrEqual(CONTROL_REFUSED_RESULT_TTL_S)
   })
 
   it('should write nothing when the command cannot be logged', async () => {
