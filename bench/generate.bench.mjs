@@ -29,7 +29,8 @@ import { runJsonChild } from './child.mjs'
 const here = dirname(fileURLToPath(import.meta.url))
 const DAYS = Number(process.env.VERISIM_BENCH_GENERATE_DAYS ?? 30)
 /** VERISIM_BENCH_PIN=1 pins each measurement to core 0 (GC helper threads then share it too). */
-const pin = process.env.VERISIM_BENCH_PIN === '1' && spawnSync('taskset', ['-c', '0', 'true']).status === 0
+const pin =
+  process.env.VERISIM_BENCH_PIN === '1' && spawnSync('taskset', ['-c', '0', 'true']).status === 0
 
 function measure(format, days, dir) {
   return runJsonChild([join(here, 'generate-measure.mjs'), format, String(days), dir], {

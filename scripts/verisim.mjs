@@ -11,7 +11,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const CLI_DIST = join(root, 'packages', 'cli', 'dist', 'program.js')
 /** The packages the command line runs on; a stale build of any of them is worth a note. */
-const SOURCES = ['packages/cli', 'packages/sim', 'packages/client', 'packages/bus', 'packages/schema']
+const SOURCES = [
+  'packages/cli',
+  'packages/sim',
+  'packages/client',
+  'packages/bus',
+  'packages/schema',
+]
 
 const write = (s) => process.stderr.write(s)
 
@@ -26,7 +32,9 @@ function newestMtime(dir) {
 }
 
 async function build() {
-  write('verisim: the command line is not built; building it (pnpm exec turbo run build --filter=@verisim/cli...)\n')
+  write(
+    'verisim: the command line is not built; building it (pnpm exec turbo run build --filter=@verisim/cli...)\n',
+  )
   let code = 1
   try {
     const { ensureInstalled, findPnpm, runPnpm } = await import('./pnpm.mjs')
@@ -41,7 +49,9 @@ async function build() {
     write(`verisim: ${err instanceof Error ? err.message : err}\n`)
   }
   if (code !== 0 || !existsSync(CLI_DIST))
-    throw new Error('the command line is not built and building it failed; run `pnpm build` at the repository root, then try again')
+    throw new Error(
+      'the command line is not built and building it failed; run `pnpm build` at the repository root, then try again',
+    )
 }
 
 try {
@@ -50,7 +60,9 @@ try {
     const built = statSync(CLI_DIST).mtimeMs
     const stale = SOURCES.filter((p) => newestMtime(join(root, p, 'src')) > built)
     if (stale.length > 0)
-      write(`verisim: note: ${stale.join(', ')} changed since the command line was built; run \`pnpm build\` to use the changes\n`)
+      write(
+        `verisim: note: ${stale.join(', ')} changed since the command line was built; run \`pnpm build\` to use the changes\n`,
+      )
   }
   const { main } = await import(pathToFileURL(CLI_DIST).href)
   process.exitCode = await main(process.argv.slice(2))
