@@ -335,6 +335,12 @@ describe('verisim generate: bad command lines', () => {
     expect(r.stderr).toContain('world tutoring has no scenario "alien-invasion"; expected one of')
   })
 
+  it('--streams naming no stream of the world should exit 1 saying so', async () => {
+    const r = await run([...BASE, '--streams', 'no.such.*', '--out', join(tmp, 'x.ndjson')])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('--streams no.such.* names no stream of world tutoring')
+  })
+
   it('an unknown world should exit 1 saying where it looked', async () => {
     const r = await run(['generate', '--world', 'atlantis', '--out', join(tmp, 'x.ndjson')])
     expect(r.code).toBe(1)

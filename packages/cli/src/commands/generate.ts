@@ -13,7 +13,13 @@ import type { Io } from '../io.js'
 import { ensureWritableDir, fmtSize, fsReason } from '../lib/files.js'
 import { createProgress } from '../lib/progress.js'
 import { loadCliWorld } from '../lib/world.js'
-import { FORMATS, generatePlan, type GenerateFlags, type GeneratePlan } from '../generate/plan.js'
+import {
+  FORMATS,
+  generatePlan,
+  streamFilter,
+  type GenerateFlags,
+  type GeneratePlan,
+} from '../generate/plan.js'
 import { runGeneration } from '../generate/run.js'
 import { createSink, type OutFile } from '../generate/sinks.js'
 
@@ -99,20 +105,13 @@ Examples:
 
 async function generate(plan: GeneratePlan, io: Io): Promise<void> {
   const world = loadCliWorld(plan.world, plan.configDir)
-  const known = new Set(world.streams.map((s) => s.name))
   for (const c of plan.commands)
     if (c.kind === 'scenario' && !world.scenarioSet.byId.has(c.id))
       throw new CliFailure(
         `${c.flag}: world ${plan.world} has no scenario ${JSON.stringify(c.id)}; expected one of ${[...world.scenarioSet.byId.keys()].join(', ')}`,
       )
-  if (
-    plan.streams.length > 0 &&
-    !plan.streams.some(
-      (p) =>
-        p === '*' ||
-        [...known].some((n) => p === n || (p.endsWith('.*') && n.startsWith(p.slice(0, -1)))),
-    )
-  )
+  const keep = streamFilter(plan.streams)
+  if (!world.streams.some((s) => keep(s.name)))
     throw new CliFailure(
       `--streams ${plan.streams.join(',')} names no stream of world ${plan.world} (verisim types --world ${plan.world} lists them)`,
     )
