@@ -13,9 +13,20 @@
  * Every 30 s it samples the prefix's Redis key count and memory, the gateway's
  * and the generator's RSS and the reference client's lag. At the end: each
  * figure's change after the warm-up (the first VERISIM_SOAK_WARMUP_MINUTES,
- * default 10) — flat means within ±10 % — and the reference client's gaps:
- * every event Redis still holds between its first and last event, delivered
- * exactly once. Prints a table; writes bench/results/soak-<time>.json.
+ * default 10) — flat means within ±10 % — and the reference client's gaps.
+ * Those are checked as the soak goes (an hour at 600× is ~28 million events,
+ * more than a Set holds): every 2 s, the events it received up to the last id
+ * of the round before are compared with what the channel streams hold between
+ * the previous check and that id — each delivered exactly once, in order. A
+ * window a stream had already trimmed is counted as unverified, never as fine.
+ *
+ * Every bounded key family reaches its bound within the warm-up, so "flat" is
+ * the steady state, not a slope cut short: channel streams keep
+ * VERISIM_SOAK_RETENTION (default 40,000) events each — the quietest channel
+ * fills in about 8 minutes at 600× (the default 100,000 takes 20) — and history
+ * VERISIM_SOAK_HISTORY_DAYS (default 2) simulated days (reached after 7 minutes;
+ * the default 60 days would take 2.5 hours). Prints a table; writes
+ * bench/results/soak-<time>.json.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -33,7 +44,10 @@ const MINUTES = Number(process.env.VERISIM_SOAK_MINUTES ?? 60)
 const WARMUP_MINUTES = Number(process.env.VERISIM_SOAK_WARMUP_MINUTES ?? Math.min(10, MINUTES / 3))
 const CLIENTS = Number(process.env.VERISIM_SOAK_CLIENTS ?? 200)
 const SPEED = process.env.VERISIM_SOAK_SPEED ?? '600'
+const RETENTION = process.env.VERISIM_SOAK_RETENTION ?? '40000'
+const HISTORY_DAYS = process.env.VERISIM_SOAK_HISTORY_DAYS ?? '2'
 const SAMPLE_MS = 30_000
+const VERIFY_MS = 2_000
 const log = (m) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${m}\n`)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
@@ -82,6 +96,8 @@ async function main() {
     VERISIM_PREFIX: prefix,
     HOST: '127.0.0.1',
     VERISIM_SPEED: SPEED,
+    VERISIM_RETENTION: RETENTION,
+    VERISIM_HISTORY_DAYS: HISTORY_DAYS,
   }
   const generator = startService('generator', { ...base, GENERATOR_PORT: String(await freePort()) })
   const gateway = startService('gateway', { ...base, PORT: String(port) })
@@ -92,8 +108,8 @@ async function main() {
     `stack ready (prefix ${prefix}, speed ${SPEED}×); soaking ${MINUTES} min with ${CLIENTS} churning clients`,
   )
 
-  // the reference client
-  const received = []
+  // the reference client, checked against the channel streams as it goes
+  const gaps = gapChecker(redis, prefix)
   let resets = 0
   const ref = createClient({
     url: ws,
@@ -102,7 +118,7 @@ async function main() {
     reconnect: { initialMs: 100, maxMs: 2000 },
   })
   ref.on('batch', (events) => {
-    for (const e of events) received.push(e.id)
+    for (const e of events) gaps.receive(e.id)
   })
   ref.on('reset', () => resets++)
   let lastEventAt = Date.now()
@@ -118,7 +134,7 @@ async function main() {
         c.send(JSON.stringify({ type: 'subscribe', topics: ['customer.*', 'session.*'] })),
       )
       c.on('message', () => undefined)
-      await sleep(5000 + Math.random() * 55_000)
+      await sleep(Math.min(5000 + Math.random() * 55_000, Math.max(0, endAt - Date.now())))
       c.terminate()
     }
   }
@@ -197,7 +213,7 @@ async function main() {
       redisMemoryMb: Number(/used_memory:(\d+)/.exec(info)?.[1]) / 1048576,
       gatewayRssMb: rssMb(gateway.pid),
       generatorRssMb: rssMb(generator.pid),
-      referenceEvents: received.length,
+      referenceEvents: gaps.figures.received,
       referenceQuietMs: Date.now() - lastEventAt,
     }
     samples.push(s)
@@ -205,35 +221,23 @@ async function main() {
       `min ${s.minute.toFixed(1)}: keys ${s.redisKeys}, redis ${s.redisMemoryMb.toFixed(0)} MB, gateway ${s.gatewayRssMb.toFixed(0)} MB, generator ${s.generatorRssMb.toFixed(0)} MB, reference ${s.referenceEvents} events`,
     )
   }
+  let finished = false
+  const verifier = (async () => {
+    while (!finished) {
+      await sleep(VERIFY_MS)
+      await gaps.verify(false)
+    }
+  })()
   while (Date.now() < endAt) {
     await sleep(Math.min(SAMPLE_MS, endAt - Date.now()))
     await sample()
   }
   await Promise.all([...churners, reader, fuzzer])
+  await sleep(2000) // the last batches in flight
+  finished = true
+  await verifier
+  await gaps.verify(true)
 
-  // gaps: every event Redis still holds from the reference's first event on, delivered exactly once
-  const first = received[0]
-  const last = received.at(-1)
-  let missing = 0
-  let duplicates = 0
-  let outOfOrder = 0
-  const got = new Set()
-  for (let i = 0; i < received.length; i++) {
-    if (got.has(received[i])) duplicates++
-    got.add(received[i])
-    if (i > 0 && compareIds(received[i], received[i - 1]) <= 0) outOfOrder++
-  }
-  let stored = 0
-  let oldest = null
-  for (const key of await redis.keys(`${prefix}:{*}:ch:*`)) {
-    if (key.endsWith(':simulation_control')) continue
-    const entries = await redis.xrange(key, first, last)
-    for (const [id] of entries) {
-      stored++
-      if (!got.has(id)) missing++
-      if (oldest === null || compareIds(id, oldest) < 0) oldest = id
-    }
-  }
   stopping = true
   ref.close()
   generator.kill('SIGTERM')
@@ -261,15 +265,9 @@ async function main() {
     warmupMinutes: WARMUP_MINUTES,
     speed: Number(SPEED),
     clients: CLIENTS,
-    reference: {
-      events: received.length,
-      storedInRange: stored,
-      missing,
-      duplicates,
-      outOfOrder,
-      resets,
-      oldestStored: oldest,
-    },
+    retention: Number(RETENTION),
+    historyDays: Number(HISTORY_DAYS),
+    reference: { ...gaps.figures, resets },
     historyReads,
     historyErrors,
     fuzzed,
@@ -277,8 +275,9 @@ async function main() {
     samples,
   }
   console.table(rows.map((r) => ({ ...r, change: `${(r.change * 100).toFixed(1)} %` })))
+  const g = gaps.figures
   console.log(
-    `reference client: ${received.length} events, ${missing} missing and ${duplicates} duplicated of ${stored} stored in its range, ${resets} resets; ` +
+    `reference client: ${g.received} events, ${g.missing} missing, ${g.duplicates} duplicated, ${g.outOfOrder} out of order, ${g.unknown} not in the streams, of ${g.checked} checked against the streams (${g.unverifiedWindows} windows trimmed before their check), ${resets} resets; ` +
       `history reads ${historyReads} (${historyErrors} errors); fuzz messages ${fuzzed}`,
   )
   mkdirSync(join(here, 'results'), { recursive: true })
@@ -286,8 +285,81 @@ async function main() {
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`)
   console.log(`written to ${file}`)
   const ok =
-    missing === 0 && duplicates === 0 && rows.every((r) => r.flat || Number.isNaN(r.change))
+    g.missing === 0 &&
+    g.duplicates === 0 &&
+    g.outOfOrder === 0 &&
+    g.unverifiedWindows === 0 &&
+    g.unknown === 0 &&
+    g.checked > 0 &&
+    rows.every((r) => r.flat || Number.isNaN(r.change))
   process.exitCode = ok ? 0 : 1
+}
+
+/**
+ * The reference client's gap check, window by window: `verify` compares the ids
+ * received up to `hi` (the newest id at the previous call: a round of slack for
+ * the channels' merge) with what every channel stream holds in (last hi, hi].
+ */
+function gapChecker(redis, prefix) {
+  let pending = []
+  let last = null
+  let verifiedTo = null
+  let roundEnd = null
+  const figures = {
+    received: 0,
+    checked: 0,
+    missing: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    unknown: 0,
+    unverifiedWindows: 0,
+  }
+  const channelKeys = async () =>
+    (await redis.keys(`${prefix}:{*}:ch:*`)).filter((k) => !k.endsWith(':simulation_control'))
+  return {
+    figures,
+    receive(id) {
+      figures.received++
+      if (last !== null && compareIds(id, last) <= 0) figures.outOfOrder++
+      last = id
+      pending.push(id)
+    },
+    async verify(final) {
+      const hi = final ? last : roundEnd
+      roundEnd = last
+      if (hi === null || (verifiedTo !== null && compareIds(hi, verifiedTo) <= 0)) return
+      const take = []
+      const keep = []
+      for (const id of pending) (compareIds(id, hi) <= 0 ? take : keep).push(id)
+      pending = keep
+      if (take.length === 0) return
+      const got = new Set()
+      for (const id of take) {
+        if (got.has(id)) figures.duplicates++
+        got.add(id)
+      }
+      // the first window starts at the first event received
+      const lo = verifiedTo === null ? take[0] : `(${verifiedTo}`
+      const keys = await channelKeys()
+      for (const key of keys) {
+        // a stream that has trimmed (added > length) up to a first entry past the last check lost part of this window unseen
+        const info = await redis.call('XINFO', 'STREAM', key)
+        const field = (name) => info[info.indexOf(name) + 1]
+        const first = String(field('recorded-first-entry-id'))
+        const trimmed = Number(field('entries-added')) > Number(field('length'))
+        if (verifiedTo !== null && trimmed && compareIds(first, verifiedTo) > 0) {
+          figures.unverifiedWindows++
+        }
+        for (const [id] of await redis.xrange(key, lo, hi)) {
+          figures.checked++
+          if (got.has(id)) got.delete(id)
+          else figures.missing++
+        }
+      }
+      figures.unknown += got.size
+      verifiedTo = hi
+    },
+  }
 }
 
 main().catch((err) => {

@@ -35,6 +35,8 @@ export interface GeneratorConfig {
   cleanupEveryMs: number
   /** Modified history versions kept in Redis (the served one included); older ones are deleted. */
   historyKeepVersions: number
+  /** Simulated days of history served back from now; older live buckets are deleted. */
+  historyDays: number
   /** Time window kept per channel stream (`MINID` trim by the cleanup job); 0 keeps by count only. */
   retentionMs: number
   /** Wall milliseconds between engine snapshots (a restart restores the latest plus the commands after it). */
@@ -87,6 +89,7 @@ export function loadConfig(env: Env = process.env, now = Date.now()): GeneratorC
       max: 365 * 86_400_000,
       integer: true,
     }),
+    historyDays: num(env, 'VERISIM_HISTORY_DAYS', 60, { min: 1, max: 3650, integer: true }),
     historyKeepVersions: num(env, 'VERISIM_HISTORY_KEEP_VERSIONS', 10, {
       min: 1,
       max: 1000,

@@ -100,6 +100,7 @@ async function main(): Promise<void> {
     log,
     announce: (data) => announce(data),
     keepVersions: config.historyKeepVersions,
+    maxSpanDays: config.historyDays,
   })
   await history.init(previous !== null)
   const metrics = createMetrics()

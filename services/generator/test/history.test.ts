@@ -24,7 +24,7 @@ const hk = historyKeys(keys)
 let t: TestRedis
 let redis: Redis
 
-function service(startedAt = START): HistoryService {
+function service(startedAt = START, maxSpanDays?: number): HistoryService {
   return new HistoryService({
     redis,
     redisUrl: t.handle.url,
@@ -36,6 +36,7 @@ function service(startedAt = START): HistoryService {
     origin: startedAt,
     log: pino({ level: 'silent' }),
     announce: () => undefined,
+    maxSpanDays,
   })
 }
 
@@ -178,4 +179,52 @@ describe('HistoryService', () => {
     expect(await redis.exists(hk.live(b0))).toBe(0)
     expect((await meta()).runStartedAt).toBe(START + 86_400_000)
   })
+
+  it('should delete the live buckets behind the served span (VERISIM_HISTORY_DAYS), once each', async () => {
+    const DAY = 86_400_000
+    const h = service(START, 2)
+    await h.init(false)
+    expect((await meta()).maxSpanMs).toBe(2 * DAY)
+    const b0 = Math.floor(START / 900_000) * 900_000
+    const ev = (ts: number): SimEvent => ({
+      ts,
+      stream: 'session.booking.requested',
+      channel: 'session',
+      data: { leadTimeHours: 1 },
+      normalizedValue: 50,
+      anomalyFlag: 'normal',
+      causes: [],
+    })
+    // a bucket every simulated hour for 4 days
+    for (let t = START; t < START + 4 * DAY; t += 3_600_000) {
+      h.record([ev(t)])
+      await h.flush()
+    }
+    const newest = Math.floor((START + 4 * DAY - 3_600_000) / 900_000) * 900_000
+    const line = newest - 3 * DAY // the span and a day of slack
+    const kept = (await scanLive()).sort((a, b) => a - b)
+    expect(kept[0]).toBeGreaterThanOrEqual(line - 900_000)
+    expect(kept[0]).toBeLessThan(line + 3_600_000)
+    expect(kept.at(-1)).toBe(newest)
+    expect(kept.every((b) => b >= b0)).toBe(true)
+    // a restarted service deletes what a longer setting had kept
+    const again = service(START, 1)
+    await again.init(true)
+    expect((await meta()).maxSpanMs).toBe(DAY)
+    again.record([ev(START + 4 * DAY)])
+    await again.flush()
+    const after = (await scanLive()).sort((a, b) => a - b)
+    expect(after[0]).toBeGreaterThanOrEqual(START + 4 * DAY - 2 * DAY - 2 * 900_000)
+  })
 })
+
+async function scanLive(): Promise<number[]> {
+  const out: number[] = []
+  let cursor = '0'
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', hk.livePattern, 'COUNT', 1000)
+    cursor = next
+    for (const k of batch) out.push(Number(k.split(':').at(-1)))
+  } while (cursor !== '0')
+  return out
+}

@@ -123,7 +123,8 @@ export function resolveHistoryRange(
   const interval = request.interval ?? DEFAULT_HISTORY_INTERVAL
   const intervalMs = HistoryInterval[interval]
   const streams = resolveHistoryStreams(meta, request.streams)
-  const clip = (ms: number) => Math.min(Math.max(ms, meta.from), nowMs)
+  const floor = historyFloor(meta, nowMs)
+  const clip = (ms: number) => Math.min(Math.max(ms, floor), nowMs)
   const startMs = floorTo(clip(start), intervalMs)
   // A range wholly after now (or before the baseline) has no points.
   const endMs = start >= nowMs ? startMs : Math.max(clip(end), startMs)
@@ -192,6 +193,20 @@ export function normalizeHistoryValue(value: number, mean: number, sd: number): 
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100
+
+/**
+ * The earliest time history serves: the baseline start, or once the run is
+ * longer than `meta.maxSpanMs` allows, the 12 h boundary at or after
+ * now − `maxSpanMs` (aligned to every interval, so no point is cut).
+ *
+ * @example
+ * historyFloor({ ...meta, from: 0, maxSpanMs: 60 * DAY }, 100 * DAY) // 40 * DAY
+ */
+export function historyFloor(meta: HistoryMeta, nowMs: number): number {
+  if (!meta.maxSpanMs) return meta.from
+  const step = HistoryInterval['12h']
+  return Math.max(meta.from, Math.ceil((nowMs - meta.maxSpanMs) / step) * step)
+}
 
 /** Start of the bucket that holds the run start: live buckets begin there. */
 export function liveFromBucket(meta: HistoryMeta): number {

@@ -46,6 +46,12 @@ export interface HistoryMeta {
   /** Baseline start (epoch ms, a multiple of 12 h). */
   from: number
   bucketMs: number
+  /**
+   * How far back from now history is served (ms; `VERISIM_HISTORY_DAYS`): the
+   * range starts no earlier than the 12 h boundary at or after now − this, and
+   * the generator deletes the live buckets behind it. Absent: the whole run.
+   */
+  maxSpanMs?: number
   /** In world order. */
   streams: { name: string; measure: HistoryMeasure }[]
   /** Version served (0 = baseline). */

@@ -4,6 +4,7 @@ import {
   HistoryErrorCode,
   MAX_HISTORY_POINTS,
   diffHistory,
+  historyFloor,
   liveBucketStarts,
   normalizeHistoryValue,
   normalizeHistoryZ,
@@ -65,6 +66,21 @@ describe('history range', () => {
     expect(r.endMs).toBe(NOW)
     expect(r.points).toBe(4) // 1 Nov 00/12, 2 Nov 00/12 (partial)
     expect(r.streams).toEqual(['a', 'm'])
+  })
+
+  it('should serve back from now only as far as maxSpanMs, from a 12 h boundary every interval keeps', () => {
+    const meta = makeMeta({ maxSpanMs: DAY })
+    // NOW − 1 day is 1 Nov 13:20: the floor is the 12 h boundary after it
+    expect(historyFloor(meta, NOW)).toBe(F + DAY)
+    for (const interval of ['15m', '1h', '12h'] as const) {
+      const r = resolveHistoryRange(meta, NOW, { start: F, interval })
+      expect(r.startMs, interval).toBe(F + DAY)
+    }
+    // a span longer than the run so far leaves the baseline start
+    expect(historyFloor(makeMeta({ maxSpanMs: 30 * DAY }), NOW)).toBe(F)
+    expect(historyFloor(makeMeta(), NOW)).toBe(F)
+    // a range wholly behind the floor has no points
+    expect(resolveHistoryRange(meta, NOW, { start: F, end: F + H }).points).toBe(0)
   })
 
   it('should read "now" as the current simulation time', () => {

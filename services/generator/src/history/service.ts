@@ -8,9 +8,15 @@
  */
 import { fileURLToPath } from 'node:url'
 import { Queue, QueueEvents, Worker } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { ChainableCommander, Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { historyKeys, type HistoryMeta, type HistorySignal, type WorldKeys } from '@verisim/bus'
+import {
+  historyKeys,
+  liveFromBucket,
+  type HistoryMeta,
+  type HistorySignal,
+  type WorldKeys,
+} from '@verisim/bus'
 import {
   BUCKET_MS,
   ExpectedRates,
@@ -46,7 +52,17 @@ export interface HistoryServiceOptions {
   announce: (data: Record<string, unknown>) => void
   /** Modified versions kept, the served one included (default {@link KEEP_HISTORY_VERSIONS}). */
   keepVersions?: number
+  /**
+   * How far back from now history is served, in simulated days (default
+   * {@link HISTORY_MAX_SPAN_DAYS}); the live buckets behind it are deleted.
+   */
+  maxSpanDays?: number
 }
+
+const DAY_MS = 86_400_000
+
+/** Days of history served back from now by default (`VERISIM_HISTORY_DAYS`). */
+export const HISTORY_MAX_SPAN_DAYS = 60
 
 /** Modified history versions kept (besides the baseline); older ones are deleted. */
 export const KEEP_HISTORY_VERSIONS = 10
@@ -67,6 +83,8 @@ export class HistoryService {
   #rates: ExpectedRates | null = null
   /** Live buckets up to this start have their expected counts written. */
   #expectedUpTo = -Infinity
+  /** Live buckets before this start are deleted (or were never written). */
+  #prunedTo = -Infinity
   /** Jobs queued and not finished; those queued before a reset do not become current. */
   readonly #pending = new Set<string>()
   #stale = new Set<string>()
@@ -123,7 +141,11 @@ export class HistoryService {
     const keep = prev !== null && prev.runStartedAt === startedAt && prev.seed === seed
     if (!keep) await this.#clear()
     const meta: HistoryMeta = keep
-      ? { ...prev!, job: prev!.job?.state === 'completed' ? prev!.job : null }
+      ? {
+          ...prev!,
+          maxSpanMs: this.#maxSpanMs,
+          job: prev!.job?.state === 'completed' ? prev!.job : null,
+        }
       : this.#freshMeta()
     if (keep) {
       // continue from the served version's modifications
@@ -168,6 +190,7 @@ export class HistoryService {
       runStartedAt: startedAt,
       from: series.from,
       bucketMs: BUCKET_MS,
+      maxSpanMs: this.#maxSpanMs,
       streams: series.streams.map((name, s) => ({ name, measure: series.measures[s]! })),
       current: 0,
       mode: 'baseline',
@@ -313,7 +336,9 @@ export class HistoryService {
   async flush(): Promise<void> {
     if (this.#live.size === 0) return
     const p = this.#o.redis.pipeline()
+    let newest = -Infinity
     for (const [b, m] of this.#live) {
+      if (b > newest) newest = b
       const key = this.#k.live(b)
       for (const [stream, [n, sum]] of m) {
         p.hincrby(key, stream, n)
@@ -325,7 +350,27 @@ export class HistoryService {
       }
     }
     this.#live.clear()
+    this.#prune(p, newest)
     await p.exec()
+  }
+
+  get #maxSpanMs(): number {
+    return (this.#o.maxSpanDays ?? HISTORY_MAX_SPAN_DAYS) * DAY_MS
+  }
+
+  /**
+   * Deletes the live buckets history no longer serves: those ending a day or
+   * more before `newest` − the served span (the day is slack for a gateway
+   * whose idea of now trails the generator's). Each bucket once; after a
+   * restart, every bucket of the run behind the line.
+   */
+  #prune(p: ChainableCommander, newest: number): void {
+    const meta = this.#meta
+    if (!meta) return
+    const line = newest - this.#maxSpanMs - DAY_MS
+    let b = Math.max(this.#prunedTo, liveFromBucket(meta))
+    for (; b + BUCKET_MS <= line; b += BUCKET_MS) p.del(this.#k.live(b))
+    this.#prunedTo = Math.max(this.#prunedTo, b)
   }
 
   /**
