@@ -13,7 +13,7 @@
  * Every 30 s it samples the prefix's Redis key count and memory, the gateway's
  * and the generator's RSS and the reference client's lag. At the end: each
  * figure's change after the warm-up (the first VERISIM_SOAK_WARMUP_MINUTES,
- * default 10) — flat means within ±10 % — and the reference client's gaps.
+ * default 12: refused control results live 10) — flat means within ±10 % — and the reference client's gaps.
  * Those are checked as the soak goes (an hour at 600× is ~28 million events,
  * more than a Set holds): every 2 s, the events it received up to the last id
  * of the round before are compared with what the channel streams hold between
@@ -41,7 +41,7 @@ import { compareIds, deletePrefix, discoverRedis, freePort } from '@verisim/bus'
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
 const MINUTES = Number(process.env.VERISIM_SOAK_MINUTES ?? 60)
-const WARMUP_MINUTES = Number(process.env.VERISIM_SOAK_WARMUP_MINUTES ?? Math.min(10, MINUTES / 3))
+const WARMUP_MINUTES = Number(process.env.VERISIM_SOAK_WARMUP_MINUTES ?? Math.min(12, MINUTES / 3))
 const CLIENTS = Number(process.env.VERISIM_SOAK_CLIENTS ?? 200)
 const SPEED = process.env.VERISIM_SOAK_SPEED ?? '600'
 const RETENTION = process.env.VERISIM_SOAK_RETENTION ?? '40000'

@@ -225,6 +225,11 @@ describe('verisim generate: CSV and Parquet', () => {
       'causes',
       'data',
     ])
+    // data is JSON (the logical type) stored as its text, not a JSON string literal of it
+    expect(meta.schema.at(-1)).toMatchObject({ name: 'data', logical_type: { type: 'JSON' } })
+    const [raw] = await parquetReadObjects({ file, rowStart: 0, rowEnd: 1, utf8: false })
+    const text = new TextDecoder().decode(raw!.data as Uint8Array)
+    expect(JSON.parse(text)).toEqual(JSON.parse(baseLines[0]!).data)
     const rows = await parquetReadObjects({ file, rowStart: 0, rowEnd: 500 })
     rows.forEach((row, i) => {
       const e = JSON.parse(baseLines[i]!)

@@ -18,10 +18,16 @@ export const WORLD_MODULES: Readonly<Record<string, WorldModule>> = {
   example: example as unknown as WorldModule,
 }
 
-/** `config/worlds` of the repository this package was built in (packages/worlds/dist → ../../../). */
-export const DEFAULT_WORLDS_DIR = resolve(
-  fileURLToPath(new URL('../../../config/worlds', import.meta.url)),
-)
+/**
+ * Where the worlds' config folders are: `config/worlds` of the repository this
+ * package was built in (packages/worlds/dist → ../../../), else the copy a packed
+ * @verisim/worlds carries (`config/`, written at `prepack`).
+ */
+export const DEFAULT_WORLDS_DIR = ((): string => {
+  const repo = resolve(fileURLToPath(new URL('../../../config/worlds', import.meta.url)))
+  const packed = resolve(fileURLToPath(new URL('../config', import.meta.url)))
+  return existsSync(repo) || !existsSync(packed) ? repo : packed
+})()
 
 /**
  * The module of world `id`. Throws `VS_SIM_WORLD_NOT_FOUND` naming the known ones.

@@ -260,7 +260,14 @@ function parquetWriter(out: Output, world: string): Writer {
         repetition_type: 'REQUIRED',
       },
       { name: 'causes', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
-      { name: 'data', type: 'BYTE_ARRAY', converted_type: 'JSON', repetition_type: 'REQUIRED' },
+      // the JSON logical type over the envelope's data as UTF-8 JSON text (hyparquet-writer's
+      // JSON converted type would stringify our text a second time: a string literal, not an object)
+      {
+        name: 'data',
+        type: 'BYTE_ARRAY',
+        logical_type: { type: 'JSON' },
+        repetition_type: 'REQUIRED',
+      },
     ],
     createdBy: 'verisim generate (hyparquet-writer)',
     kvMetadata: [{ key: 'verisim.world', value: world }],
@@ -274,7 +281,7 @@ function parquetWriter(out: Output, world: string): Writer {
     pq.write({
       columnData: [
         // statistics (min/max) only where a reader can prune on them
-        { name: 'id', data: c.id, statistics: false, encoding: 'PLAIN' },
+        { name: 'id', data: utf8Values(c.id), statistics: false, encoding: 'PLAIN' },
         { name: 'world', data: worlds },
         { name: 'stream', data: c.stream },
         { name: 'channel', data: c.channel },
@@ -282,7 +289,7 @@ function parquetWriter(out: Output, world: string): Writer {
         { name: 'normalizedValue', data: c.value },
         { name: 'anomalyFlag', data: c.flag },
         { name: 'causes', data: c.causes, statistics: false },
-        { name: 'data', data: c.data, statistics: false, encoding: 'PLAIN' },
+        { name: 'data', data: utf8Values(c.data), statistics: false, encoding: 'PLAIN' },
       ],
       rowGroupSize: n,
     })
@@ -314,6 +321,24 @@ function parquetWriter(out: Output, world: string): Writer {
       for (const chunk of pending()) await out.write(chunk)
     },
   }
+}
+
+/**
+ * UTF-8 bytes of each string: one encoding of them all and a view per value when
+ * they are ASCII (ids always, data nearly always), else one encoding each.
+ */
+function utf8Values(values: readonly string[]): Uint8Array[] {
+  const all = Buffer.from(values.join(''), 'utf8')
+  const out = new Array<Uint8Array>(values.length)
+  if (all.length === values.reduce((n, v) => n + v.length, 0)) {
+    let at = 0
+    for (let i = 0; i < values.length; i++) {
+      const end = at + values[i]!.length
+      out[i] = all.subarray(at, end)
+      at = end
+    }
+  } else for (let i = 0; i < values.length; i++) out[i] = Buffer.from(values[i]!, 'utf8')
+  return out
 }
 
 function newColumns() {
