@@ -16,6 +16,14 @@ import { promisify } from 'node:util'
 import { createGzip, gunzip } from 'node:zlib'
 import type { HistoryPlan, HistoryRollUp } from '@verisim/bus'
 
+/**
+ * Open answers (their identity holds the simulation time) kept, across queries:
+ * once the time moves on they are only hit by requests at that same time, so a
+ * reader whose range moves with the clock (a start relative to the wall clock
+ * …) would otherwise fill the cache with answers nobody asks for again.
+ */
+export const OPEN_KEPT = 8
+
 /** Uncompressed bodies kept for clients that do not take gzip (each up to ~14 MB). */
 export const PLAIN_KEPT = 2
 
@@ -156,11 +164,15 @@ export function createHistoryBodies(opts: HistoryBodiesOptions): HistoryBodies {
 
   /** Query (identity without the simulation time) → the one open body kept for it. */
   const openByQuery = new Map<string, string>()
+  /** Open bodies kept, oldest first (at most {@link OPEN_KEPT}). */
+  const openKeys = new Set<string>()
   const drop = (key: string) => {
     const b = cache.get(key)
     if (!b) return
     cache.delete(key)
     cachedBytes -= b.gzip.length
+    if (openKeys.delete(key) && openByQuery.get(queryOf(key)) === key)
+      openByQuery.delete(queryOf(key))
   }
 
   const store = (plan: HistoryPlan, body: HistoryBody) => {
@@ -172,14 +184,17 @@ export function createHistoryBodies(opts: HistoryBodiesOptions): HistoryBodies {
       const previous = openByQuery.get(query)
       if (previous !== undefined) drop(previous)
       openByQuery.set(query, key)
+      openKeys.add(key)
+      for (const k of openKeys) {
+        if (openKeys.size <= OPEN_KEPT) break
+        drop(k)
+      }
     }
     cache.set(key, body)
     cachedBytes += body.gzip.length
-    for (const [k, b] of cache) {
+    for (const k of cache.keys()) {
       if (cachedBytes <= opts.maxBytes) break
-      cache.delete(k)
-      cachedBytes -= b.gzip.length
-      if (openByQuery.get(queryOf(k)) === k) openByQuery.delete(queryOf(k))
+      drop(k)
     }
   }
 
@@ -238,6 +253,7 @@ export function createHistoryBodies(opts: HistoryBodiesOptions): HistoryBodies {
     clear() {
       cache.clear()
       openByQuery.clear()
+      openKeys.clear()
       plains.clear()
       cachedBytes = 0
     },

@@ -7,7 +7,13 @@
 import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import type { HistoryPlan, HistoryRollUp } from '@verisim/bus'
-import { acceptsGzip, createHistoryBodies, etagMatches, historyEtag } from '../src/history-body.js'
+import {
+  OPEN_KEPT,
+  acceptsGzip,
+  createHistoryBodies,
+  etagMatches,
+  historyEtag,
+} from '../src/history-body.js'
 
 function plan(identity: string, open = false, counter = { loads: 0, active: 0, peak: 0 }) {
   const p: HistoryPlan = {
@@ -68,6 +74,27 @@ describe('history bodies', () => {
     await bodies.get(plan('q|2000', true, counter).p)
     expect(counter.loads).toBe(2)
     expect(bodies.cachedBytes).toBe((await bodies.get(plan('q|2000', true, counter).p)).gzip.length)
+  })
+
+  it('should keep at most OPEN_KEPT open answers across queries (a range moving with the clock)', async () => {
+    const bodies = createHistoryBodies({ maxBytes: 64 << 20, builds: 1 })
+    const counter = { loads: 0, active: 0, peak: 0 }
+    const sealed = await bodies.get(plan('s|sealed', false, counter).p)
+    const open: number[] = []
+    for (let i = 0; i < OPEN_KEPT + 5; i++) {
+      open.push((await bodies.get(plan(`q${i}|${1000 + i}`, true, counter).p)).gzip.length)
+    }
+    const kept = open.slice(-OPEN_KEPT).reduce((a, b) => a + b, 0)
+    expect(bodies.cachedBytes).toBe(sealed.gzip.length + kept)
+    // the newest open ones are still served from the cache, the oldest were built again
+    const loads = counter.loads
+    await bodies.get(plan(`q${OPEN_KEPT + 4}|${1004 + OPEN_KEPT}`, true, counter).p)
+    expect(counter.loads).toBe(loads)
+    await bodies.get(plan('q0|1000', true, counter).p)
+    expect(counter.loads).toBe(loads + 1)
+    // a sealed answer is never dropped for open ones
+    await bodies.get(plan('s|sealed', false, counter).p)
+    expect(counter.loads).toBe(loads + 1)
   })
 
   it('should build at most `builds` different answers at a time and keep within the byte bound', async () => {
