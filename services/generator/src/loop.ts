@@ -330,6 +330,8 @@ export class GeneratorLoop {
         }
         const value = await this.#apply(cmd, wall)
         result = { requestId: cmd.requestId, action: cmd.action, success: true, result: value }
+        // the state before the answer: a caller who reads it after the answer sees the command applied
+        if (!READ_ONLY_ACTIONS.includes(cmd.action)) await this.#writeState(wall)
       } catch (err) {
         if (!(err instanceof ControlError))
           this.#o.log.error({ err, cmd }, 'control command failed')
