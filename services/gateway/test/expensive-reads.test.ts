@@ -297,7 +297,7 @@ describe('twenty concurrent 30-day history reads', () => {
         c.ws.close()
       }
     },
-   )
+  )
 })
 
 describe('limits on expensive reads', () => {
