@@ -143,6 +143,29 @@ export class CorrelationTracker {
     this.#valueRefs = port.world.streams.map(() => 0)
   }
 
+  /** Engine snapshots: the tracks (keyed by their event records) and the chains they watch. */
+  saveState(): Record<string, unknown> {
+    return { tracks: this.#tracks, valueRefs: this.#valueRefs, byChain: this.#byChain }
+  }
+
+  /**
+   * Restores {@link saveState}'s data (decoded in the same pass as the
+   * controller's event records, so the keys are those records) and watches the
+   * chains again. The streams' value tracking is part of the engine's own state.
+   */
+  loadState(data: Record<string, unknown>): void {
+    const d = data as {
+      tracks: Map<EventRecord, Track[]>
+      valueRefs: number[]
+      byChain: Map<WorldChain, { tr: Track; ch: Track['chains'][number] }[]>
+    }
+    this.#tracks.clear()
+    for (const [rec, ts] of d.tracks) this.#tracks.set(rec, ts)
+    this.#valueRefs.splice(0, this.#valueRefs.length, ...d.valueRefs)
+    this.#byChain = d.byChain
+    this.#port.observeChains(this.#byChain.size > 0 ? (c, _w, sup) => this.#onFire(c, sup) : null)
+  }
+
   clear(): void {
     for (const ts of this.#tracks.values())
       for (const t of ts) if (t.state === 'open') this.#release(t)

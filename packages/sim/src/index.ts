@@ -30,6 +30,10 @@ export {
 export {
   createEngine,
   restoreEngine,
+  skipTo,
+  inspectSnapshot,
+  type SnapshotInfo,
+  type JournalEntry,
   type Engine,
   type EngineOptions,
   type EngineStats,
@@ -142,6 +146,24 @@ export {
   type AgentArray,
 } from './agents/population.js'
 export { Cooldown, type CooldownOptions } from './agents/cooldown.js'
+
+// Time travel: snapshots every few simulated hours, any moment rebuilt exactly
+export {
+  RunTimeline,
+  type RunTimelineEntry,
+  type RunTimelineOptions,
+  type ThinningStep,
+  type TravelResult,
+} from './run-timeline.js'
+
+// Engine snapshots: how a world's own classes are saved and loaded (WorldModule.snapshotClasses)
+export {
+  SNAPSHOT,
+  encodeState,
+  decodeState,
+  type SnapshotClass,
+  type Snapshottable,
+} from './state-codec.js'
 
 // Documentation generated from a world (docs/streams.md)
 export { renderStreamsDoc } from './doc.js'

@@ -7,6 +7,7 @@
  * The generator is sfc32 (small, fast, passes PractRand to 2^40+), seeded through
  * splitmix32 from the 32-bit hash of (seed, key).
  */
+import { SNAPSHOT, type SnapshotClass } from './state-codec.js'
 
 /** 32-bit finalizer (murmur3 fmix32). */
 export function fmix32(h: number): number {
@@ -55,6 +56,22 @@ export class Rng {
   #c = 0
   #d = 0
   #spare = NaN
+
+  /** Engine snapshots: the generator's position (four words and the spare normal draw). */
+  static readonly [SNAPSHOT]: SnapshotClass<Rng> = {
+    name: 'Rng',
+    save: (r) => [r.#a, r.#b, r.#c, r.#d, r.#spare],
+    load: (data) => {
+      const [a, b, c, d, spare] = data as number[]
+      const r = new Rng(0)
+      r.#a = a!
+      r.#b = b!
+      r.#c = c!
+      r.#d = d!
+      r.#spare = spare!
+      return r
+    },
+  }
 
   constructor(key: number) {
     this.reseed(key)

@@ -26,6 +26,7 @@ import {
 import { DAY } from './calendar.js'
 import { BUCKET_MS, HistoryModel } from './history/model.js'
 import type { World } from './world/types.js'
+import { SimError, SimErrorCode } from './errors.js'
 
 const FLAGS: readonly AnomalyFlag[] = ['normal', 'warning', 'critical']
 /** The mean field's step: a third of a bucket (see HistoryModelOptions.resolutionMs). */
@@ -69,7 +70,8 @@ export class ExpectedRates {
   /** Mean expected events per bucket over a steady-state week, per stream. */
   readonly perBucket: Float64Array
 
-  constructor(world: World, seed: number, origin: number) {
+  /** `perBucket` given (a snapshot's): not computed again. */
+  constructor(world: World, seed: number, origin: number, perBucket?: Float64Array) {
     this.world = world
     this.#origin = origin
     this.#model = new HistoryModel({
@@ -80,11 +82,26 @@ export class ExpectedRates {
       days: 1,
       resolutionMs: RESOLUTION_MS,
     })
+    if (perBucket !== undefined) {
+      this.perBucket = perBucket
+      return
+    }
     const week = this.#coarse(Math.floor(origin / BUCKET_MS) * BUCKET_MS, -Infinity)
     this.perBucket = Float64Array.from(
       world.streams,
       (_, i) => week.reduce((a, b) => a + b[i]!, 0) / CHUNK,
     )
+  }
+
+  /** Engine snapshots: the steady state's means and the cached week (computing them takes ~0.3 s each). */
+  saveState(): Record<string, unknown> {
+    return { perBucket: this.perBucket, chunkFrom: this.#chunkFrom, chunk: this.#chunk }
+  }
+
+  /** Restores {@link saveState}'s cache (`perBucket` goes to the constructor). */
+  loadState(data: Record<string, unknown>): void {
+    this.#chunkFrom = data.chunkFrom as number
+    this.#chunk = data.chunk as Float64Array[]
   }
 
   /** Variance-to-mean ratio of stream `s`'s counts (HistoryModel.dispersion). */
@@ -177,10 +194,11 @@ export class SignalTracker {
   readonly normalized: Float64Array
   readonly level: Uint8Array
 
-  constructor(world: World, seed: number, origin: number) {
+  /** `perBucket`: a snapshot's expected rates (see {@link ExpectedRates}). */
+  constructor(world: World, seed: number, origin: number, perBucket?: Float64Array) {
     this.#world = world
     this.#bucket = Math.floor(origin / BUCKET_MS)
-    this.#rates = new ExpectedRates(world, seed, origin)
+    this.#rates = new ExpectedRates(world, seed, origin, perBucket)
     const ns = world.streams.length
     this.#k = new Int32Array(ns)
     this.#kind = new Uint8Array(ns)
@@ -217,6 +235,58 @@ export class SignalTracker {
     this.#fz = new Float64Array(ns)
     this.normalized = new Float64Array(ns).fill(50)
     this.level = new Uint8Array(ns)
+  }
+
+  /** Engine snapshots: the bucket being filled, the windows' ring buffers and the current signal. */
+  saveState(): Record<string, unknown> {
+    return {
+      rates: this.#rates.saveState(),
+      bucket: this.#bucket,
+      done: this.#done,
+      n: this.#n,
+      seen: this.#seen,
+      vsum: this.#vsum,
+      vn: this.#vn,
+      rN: this.#rN,
+      rE: this.#rE,
+      rV: this.#rV,
+      rVn: this.#rVn,
+      z: this.#z,
+      fz: this.#fz,
+      normalized: this.normalized,
+      level: this.level,
+    }
+  }
+
+  /** Restores {@link saveState}'s data into this tracker (built for the same world, seed and start). */
+  loadState(data: Record<string, unknown>): void {
+    const d = data as Record<string, number> & Record<string, Float64Array | Uint8Array>
+    this.#rates.loadState(d.rates as unknown as Record<string, unknown>)
+    this.#bucket = d.bucket as number
+    this.#done = d.done as number
+    const arrays: [Float64Array | Uint8Array, string][] = [
+      [this.#n, 'n'],
+      [this.#seen, 'seen'],
+      [this.#vsum, 'vsum'],
+      [this.#vn, 'vn'],
+      [this.#rN, 'rN'],
+      [this.#rE, 'rE'],
+      [this.#rV, 'rV'],
+      [this.#rVn, 'rVn'],
+      [this.#z, 'z'],
+      [this.#fz, 'fz'],
+      [this.normalized, 'normalized'],
+      [this.level, 'level'],
+    ]
+    for (const [into, key] of arrays) {
+      const from = d[key] as Float64Array | Uint8Array
+      if (from?.length !== into.length)
+        throw new SimError(
+          SimErrorCode.badArgument,
+          `snapshot: the signal's ${key} holds ${from?.length ?? 'no'} values, this world ${into.length}`,
+        )
+      into.set(from)
+    }
   }
 
   /**

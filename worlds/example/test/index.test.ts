@@ -9,6 +9,7 @@ import {
   HOUR,
   SimErrorCode,
   createEngine,
+  inspectSnapshot,
   restoreEngine,
   type Host,
   type World,
@@ -148,7 +149,7 @@ describe('example world module', () => {
         expect.objectContaining({ code: SimErrorCode.badArgument }),
       )
     expect(engine.stats<TownStats>().world.agents.total).toBe(6000)
-    const snap = JSON.parse(new TextDecoder().decode(engine.snapshot())) as { journal: unknown[] }
+    const snap = inspectSnapshot(engine.snapshot())
     expect(snap.journal).toEqual([])
   })
 })

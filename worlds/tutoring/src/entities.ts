@@ -9,7 +9,7 @@
  * Ids are `<prefix><n>` with a counter per kind; the initial population (present
  * before the simulation starts) is numbered 1…N.
  */
-import { DAY, Rng, deriveKey, type World } from '@verisim/sim'
+import { DAY, Rng, SNAPSHOT, deriveKey, type SnapshotClass, type World } from '@verisim/sim'
 import type { TutoringConfig } from './config.js'
 
 export const TutorState = {
@@ -99,6 +99,19 @@ export interface Referral {
 export class Pool<T extends Pooled> {
   readonly items: T[] = []
   readonly #slot: 'p' | 'cp'
+
+  /** Engine snapshots: the slot it keeps positions in, and its items (the entities, shared). */
+  static readonly [SNAPSHOT]: SnapshotClass<Pool<Pooled>> = {
+    name: 'tutoring.Pool',
+    save: (p) => ({ slot: p.#slot, items: p.items }),
+    load: (data) => {
+      const d = data as { slot: 'p' | 'cp'; items: Pooled[] }
+      const p = new Pool(d.slot)
+      p.items.push(...d.items)
+      return p
+    },
+  }
+
   constructor(slot: 'p' | 'cp' = 'p') {
     this.#slot = slot
   }
@@ -147,7 +160,7 @@ export class Registry {
   readonly initialTutors: number
   readonly #prefix: Record<EntityKindName, string>
   readonly #next: Record<EntityKindName, number>
-  readonly #erng = new Rng(0)
+  #erng = new Rng(0)
   readonly #seed: number
 
   pendingBookings = 0
@@ -160,7 +173,52 @@ export class Registry {
   studentsTotal = 0
   tutorsTotal = 0
 
-  constructor(world: World, cfg: TutoringConfig, seed: number, start: number) {
+  /** Engine snapshots: the pools, id counters and figures. */
+  static readonly [SNAPSHOT]: SnapshotClass<Registry> = {
+    name: 'tutoring.Registry',
+    save: (r) => ({
+      world: r.#world,
+      cfg: r.#cfg,
+      seed: r.#seed,
+      next: r.#next,
+      erng: r.#erng,
+      pools: { students: r.students, cohorts: r.cohorts, tutors: r.tutors },
+      figures: {
+        pendingBookings: r.pendingBookings,
+        scheduledSessions: r.scheduledSessions,
+        sessionsInProgress: r.sessionsInProgress,
+        openTickets: r.openTickets,
+        openChats: r.openChats,
+        applicants: r.applicants,
+        approvedWaiting: r.approvedWaiting,
+        studentsTotal: r.studentsTotal,
+        tutorsTotal: r.tutorsTotal,
+      },
+    }),
+    load: (data) => {
+      const d = data as {
+        world: World
+        cfg: TutoringConfig
+        seed: number
+        next: Record<EntityKindName, number>
+        erng: Rng
+        pools: Pick<Registry, 'students' | 'cohorts' | 'tutors'>
+        figures: Partial<Registry>
+      }
+      const r = new Registry(d.world, d.cfg, d.seed, null)
+      Object.assign(r.#next, d.next)
+      r.#erng = d.erng
+      return Object.assign(r, d.pools, d.figures)
+    },
+  }
+
+  readonly #world: World
+  readonly #cfg: TutoringConfig
+
+  /** `start` null: no initial population (a snapshot's registry is loaded into it). */
+  constructor(world: World, cfg: TutoringConfig, seed: number, start: number | null) {
+    this.#world = world
+    this.#cfg = cfg
     this.#seed = seed
     const ents = world.config.relationships.entities
     this.#prefix = { ...DEFAULT_PREFIX }
@@ -184,6 +242,7 @@ export class Registry {
     this.maxRoster = pop.maxStudentsPerTutor
     this.initialTutors = pop.tutors
     this.initialStudents = pop.students
+    if (start === null) return
     const subjects = cfg.subjects
     for (let i = 0; i < pop.tutors; i++) {
       const n = this.#next.tutor++

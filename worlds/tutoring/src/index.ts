@@ -28,6 +28,7 @@ import {
 } from './config.js'
 import { expectedSessionStarts } from './sessions.js'
 import { initTutoring, type TutoringState } from './state.js'
+import { Pool, Registry } from './entities.js'
 
 export { BEHAVIOR_CONTEXT } from './behaviors.js'
 export { TutorState, type Student, type Tutor, type Session, type Booking } from './entities.js'
@@ -134,6 +135,7 @@ export const tutoring = defineWorld<TutoringState, TutoringConfig>({
     initial: (state) => state.reg.initialTutors,
   },
   init: initTutoring,
+  snapshotClasses: [Registry, Pool],
   stats: (state): Record<string, unknown> & TutoringStats => {
     const reg = state.reg
     const byCohort: Record<string, number> = {}

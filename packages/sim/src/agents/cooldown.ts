@@ -16,7 +16,8 @@
  * 12 per agent cooling (the FIFO).
  */
 import type { Rng } from '../rng.js'
-import type { AgentColumn, AgentPopulation } from './population.js'
+import { AgentPopulation, type AgentColumn } from './population.js'
+import { SNAPSHOT, type SnapshotClass } from '../state-codec.js'
 
 export interface CooldownOptions {
   /** The action cooled down (index in the population's actions). */
@@ -41,17 +42,71 @@ export class Cooldown {
   readonly action: number
   readonly durationMs: number
   readonly factor: number
-  readonly #pop: AgentPopulation
-  readonly #base: AgentColumn<Float64Array>
-  readonly #until: AgentColumn<Float64Array>
-  readonly #ceiling: Float64Array
-  readonly #cooling: Int32Array
+  #pop: AgentPopulation
+  #base: AgentColumn<Float64Array>
+  #until: AgentColumn<Float64Array>
+  #ceiling: Float64Array
+  #cooling: Int32Array
   #registered = 0
   #fifoId = new Int32Array(64)
   #fifoDue = new Float64Array(64)
   #head = 0
   #len = 0
   #lastBegin = -Infinity
+
+  /** Engine snapshots: its options, columns (shared with the population) and queue of ends. */
+  static readonly [SNAPSHOT]: SnapshotClass<Cooldown> = {
+    name: 'Cooldown',
+    save: (c) => ({
+      action: c.action,
+      durationMs: c.durationMs,
+      factor: c.factor,
+      pop: c.#pop,
+      base: c.#base,
+      until: c.#until,
+      ceiling: c.#ceiling,
+      cooling: c.#cooling,
+      registered: c.#registered,
+      fifoId: c.#fifoId,
+      fifoDue: c.#fifoDue,
+      head: c.#head,
+      len: c.#len,
+      lastBegin: c.#lastBegin,
+    }),
+    load: (data) => {
+      const d = data as {
+        action: number
+        durationMs: number
+        factor: number
+        pop: AgentPopulation
+        base: AgentColumn<Float64Array>
+        until: AgentColumn<Float64Array>
+        ceiling: Float64Array
+        cooling: Int32Array
+        registered: number
+        fifoId: Int32Array<ArrayBuffer>
+        fifoDue: Float64Array<ArrayBuffer>
+        head: number
+        len: number
+        lastBegin: number
+      }
+      // a throwaway population: the constructor adds its columns there, not to d.pop
+      const scratch = new AgentPopulation({ segments: d.pop.segments, actions: d.pop.actions })
+      const c = new Cooldown(scratch, d)
+      c.#pop = d.pop
+      c.#base = d.base
+      c.#until = d.until
+      c.#ceiling = d.ceiling
+      c.#cooling = d.cooling
+      c.#registered = d.registered
+      c.#fifoId = d.fifoId
+      c.#fifoDue = d.fifoDue
+      c.#head = d.head
+      c.#len = d.len
+      c.#lastBegin = d.lastBegin
+      return c
+    },
+  }
 
   constructor(pop: AgentPopulation, opts: CooldownOptions) {
     if (!(opts.action >= 0 && opts.action < pop.actions.length))

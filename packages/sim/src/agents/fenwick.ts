@@ -10,6 +10,7 @@
  * accumulates and weights set back to 0 total exactly 0.
  */
 import type { Rng } from '../rng.js'
+import { SNAPSHOT, type SnapshotClass } from '../state-codec.js'
 
 const MIN_CAPACITY = 16
 
@@ -31,6 +32,37 @@ export class Fenwick {
   #total = 0
   #peak = 0
   #updates = 0
+
+  /** Engine snapshots: the weights, partial sums and counters. */
+  static readonly [SNAPSHOT]: SnapshotClass<Fenwick> = {
+    name: 'Fenwick',
+    save: (f) => ({
+      tree: f.#tree,
+      w: f.#w,
+      n: f.#n,
+      total: f.#total,
+      peak: f.#peak,
+      updates: f.#updates,
+    }),
+    load: (data) => {
+      const d = data as {
+        tree: Float64Array
+        w: Float64Array
+        n: number
+        total: number
+        peak: number
+        updates: number
+      }
+      const f = new Fenwick()
+      f.#tree = d.tree
+      f.#w = d.w
+      f.#n = d.n
+      f.#total = d.total
+      f.#peak = d.peak
+      f.#updates = d.updates
+      return f
+    },
+  }
 
   constructor(capacity = MIN_CAPACITY) {
     const cap = Math.max(MIN_CAPACITY, Math.ceil(capacity))

@@ -14,6 +14,7 @@
  */
 import type { Rng } from '../rng.js'
 import { Fenwick } from './fenwick.js'
+import { SNAPSHOT, type SnapshotClass } from '../state-codec.js'
 
 /** The typed arrays an {@link AgentColumn} may use. */
 export type AgentArray =
@@ -59,14 +60,52 @@ export class AgentPopulation {
   readonly segments: readonly string[]
   readonly actions: readonly string[]
   /** One tree per (segment, action), at `segment × actions + action`. */
-  readonly #trees: Fenwick[]
+  #trees: Fenwick[]
   /** Agent id of each segment's k-th member. */
-  readonly #members: Int32Array[]
-  readonly #counts: Int32Array
+  #members: Int32Array[]
+  #counts: Int32Array
   #segOf: Uint8Array
   #local: Uint32Array
   #size = 0
-  readonly #columns: ColumnRt[] = []
+  #columns: ColumnRt[] = []
+
+  /** Engine snapshots: every array (the columns are the objects the world holds, kept shared). */
+  static readonly [SNAPSHOT]: SnapshotClass<AgentPopulation> = {
+    name: 'AgentPopulation',
+    save: (p) => ({
+      segments: p.segments,
+      actions: p.actions,
+      trees: p.#trees,
+      members: p.#members,
+      counts: p.#counts,
+      segOf: p.#segOf,
+      local: p.#local,
+      size: p.#size,
+      columns: p.#columns,
+    }),
+    load: (data) => {
+      const d = data as {
+        segments: string[]
+        actions: string[]
+        trees: Fenwick[]
+        members: Int32Array[]
+        counts: Int32Array
+        segOf: Uint8Array
+        local: Uint32Array
+        size: number
+        columns: ColumnRt[]
+      }
+      const p = new AgentPopulation({ segments: d.segments, actions: d.actions })
+      p.#trees = d.trees
+      p.#members = d.members
+      p.#counts = d.counts
+      p.#segOf = d.segOf
+      p.#local = d.local
+      p.#size = d.size
+      p.#columns = d.columns
+      return p
+    },
+  }
 
   constructor(opts: AgentPopulationOptions) {
     const S = opts.segments.length

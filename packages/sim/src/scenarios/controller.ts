@@ -132,6 +132,59 @@ export class ScenarioController {
     this.#tracker = new CorrelationTracker(port)
   }
 
+  /**
+   * Engine snapshots: the manual and adjust_behavior modifiers, the scenario run,
+   * the external events and their correlation tracks. The parameters they compose
+   * into are the engine's own state (StreamRt), restored with it.
+   */
+  saveState(): Record<string, unknown> {
+    return {
+      manual: this.#manual,
+      manualDeclared: this.#manualDeclared,
+      adjust: this.#adjust,
+      adjustSeq: this.#adjustSeq,
+      run: this.#run,
+      runs: this.#runs,
+      eventSeq: this.#eventSeq,
+      events: this.#events,
+      pending: this.#pending,
+      conflicts: this.#conflicts,
+      entryCount: this.#entryCount,
+      // after the events: its map is keyed by those records
+      tracker: this.#tracker.saveState(),
+    }
+  }
+
+  /** Restores {@link saveState}'s data into this controller (of an engine of the same world). */
+  loadState(data: Record<string, unknown>): void {
+    const d = data as ReturnType<ScenarioController['saveState']> & {
+      manual: ManualModifier[]
+      manualDeclared: number
+      adjust: Adjustment[]
+      adjustSeq: number
+      run: Run | null
+      runs: number
+      eventSeq: number
+      events: EventRecord[]
+      pending: EventRecord[]
+      conflicts: ModifierConflict[]
+      entryCount: number
+      tracker: Record<string, unknown>
+    }
+    this.#manual = d.manual
+    this.#manualDeclared = d.manualDeclared
+    this.#adjust = d.adjust
+    this.#adjustSeq = d.adjustSeq
+    this.#run = d.run
+    this.#runs = d.runs
+    this.#eventSeq = d.eventSeq
+    this.#events = d.events
+    this.#pending = d.pending
+    this.#conflicts = d.conflicts
+    this.#entryCount = d.entryCount
+    this.#tracker.loadState(d.tracker)
+  }
+
   get conflicts(): readonly ModifierConflict[] {
     return this.#conflicts
   }

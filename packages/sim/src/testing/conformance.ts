@@ -14,6 +14,7 @@
  *
  * Importing this module imports vitest: use it from test files only.
  */
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { DAY, HOUR, MINUTE } from '../calendar.js'
 import {
@@ -24,6 +25,7 @@ import {
   type SimEvent,
 } from '../engine.js'
 import { Rng } from '../rng.js'
+import { RunTimeline } from '../run-timeline.js'
 import type { World } from '../world/types.js'
 import { streamPatternMatcher } from '@verisim/schema'
 
@@ -242,6 +244,167 @@ export function conformance(o: ConformanceOptions): void {
         const restored = restoreEngine(o.world(), bytes)
         expect(restored.now).toBe(a.now)
         expectSame(collect(a, end), collect(restored, end), 'restore')
+      },
+      timeout,
+    )
+
+    it(
+      'should snapshot the state itself: restored without re-simulating, through scenario, modifiers, external events and actions',
+      () => {
+        const world = o.world()
+        const a = make()
+        let t = start + 6 * HOUR
+        collect(a, t)
+        const scenario = a.scenarios()[0]
+        if (scenario) a.activateScenario(scenario.id)
+        const template = a.templates()[0]
+        if (template)
+          a.injectExternalEvent({
+            templateId: template.id,
+            timestamp: new Date(t + HOUR).toISOString(),
+          })
+        a.adjustBehavior({ stream: world.streams[0]!.name, type: 'multiplier', value: 1.7 })
+        for (const act of o.actions ?? []) {
+          t += HOUR
+          collect(a, t)
+          a.act(act.name, act.payload)
+        }
+        collect(a, t + 2 * HOUR)
+        const bytes = a.snapshot()
+        const doc = JSON.parse(new TextDecoder().decode(gunzipSync(bytes))) as {
+          v: number
+          state: unknown
+          stateError?: string
+          journal: unknown[]
+        }
+        expect(doc.stateError, 'why the state could not be encoded').toBeUndefined()
+        expect(doc.v).toBe(2)
+        expect(doc.state).not.toBeNull()
+        // without the journal, only the state can give the same continuation
+        doc.journal = []
+        const stateOnly = gzipSync(JSON.stringify(doc))
+        const restored = restoreEngine(o.world(), stateOnly)
+        expect(restored.now).toBe(a.now)
+        const b = restoreEngine(o.world(), bytes)
+        const end = a.now + 8 * HOUR
+        const expected = collect(a, end)
+        expect(expected.length).toBeGreaterThan(0)
+        expectSame(expected, collect(restored, end), 'state-only restore')
+        // a snapshot of a restored engine restores the same way
+        const again = restoreEngine(o.world(), b.snapshot())
+        expectSame(collect(b, end), collect(again, end), 'restore of a restored engine')
+      },
+      timeout,
+    )
+
+    it(
+      "should travel to any moment exactly: the events after it are the run's, scenario, external event and actions included",
+      () => {
+        const world = o.world()
+        const a = make()
+        const timeline = new RunTimeline(world, a, { everyMs: 2 * HOUR })
+        const events: { ts: number; line: string }[] = []
+        const runTo = (to: number): void => {
+          while (a.now < to) {
+            for (const e of a.advance(Math.min(to, a.now + HOUR)))
+              events.push({ ts: e.ts, line: line(e) })
+            timeline.checkpoint()
+          }
+        }
+        const at = (h: number): number => start + h * HOUR
+        /** Each call's time and the events emitted before it. */
+        const calls: { t: number; mark: number }[] = []
+        const called = (): void => void calls.push({ t: a.now, mark: events.length })
+        runTo(at(3))
+        const scenario = a.scenarios()[0]
+        if (scenario) a.activateScenario(scenario.id)
+        called()
+        runTo(at(4))
+        const template = a.templates()[0]
+        if (template)
+          a.injectExternalEvent({
+            templateId: template.id,
+            timestamp: new Date(at(5)).toISOString(),
+          })
+        called()
+        let t = at(5)
+        for (const act of o.actions ?? []) {
+          runTo((t += 30 * MINUTE))
+          a.act(act.name, act.payload)
+          called()
+        }
+        const end = at(11)
+        runTo(end)
+        expect(timeline.entries.length).toBeGreaterThan(3)
+        // between snapshots, on one, at a call's own time, and before the scenario: the
+        // same events up to the run's next call (a travelled engine gets no later calls)
+        const targets = [at(6) + 17 * MINUTE + 123, at(8), at(3), at(1) + 1]
+        for (const target of targets) {
+          const { engine, from } = timeline.travel(target)
+          expect(engine.now).toBe(target)
+          expect(from).toBeLessThanOrEqual(target)
+          const atCall = calls.filter((c) => c.t === target).at(-1)
+          const first = atCall?.mark ?? events.findIndex((e) => e.ts > target)
+          const next = calls.find((c) => c.t > target)
+          const upTo = next?.t ?? end
+          const original = events.slice(first, next?.mark ?? events.length).map((e) => e.line)
+          expect(original.length).toBeGreaterThan(0)
+          expectSame(original, collect(engine, upTo), `travel to ${new Date(target).toISOString()}`)
+        }
+        // forward: as far as the run would have gone
+        const ahead = timeline.travel(end + 2 * HOUR).engine
+        expect(ahead.now).toBe(end + 2 * HOUR)
+        collect(a, end + 2 * HOUR)
+        expectSame(collect(a, end + 3 * HOUR), collect(ahead, end + 3 * HOUR), 'travel ahead')
+        expect(() => timeline.travel(start - 1)).toThrow(/travel: target must be a time from/)
+      },
+      timeout,
+    )
+
+    it(
+      'should travel the live engine in place and branch: the new line keeps only snapshots of its own past',
+      () => {
+        const world = o.world()
+        const a = make()
+        const timeline = new RunTimeline(world, a, { everyMs: 2 * HOUR })
+        const at = (h: number): number => start + h * HOUR
+        const runTo = (engine: Engine, to: number): string[] => {
+          const out: string[] = []
+          while (engine.now < to) {
+            for (const e of engine.advance(Math.min(to, engine.now + HOUR))) out.push(line(e))
+            timeline.checkpoint()
+          }
+          return out
+        }
+        runTo(a, at(4))
+        const scenario = a.scenarios()[0]
+        if (scenario) a.activateScenario(scenario.id)
+        runTo(a, at(9))
+        // the original line's events from 06:00 to 09:00, by an engine travelled to 06:00
+        const original = collect(timeline.travel(at(6)).engine, at(9))
+        expect(original.length).toBeGreaterThan(0)
+        // the live engine itself back to 06:00: the same events again
+        const { engine } = timeline.travel(at(6), a)
+        expect(engine).toBe(a)
+        expect(a.now).toBe(at(6))
+        timeline.rebase()
+        expect(timeline.entries.every((e) => e.at <= at(6))).toBe(true)
+        const again = runTo(a, at(9))
+        expectSame(original, again, 'the live engine travelled back')
+        // a branch: at 07:00 on a new line, a reset the original did not have
+        timeline.travel(at(7), a)
+        expect(timeline.rebase()).toBeGreaterThan(0)
+        a.reset()
+        const branched = runTo(a, at(10))
+        // travel within the branch: before its call, the original's past; after it, the branch's
+        const beforeCall = collect(timeline.travel(at(6)).engine, at(7))
+        expectSame(original.slice(0, beforeCall.length), beforeCall, 'the branch before its fork')
+        const afterCall = collect(timeline.travel(at(8)).engine, at(10))
+        expectSame(
+          branched.slice(branched.length - afterCall.length),
+          afterCall,
+          'the branch after its fork',
+        )
       },
       timeout,
     )

@@ -24,6 +24,7 @@ import type {
 import type { Sampler } from '../distributions.js'
 import type { CompiledPeriod, CompiledProfile, RateModel } from '../rates.js'
 import type { Rng } from '../rng.js'
+import type { Snapshottable } from '../state-codec.js'
 
 /** The validated JSON of a world, one property per file. */
 export interface WorldConfig {
@@ -507,4 +508,11 @@ export interface WorldModule<S = unknown, C = unknown> {
   readonly docBaseline?: (world: World) => string
   /** Persona segments (agent worlds). */
   readonly segments?: (world: World) => WorldDescription['segments']
+  /**
+   * The classes of the world's own whose instances its state holds (besides plain
+   * objects, arrays, Maps, Sets, typed arrays and the kernel's Rng, Fenwick,
+   * AgentPopulation and Cooldown): each with a static `[SNAPSHOT]`
+   * (a `SnapshotClass`), so engine snapshots can save and load them.
+   */
+  readonly snapshotClasses?: readonly Snapshottable[]
 }
