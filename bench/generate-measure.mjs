@@ -5,6 +5,8 @@
  * and CPU ms, peak RSS. `<format>` `engine` measures the engine alone over the
  * same span (warm-up included, events dropped) for comparison. `writtenMs` and
  * `warmupMs` are the command's own split of its time (its summary line).
+ * generate.bench.mjs starts it with the node flags the `verisim` binary gives
+ * `generate` (GENERATE_NODE_FLAGS), the engine-alone measurement too.
  */
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'

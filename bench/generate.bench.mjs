@@ -24,6 +24,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { GENERATE_NODE_FLAGS } from '@verisim/cli'
 import { runJsonChild } from './child.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -33,7 +34,15 @@ const pin =
   process.env.VERISIM_BENCH_PIN === '1' && spawnSync('taskset', ['-c', '0', 'true']).status === 0
 
 function measure(format, days, dir) {
-  return runJsonChild([join(here, 'generate-measure.mjs'), format, String(days), dir], {
+  // the node flags `verisim generate` runs with (packages/cli/src/lib/heap.ts), for every measurement
+  const args = [
+    ...GENERATE_NODE_FLAGS,
+    join(here, 'generate-measure.mjs'),
+    format,
+    String(days),
+    dir,
+  ]
+  return runJsonChild(args, {
     cwd: here,
     wrap: pin ? ['taskset', '-c', '0'] : [],
   })
