@@ -55,6 +55,16 @@ const CLIENTS = Number(process.env.VERISIM_SOAK_CLIENTS ?? 200)
 const SPEED = process.env.VERISIM_SOAK_SPEED ?? '600'
 const RETENTION = process.env.VERISIM_SOAK_RETENTION ?? '100000'
 const HISTORY_DAYS = process.env.VERISIM_SOAK_HISTORY_DAYS ?? '2'
+/**
+ * Simulated start: a Sunday in an ordinary stretch of the calendar. An hour at
+ * 600× covers 25 simulated days, and the load (so the generator's heap) follows
+ * the world's calendar: a soak started on 6 December ran from the fall exams
+ * (×1.5) into the winter holidays (×0.5), a third of the event rate, and the
+ * generator's RSS fell 17 % with it. From 1 March the two 5-minute windows
+ * compared (simulated days 10–12 and 22–24) are both weekdays, with no calendar
+ * effect in between.
+ */
+const START = process.env.VERISIM_SOAK_START ?? '2026-03-01T00:00:00Z'
 const SAMPLE_MS = 30_000
 const VERIFY_MS = 2_000
 const log = (m) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${m}\n`)
@@ -107,6 +117,7 @@ async function main() {
     VERISIM_SPEED: SPEED,
     VERISIM_RETENTION: RETENTION,
     VERISIM_HISTORY_DAYS: HISTORY_DAYS,
+    VERISIM_START: START,
   }
   const generator = startService('generator', { ...base, GENERATOR_PORT: String(await freePort()) })
   const gateway = startService('gateway', { ...base, PORT: String(port) })
@@ -114,7 +125,7 @@ async function main() {
   const ws = `ws://127.0.0.1:${port}/ws`
   await waitReady(`${http}/health/ready`)
   log(
-    `stack ready (prefix ${prefix}, speed ${SPEED}×); soaking ${MINUTES} min with ${CLIENTS} churning clients`,
+    `stack ready (prefix ${prefix}, speed ${SPEED}×, simulated start ${START}); soaking ${MINUTES} min with ${CLIENTS} churning clients`,
   )
 
   // the reference client, checked against the channel streams as it goes
@@ -170,15 +181,26 @@ async function main() {
   const reader = (async () => {
     while (Date.now() < endAt) {
       try {
-        const start = new Date(Date.now() - 30 * 86_400_000).toISOString()
+        // 30 days before the simulation's now (not the wall clock's: the run starts on START)
+        const state = await (await fetch(`${http}/api/simulation/state`)).json()
+        const simNow = Date.parse(state.currentSimulationTime)
+        if (Number.isNaN(simNow)) {
+          // the generator has not written its state yet (the first read of a run)
+          await sleep(1000)
+          continue
+        }
+        const start = new Date(simNow - 30 * 86_400_000).toISOString()
         const r = await fetch(`${http}/api/simulation/history?start=${start}&interval=15m`, {
           headers: { 'accept-encoding': 'gzip' },
         })
-        await r.arrayBuffer()
         historyReads++
-        if (!r.ok && r.status !== 429) historyErrors++
-      } catch {
+        if (!r.ok && r.status !== 429) {
+          historyErrors++
+          if (historyErrors === 1) log(`history read failed: ${r.status} ${await r.text()}`)
+        } else await r.arrayBuffer()
+      } catch (err) {
         historyErrors++
+        if (historyErrors === 1) log(`history read failed: ${err?.message ?? err}`)
       }
       await sleep(5000)
     }
@@ -299,6 +321,7 @@ async function main() {
     clients: CLIENTS,
     retention: Number(RETENTION),
     historyDays: Number(HISTORY_DAYS),
+    start: START,
     reference: {
       ...gaps.figures,
       resets,
