@@ -15,6 +15,11 @@ import type {
   StreamEvent,
   WorldActionResult,
   WorldDescription,
+  SavedSnapshotMeta,
+  SnapshotList,
+  TimelineList,
+  TimelineSwitch,
+  TravelPreview,
 } from '@verisim/schema'
 import { backoffDelay, resolveReconnect, type ResolvedReconnect } from './backoff.js'
 import { Emitter, type Listener } from './emitter.js'
@@ -50,6 +55,8 @@ const SUBSCRIBE_FAILURES = new Set([
   'VS_GW_INTERNAL',
 ])
 const INTERNAL = 'VS_GW_INTERNAL'
+/** A restore or a travel reads a snapshot, encodes one and re-simulates: seconds (more far ahead). */
+const SWITCH_TIMEOUT_MS = 120_000
 /** Gateway codes worth retrying the same call for. */
 const RETRYABLE = new Set([INTERNAL, 'VS_GW_CONTROL_TIMEOUT'])
 
@@ -601,9 +608,119 @@ export class VerisimClient<M extends StreamDataMap<M> = AnyStreams> {
     )
   }
 
+  // --- snapshots, restore and time travel (docs/API.md "Time travel") ------------
+
+  /**
+   * Saves the engine now under `name`. Over WS: the control action
+   * `create_snapshot`; over SSE: `POST /api/simulation/snapshot` (token, Idempotency-Key).
+   * Rejects with `VS_GEN_SNAPSHOT_LIMIT` (409) when the generator keeps as many as it may.
+   *
+   * @example
+   * const snap = await client.snapshot('before the outage')
+   * snap.id // 'snap_2'
+   */
+  snapshot(
+    name: string,
+    description?: string,
+    opts: ControlOptions = {},
+  ): Promise<SavedSnapshotMeta> {
+    const body = { name, ...(description === undefined ? {} : { description }) }
+    return this.#timeCall('create_snapshot', body, 'POST', '/api/simulation/snapshot', opts)
+  }
+
+  /** The saved snapshots, the automatic ones and the current timeline (`list_snapshots`, `GET /api/simulation/snapshots`). */
+  snapshots(opts: ControlOptions = {}): Promise<SnapshotList> {
+    return this.#timeCall('list_snapshots', {}, 'GET', '/api/simulation/snapshots', opts)
+  }
+
+  /** Deletes a saved snapshot (`delete_snapshot`, `DELETE /api/simulation/snapshots/:id`); the run's start is kept (409). */
+  deleteSnapshot(id: string, opts: ControlOptions = {}): Promise<{ deleted: string }> {
+    return this.#timeCall(
+      'delete_snapshot',
+      { id },
+      'DELETE',
+      `/api/simulation/snapshots/${encodeURIComponent(id)}`,
+      opts,
+    )
+  }
+
+  /**
+   * Continues the run from a saved snapshot: a new timeline. The streams get a
+   * new epoch, so this client is closed and resumes by itself, emitting `reset`
+   * (`epoch_changed`). `restore_snapshot`, `POST /api/simulation/restore/:id`;
+   * waits up to 2 minutes unless `timeoutMs` says otherwise.
+   *
+   * @example
+   * const line = await client.restore('snap_2')
+   * line.timeline.id // 'tl_2'
+   */
+  restore(id: string, opts: ControlOptions = {}): Promise<TimelineSwitch> {
+    return this.#timeCall(
+      'restore_snapshot',
+      { id },
+      'POST',
+      `/api/simulation/restore/${encodeURIComponent(id)}`,
+      { timeoutMs: SWITCH_TIMEOUT_MS, ...opts },
+    )
+  }
+
+  /**
+   * Takes the run to `targetTime` exactly and pauses there (a new timeline, as
+   * {@link restore}); with `dryRun`, previews the state and the events around it
+   * instead, switching nothing. `travel`, `POST /api/simulation/travel`.
+   *
+   * @example
+   * const preview = await client.travel('2026-03-02T09:00:00Z', { dryRun: true })
+   * preview.events.after.length
+   */
+  travel(targetTime: string | Date, opts: ControlOptions & { dryRun: true }): Promise<TravelPreview>
+  travel(
+    targetTime: string | Date,
+    opts?: ControlOptions & { dryRun?: false },
+  ): Promise<TimelineSwitch>
+  travel(
+    targetTime: string | Date,
+    opts: ControlOptions & { dryRun?: boolean } = {},
+  ): Promise<TimelineSwitch | TravelPreview> {
+    const { dryRun, ...rest } = opts
+    const body = {
+      targetTime: targetTime instanceof Date ? targetTime.toISOString() : targetTime,
+      ...(dryRun === true ? { dryRun: true } : {}),
+    }
+    return this.#timeCall('travel', body, 'POST', '/api/simulation/travel', {
+      timeoutMs: SWITCH_TIMEOUT_MS,
+      ...rest,
+    })
+  }
+
+  /** The current timeline and those a restore or a travel left, with their commands (`list_timelines`, `GET /api/simulation/timelines`). */
+  timelines(opts: ControlOptions = {}): Promise<TimelineList> {
+    return this.#timeCall('list_timelines', {}, 'GET', '/api/simulation/timelines', opts)
+  }
+
+  /** A time-travel call: the control action over WS, its REST route over SSE (read-only stream). */
+  #timeCall<T>(
+    action: ControlAction,
+    payload: Record<string, unknown>,
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    opts: ControlOptions,
+  ): Promise<T> {
+    if (this.#o.transport === 'ws') return this.control(action, payload, opts) as Promise<T>
+    return quiet(
+      this.#rest<T>(
+        method,
+        path,
+        method === 'POST' ? payload : undefined,
+        opts,
+        method === 'GET' ? undefined : `${this.#requestPrefix}-${++this.#requestSeq}`,
+      ),
+    )
+  }
+
   /** A JSON request to the gateway's REST API; its error body becomes a `VerisimClientError`. */
   async #rest<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     body: unknown,
     opts: ControlOptions,
@@ -992,6 +1109,11 @@ export class VerisimClient<M extends StreamDataMap<M> = AnyStreams> {
         if (head?.kind === 'handshake') conn.resetInHandshake = true
         this.#reset('epoch_changed', head?.kind === 'handshake' ? conn.resumedFrom : this.#lastId)
       }
+    } else if (head?.kind === 'handshake') {
+      // No epoch at the gateway (Redis came back empty and the generator has not made
+      // one yet): the one known is gone; the catch-up says epoch_changed, and the next
+      // connection learns the new one without a second reset.
+      this.#epoch = null
     }
     if (this.#conn !== conn) {
       // A `reset` listener closed the client.

@@ -31,6 +31,12 @@ export type {
   WorldDescription,
   WorldActionInfo,
   WorldActionResult,
+  SavedSnapshotMeta,
+  SnapshotList,
+  TimelineList,
+  TimelineRecord,
+  TimelineSwitch,
+  TravelPreview,
 } from './types.js'
 export type { ReconnectOptions } from './backoff.js'
 export type { Listener } from './emitter.js'

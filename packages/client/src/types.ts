@@ -8,11 +8,29 @@ import type {
   WorldActionInfo,
   WorldActionResult,
   WorldDescription,
+  SavedSnapshotMeta,
+  SnapshotList,
+  TimelineList,
+  TimelineRecord,
+  TimelineSwitch,
+  TravelPreview,
 } from '@verisim/schema'
 import type { ReconnectOptions } from './backoff.js'
 import type { VerisimClientError } from './errors.js'
 
-export type { StreamEvent, CatchupReason, WorldDescription, WorldActionInfo, WorldActionResult }
+export type {
+  StreamEvent,
+  CatchupReason,
+  WorldDescription,
+  WorldActionInfo,
+  WorldActionResult,
+  SavedSnapshotMeta,
+  SnapshotList,
+  TimelineList,
+  TimelineRecord,
+  TimelineSwitch,
+  TravelPreview,
+}
 
 export type Transport = 'ws' | 'sse'
 

@@ -286,6 +286,26 @@ describe('client reset', () => {
     expect(r.client.stats.resets).toBe(1)
   })
 
+  it('should forget an epoch the gateway no longer has, reset once, and learn the next one without another reset', async () => {
+    const r = record({ url: gw.url, topics: ['*'] })
+    await until(() => gw.last.subscribed, 'subscribe')
+    gw.publish(2)
+    await until(() => r.events.length === 2, 'events')
+    expect(r.client.epoch).toBe('e0')
+    // Redis back empty, the generator not yet running again: no epoch at all
+    gw.epoch = null as unknown as string
+    gw.lostReason = 'epoch_changed'
+    gw.drop('close', 4010)
+    await until(() => r.resets.length === 1, 'reset')
+    expect(r.client.epoch).toBeNull()
+    gw.lostReason = null
+    gw.epoch = 'e2'
+    gw.drop('close')
+    await until(() => r.client.epoch === 'e2', 'the new epoch')
+    await sleep(20)
+    expect(r.resets).toHaveLength(1)
+  })
+
   it('should emit reset on a catch-up that is too old, and resume from the new frontier after', async () => {
     const r = record({ url: gw.url, topics: ['*'] })
     await until(() => gw.last.subscribed, 'subscribe')
