@@ -299,7 +299,27 @@ describe('restoreRun', () => {
     }
     expect(await readControlResult(redis, keys, 'k2')).toBeNull()
     expect(await redis.get(keys.controlCursor)).not.toBe(entryId)
-    await redis.del(keys.controlLog) // what was logged before is in the snapshot
+    // The log as far as the snapshot covers it (the failed write replaced the stream):
+    // one entry at the snapshot's position, so the entries after it still chain to it.
+    const covered = (await readSnapshot(redis, keys))!.logId
+    expect(covered).not.toBe('0-0')
+    await redis.del(keys.controlLog)
+    await redis.xadd(
+      keys.controlLog,
+      covered,
+      'r',
+      'k1',
+      'a',
+      'adjust_behavior',
+      'p',
+      '{}',
+      'sim',
+      '',
+      'ok',
+      '1',
+      'prev',
+      '0-0',
+    )
 
     // The restart takes k2 from the control stream again: applied, stored and logged.
     const r = await restart(keys)
@@ -324,13 +344,15 @@ describe('restoreRun', () => {
       await again.kill()
     }
     expect(r.engine.manualModifiers().map((m) => m.id)).toEqual(['k1', 'k2'])
-    const logged = await readControlLog(redis, keys, '0-0', 10)
-    expect(logged.map((e) => [e.command.requestId, e.ok])).toEqual([['k2', true]])
+    const logged = await readControlLog(redis, keys, covered, 10)
+    expect(logged.map((e) => [e.command.requestId, e.ok, e.prev])).toEqual([['k2', true, covered]])
     expect(await redis.get(keys.controlCursor)).toBe(entryId)
 
     // …and a further restart has it: the same continuation as the engine that took it.
     const r2 = await restart(keys)
-    expect(r2).toMatchObject({ from: 'snapshot', commands: 1 })
+    // k2 is in the snapshot the restarted loop took after its first step, or logged after it
+    expect(r2).toMatchObject({ from: 'snapshot', gap: false })
+    expect(r2.commands).toBeLessThanOrEqual(1)
     expectSameContinuation(r2.engine, r.engine)
   }, 60_000)
 
@@ -374,6 +396,46 @@ describe('restoreRun', () => {
     expect(
       await restoreRun(redis, keys, { world, seed: SEED, warmupHours: 0, previous }),
     ).toMatchObject({ ok: true, gap: false })
+  })
+
+  it('should not replay across a restore or a travel logged after the snapshot', async () => {
+    const keys = createKeys(prefix, 'switched')
+    const live = engine()
+    await writeSnapshot(redis, keys, {
+      engine: live.snapshot(),
+      logId: '0-0',
+      worldHash: world.hash,
+      world: 'tutoring',
+      seed: SEED,
+      warmupHours: 0,
+      startedAt: START,
+      simTime: START,
+      takenAt: Date.now(),
+    })
+    const log = async (i: number, action: ControlCommand['action'], payload: object) => {
+      const command = { requestId: `s${i}`, action, payload } as ControlCommand
+      await commitControl(redis, keys, {
+        entryId: `${i}-0`,
+        command,
+        result: { requestId: command.requestId, action, success: true },
+        simTime: START + i * MINUTE,
+        log: true,
+        maxLen: 100,
+      })
+    }
+    const previous = { startedAt: START, resumeAt: START + HOUR, speed: 1, paused: false }
+    // a preview switches nothing: replayed past
+    await log(1, 'travel', { targetTime: new Date(START).toISOString(), dryRun: true })
+    expect(
+      await restoreRun(redis, keys, { world, seed: SEED, warmupHours: 0, previous }),
+    ).toMatchObject({ ok: true })
+    await log(2, 'restore_snapshot', { id: 'snap_1' })
+    expect(await restoreRun(redis, keys, { world, seed: SEED, warmupHours: 0, previous })).toEqual({
+      ok: false,
+      reason: expect.stringMatching(
+        /^it switched timelines \(a restore or a travel\) after its last snapshot/,
+      ),
+    })
   })
 
   it('should refuse a snapshot taken with another config of the world', async () => {
