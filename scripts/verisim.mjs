@@ -64,8 +64,23 @@ try {
         `verisim: note: ${stale.join(', ')} changed since the command line was built; run \`pnpm build\` to use the changes\n`,
       )
   }
-  const { main } = await import(pathToFileURL(CLI_DIST).href)
-  process.exitCode = await main(process.argv.slice(2))
+  const argv = process.argv.slice(2)
+  // `generate` runs in a child node with the flags it wants (packages/cli/src/lib/heap.ts)
+  const heap = await import(
+    pathToFileURL(join(root, 'packages', 'cli', 'dist', 'lib', 'heap.js')).href
+  )
+  const flags = heap.flagsToRerunWith(argv)
+  if (flags)
+    // the built binary itself, so the checks above are not run (and printed) twice
+    process.exitCode = await heap.rerunWithFlags(
+      flags,
+      join(root, 'packages', 'cli', 'dist', 'bin.js'),
+      argv,
+    )
+  else {
+    const { main } = await import(pathToFileURL(CLI_DIST).href)
+    process.exitCode = await main(argv)
+  }
 } catch (err) {
   write(`verisim: ${err instanceof Error ? err.message : String(err)}\n`)
   process.exitCode = 1

@@ -28,3 +28,23 @@ export async function readEpoch(redis: Redis, keys: WorldKeys): Promise<Epoch | 
   const raw = await redis.get(keys.epoch)
   return raw === null ? null : (JSON.parse(raw) as Epoch)
 }
+
+/**
+ * Begins a new epoch on purpose (a restore or a travel: a new timeline): in one
+ * transaction, a new token with `floorId` (the last id issued before it) and the
+ * channel streams deleted, so no reader sees an event of the old timeline after
+ * the new token. Gateways find their consumer groups gone with the streams,
+ * read the new token and close their clients to resume (`epoch_changed`).
+ */
+export async function replaceEpoch(
+  redis: Redis,
+  keys: WorldKeys,
+  floorId: string,
+  channels: readonly string[],
+): Promise<Epoch> {
+  const fresh: Epoch = { epoch: randomBytes(8).toString('hex'), floorId }
+  const m = redis.multi().set(keys.epoch, JSON.stringify(fresh))
+  if (channels.length > 0) m.del(...channels.map((c) => keys.channel(c)))
+  await m.exec()
+  return fresh
+}

@@ -19,6 +19,7 @@ export * from './epoch.js'
 // Control stream between gateways and the generator, and the run's engine snapshot
 export * from './control.js'
 export * from './snapshot.js'
+export * from './saved-snapshots.js'
 
 // The running world's description (GET /api/world)
 export * from './world.js'

@@ -42,7 +42,15 @@ export interface WorldKeys {
    * written by the generator at start and whenever the epoch changes.
    */
   readonly worldDescription: string
-  /** `{epoch, firstId}`: changes whenever the stored streams were lost. */
+  /** Saved snapshots (issue 19): a hash, snapshot id → `SavedSnapshotMeta` JSON. */
+  readonly savedSnapshots: string
+  /** One saved snapshot's engine bytes. */
+  savedSnapshot(id: string): string
+  /** Counter of saved snapshot ids (`snap_<n>`). */
+  readonly savedSnapshotSeq: string
+  /** The run's timelines (a hash, timeline id → `TimelineRecord` JSON): the current one and those left by a restore or a travel. */
+  readonly timelines: string
+  /** `{epoch, firstId}`: changes whenever the stored streams were lost or replaced (a new timeline). */
   readonly epoch: string
   /** Last id the generator assigned (so a restarted generator never reuses one). */
   readonly lastId: string
@@ -98,6 +106,10 @@ export function createKeys(prefix: string, world: string): WorldKeys {
     controlResult: (requestId) => `${base}:control:result:${requestId}`,
     controlLog: `${base}:control:log`,
     snapshot: `${base}:snapshot:latest`,
+    savedSnapshots: `${base}:snapshot:saved`,
+    savedSnapshot: (id) => `${base}:snapshot:saved:${id}`,
+    savedSnapshotSeq: `${base}:snapshot:saved-seq`,
+    timelines: `${base}:timelines`,
     state: `${base}:state`,
     catalog: `${base}:catalog`,
     scenarios: `${base}:scenarios`,

@@ -5,3 +5,4 @@
 export { main, buildProgram, VERSION } from './program.js'
 export { CliFailure, UsageError } from './errors.js'
 export type { Io } from './io.js'
+export { GENERATE_NODE_FLAGS, flagsToRerunWith, rerunWithFlags } from './lib/heap.js'

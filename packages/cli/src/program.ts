@@ -11,6 +11,7 @@ import { registerControl } from './commands/control.js'
 import { registerGenerate } from './commands/generate.js'
 import { registerScore } from './commands/score.js'
 import { registerTypes } from './commands/types.js'
+import { registerTimeTravel } from './commands/time-travel.js'
 
 export const VERSION = '0.1.0'
 
@@ -30,6 +31,9 @@ const FORMS = [
   'inject <templateId> [--at <ISO|now|+d>] [--json <overrides>]',
   'world actions',
   'world act <name> [--json <payload>]',
+  'snapshot save <name> [--description <text>] | snapshot list | snapshot delete <id> | snapshot restore <id>',
+  'travel <ISO|+duration> [--dry-run]   ·   travel [--dry-run] -- -<duration>',
+  'timelines',
   'types --world <w> [--out <file|->] [--config-dir <dir>]',
 ]
 
@@ -43,6 +47,11 @@ export class VerisimCommand extends Command {
   }
 
   unknownOption(flag: string): void {
+    if (/^-\d/.test(flag))
+      this.error(
+        `${flag} reads as an option; give a time before now after --, e.g. verisim ${fullName(this)} -- ${flag}`,
+        { code: 'commander.unknownOption', exitCode: EXIT_USAGE },
+      )
     const name = flag.includes('=') ? flag.slice(0, flag.indexOf('=')) : flag
     const expected = this.options.map((o) => o.long).filter((l) => l && l !== '--help')
     this.error(
@@ -102,6 +111,7 @@ export function buildProgram(io: Io): Command {
   registerBaseline(program, io)
   registerTail(program, io)
   registerControl(program, io)
+  registerTimeTravel(program, io)
   registerTypes(program, io)
   // Every subcommand reports errors the same way and never exits the process itself.
   const configure = (cmd: Command): void => {

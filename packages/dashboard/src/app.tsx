@@ -1,4 +1,7 @@
-/** The page: header, then controls and state beside the charts, timeline and log. */
+/**
+ * The page: header, then controls and state beside the charts, timeline, log,
+ * advanced forms, time travel and the world's panels.
+ */
 import type { AppState } from './lib/app-state.js'
 import { Advanced } from './components/Advanced.js'
 import { Charts } from './components/Chart.js'
@@ -9,6 +12,7 @@ import { Header } from './components/Header.js'
 import { Toasts, TokenDialog } from './components/Overlays.js'
 import { Scenarios } from './components/Scenarios.js'
 import { StatePanel } from './components/StatePanel.js'
+import { TimeTravel } from './components/TimeTravel.js'
 import { Timeline } from './components/Timeline.js'
 import { WorldSlot } from './worlds/WorldSlot.js'
 
@@ -32,6 +36,7 @@ export function App({ app }: { app: AppState }) {
             <EventLog />
           </div>
           <Advanced />
+          <TimeTravel />
           <WorldSlot />
         </div>
       </main>

@@ -78,6 +78,22 @@ describe('api', () => {
     expect((errs[2] as ApiError).message).toBe('unknown scenario "x"')
   })
 
+  it('should send a DELETE without a body, with an Idempotency-Key, and show the refusal', async () => {
+    const f = fakeFetch([
+      [200, { deleted: 'snap_2' }],
+      [409, { error: { code: 'VS_GEN_SNAPSHOT_PROTECTED', message: "snap_1 is the run's start" } }],
+    ])
+    const api = createApi({ fetch: f.fn })
+    expect(await api.delete('/api/simulation/snapshots/snap_2')).toEqual({ deleted: 'snap_2' })
+    expect(f.calls[0]!.init.method).toBe('DELETE')
+    expect(f.calls[0]!.init.body).toBeUndefined()
+    expect(header(f.calls[0]!, 'content-type')).toBeUndefined()
+    expect(header(f.calls[0]!, 'idempotency-key')).toMatch(/^[0-9a-f]{32}$/)
+    const err = await api.delete('/api/simulation/snapshots/snap_1').catch((e: unknown) => e)
+    expect(err).toMatchObject({ status: 409, code: 'VS_GEN_SNAPSHOT_PROTECTED' })
+    expect(isUnavailable(err)).toBe(false)
+  })
+
   it('should build query strings and skip empty values', async () => {
     const f = fakeFetch([[200, {}]])
     await createApi({ fetch: f.fn }).get('/api/x', { a: '1 2', b: undefined, c: '' })

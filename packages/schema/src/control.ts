@@ -53,6 +53,35 @@ export const AdjustBehaviorPayloadSchema = Type.Union([
 ])
 export type AdjustBehaviorPayload = Static<typeof AdjustBehaviorPayloadSchema>
 
+/** `create_snapshot`: a named snapshot of the engine now (REST `POST /api/simulation/snapshot`). */
+export const CreateSnapshotPayloadSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100, description: 'a label for the list' }),
+    description: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+)
+/** `delete_snapshot` and `restore_snapshot`: the snapshot's id (`snap_<n>`). */
+export const SnapshotIdPayloadSchema = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 64, pattern: '^snap_[0-9]+$' }) },
+  { additionalProperties: false },
+)
+/**
+ * `travel`: takes the run to `targetTime` (from the run's start to 30 simulated
+ * days past now) and pauses there; `dryRun` previews the state and the events
+ * around it without leaving the current timeline.
+ *
+ * @example
+ * { "targetTime": "2026-03-02T09:00:00Z", "dryRun": true }
+ */
+export const TravelPayloadSchema = Type.Object(
+  {
+    targetTime: Type.String({ format: 'date-time' }),
+    dryRun: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+)
+
 /** Payload schema of each action; actions not listed take any object (validated by the generator). */
 export const ControlPayloadSchemas = {
   start: EmptyPayloadSchema,
@@ -65,6 +94,12 @@ export const ControlPayloadSchemas = {
   set_scenario: SetScenarioPayloadSchema,
   adjust_behavior: AdjustBehaviorPayloadSchema,
   world_action: WorldActionPayloadSchema,
+  create_snapshot: CreateSnapshotPayloadSchema,
+  list_snapshots: EmptyPayloadSchema,
+  delete_snapshot: SnapshotIdPayloadSchema,
+  restore_snapshot: SnapshotIdPayloadSchema,
+  travel: TravelPayloadSchema,
+  list_timelines: EmptyPayloadSchema,
   list_external_events: Type.Object(
     {
       start: Type.Optional(Type.String({ format: 'date-time' })),
@@ -109,6 +144,8 @@ export type AnyControlAction = ControlAction | InternalControlAction
 /** Actions that only read: answered, but not recorded in the control log. */
 export const READ_ONLY_ACTIONS: readonly AnyControlAction[] = [
   'get_state',
+  'list_snapshots',
+  'list_timelines',
   'list_external_events',
   'get_correlations',
 ]

@@ -33,3 +33,6 @@ export * from './state.js'
 
 // Settings from the environment
 export * from './env.js'
+
+// Snapshots, restore and time travel
+export * from './time-travel.js'

@@ -17,6 +17,17 @@ const Topics = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
   maxItems: MAX_TOPICS_PER_MESSAGE,
 })
 
+/** Control actions of snapshots, restore and time travel (docs/API.md "Time travel"). */
+export const TimeTravelAction = [
+  'create_snapshot',
+  'list_snapshots',
+  'delete_snapshot',
+  'restore_snapshot',
+  'travel',
+  'list_timelines',
+] as const
+export type TimeTravelAction = (typeof TimeTravelAction)[number]
+
 export const ControlAction = [
   'start',
   'pause',
@@ -30,6 +41,7 @@ export const ControlAction = [
   'spawn_users',
   'adjust_behavior',
   'world_action',
+  ...TimeTravelAction,
 ] as const
 export type ControlAction = (typeof ControlAction)[number]
 

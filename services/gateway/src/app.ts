@@ -31,6 +31,7 @@ import simulationRoutes from './routes/api/simulation.js'
 import scenarioRoutes from './routes/api/scenarios.js'
 import eventRoutes from './routes/api/events.js'
 import worldRoutes from './routes/api/world.js'
+import snapshotRoutes from './routes/api/snapshots.js'
 
 /**
  * Validators: bodies are taken as sent (no type coercion: `"5"` is not a
@@ -181,6 +182,7 @@ export async function buildApp(config: GatewayConfig, log: Logger) {
   await app.register(scenarioRoutes)
   await app.register(eventRoutes)
   await app.register(worldRoutes)
+  await app.register(snapshotRoutes)
 
   return app
 }

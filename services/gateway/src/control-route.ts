@@ -40,6 +40,8 @@ export function controlRunner(app: FastifyInstance) {
     reply: FastifyReply,
     action: AnyControlAction,
     payload: Record<string, unknown> = {},
+    /** How long to wait for the generator (default 10 s; a travel far ahead takes longer). */
+    timeoutMs?: number,
   ): Promise<unknown> {
     const key = req.method === 'GET' ? undefined : req.headers['idempotency-key']
     if (Array.isArray(key))
@@ -53,8 +55,11 @@ export function controlRunner(app: FastifyInstance) {
         ? {
             key: callerKey('rest', { token: bearerToken(req), address: req.ip }, key),
             label: `Idempotency-Key ${JSON.stringify(key)}`,
+            ...(timeoutMs === undefined ? {} : { timeoutMs }),
           }
-        : {},
+        : timeoutMs === undefined
+          ? {}
+          : { timeoutMs },
     )
     if (!res.success) {
       const err = res.error ?? { code: 'VS_GW_INTERNAL', message: 'control failed', status: 500 }

@@ -20,6 +20,12 @@ export interface CatchupOutput {
   page(events: RawEvent[], lastId: string | null, complete: boolean): void
   /** The resume point cannot be honoured. */
   lost(reason: CatchupReason): void
+  /**
+   * After `lost` with `epoch_changed` (Redis lost the streams, or a restore or a
+   * travel began a new timeline): the recent events of the new streams, as a
+   * subscribe without a resume point gets them; live delivery continues after them.
+   */
+  snapshot?(events: RawEvent[]): void
 }
 
 /** Polls until the sink has drained below `bytes`, so a replay never floods memory. */
@@ -80,6 +86,15 @@ export function createSession(app: FastifyInstance, sink: Sink) {
         if (plan.kind === 'lost') {
           app.metrics.catchups.inc({ outcome: plan.reason })
           out.lost(plan.reason)
+          if (plan.reason === 'epoch_changed' && out.snapshot) {
+            const catalog = app.streams.catalog()
+            const events = await readSnapshot(
+              { ...ctx, catalog },
+              createTopicMatcher(client.topics, catalog),
+              { upTo: frontier },
+            )
+            if (!closed) out.snapshot(events)
+          }
           return
         }
         if (plan.kind === 'current') {

@@ -41,6 +41,10 @@ export interface GeneratorConfig {
   retentionMs: number
   /** Wall milliseconds between engine snapshots (a restart restores the latest plus the commands after it). */
   snapshotEveryMs: number
+  /** Simulated hours between the automatic snapshots time travel starts from (kept in memory, thinned as they age). */
+  timelineEveryHours: number
+  /** Saved snapshots kept at most (the run's start and timelines' return points included). */
+  snapshotsMax: number
 }
 
 export { ConfigError }
@@ -100,5 +104,7 @@ export function loadConfig(env: Env = process.env, now = Date.now()): GeneratorC
       max: 86_400_000,
       integer: true,
     }),
+    timelineEveryHours: num(env, 'VERISIM_TIMELINE_EVERY_HOURS', 3, { min: 0.25, max: 168 }),
+    snapshotsMax: num(env, 'VERISIM_SNAPSHOTS_MAX', 50, { min: 2, max: 1000, integer: true }),
   }
 }

@@ -29,6 +29,10 @@ export const ControlErrorCode = {
   unknownAction: 'VS_GEN_UNKNOWN_ACTION',
   notSupported: 'VS_GEN_NOT_SUPPORTED',
   expired: 'VS_GEN_COMMAND_EXPIRED',
+  unknownSnapshot: 'VS_GEN_UNKNOWN_SNAPSHOT',
+  snapshotLimit: 'VS_GEN_SNAPSHOT_LIMIT',
+  snapshotProtected: 'VS_GEN_SNAPSHOT_PROTECTED',
+  snapshotOtherRun: 'VS_GEN_SNAPSHOT_OTHER_RUN',
 } as const
 
 export class ControlError extends Error {

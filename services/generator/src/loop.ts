@@ -20,18 +20,21 @@ import {
   lastStoredId,
   maxId,
   readEpoch,
+  replaceEpoch,
   writeWorldDescription,
   type Epoch,
   type RawEvent,
   type WorldKeys,
 } from '@verisim/bus'
-import type { Engine, ExternalEvent, SimEvent } from '@verisim/sim'
+import { BUCKET_MS, DAY, type Engine, type ExternalEvent, type SimEvent } from '@verisim/sim'
 import {
   conflictResult,
   ControlStream,
   parseIsoTime,
   publicAck,
   READ_ONLY_ACTIONS,
+  SpecialChannel,
+  TimeTravelAction,
   type ControlAck,
   type ControlCommand,
   type ControlResult,
@@ -44,7 +47,9 @@ import {
   ControlError,
   ControlErrorCode,
   errorResult,
+  validatePayload,
 } from './control.js'
+import type { TimeMachine } from './time-machine.js'
 import type { TransitionScheduler } from './jobs/transitions.js'
 import type { HistoryService } from './history/service.js'
 import { SimClock } from './clock.js'
@@ -80,6 +85,8 @@ export interface LoopOptions {
   controlLogMaxLen?: number
   /** Newest control-log entry the engine has applied (a restored run); default: the newest in the log. */
   controlLogId?: string
+  /** Snapshots, restore and time travel; absent in tests that don't need them. */
+  timeMachine?: TimeMachine
 }
 
 /** A command applied to the engine, waiting to be committed (result + control-log entry). */
@@ -91,7 +98,16 @@ interface Uncommitted {
 }
 
 /** Actions after which the scenario's next transition may have changed. */
-const SCENARIO_ACTIONS = new Set(['set_scenario', 'stop_scenario', 'scenario_transition', 'reset'])
+const SCENARIO_ACTIONS = new Set([
+  'set_scenario',
+  'stop_scenario',
+  'scenario_transition',
+  'reset',
+  'restore_snapshot',
+  'travel',
+])
+/** Snapshots and time travel: the time machine's. */
+const TIME_ACTIONS = new Set<string>(TimeTravelAction)
 /** Actions after which wall delays of scheduled transitions change. */
 const CLOCK_ACTIONS = new Set(['set_speed', 'pause', 'resume', 'start'])
 
@@ -187,7 +203,11 @@ export class GeneratorLoop {
     await this.#publishCatalogs()
     // A new run begins after whatever an earlier run left in the control log.
     this.#logId = this.#o.controlLogId ?? (await lastControlLogId(redis, keys))
-    await this.#snapshot(this.#now())
+    if (this.#o.controlLogId === undefined) await this.#snapshot(this.#now())
+    // A restored run: the stored snapshot plus the control log after it still give
+    // this engine, so the next one can wait for the end of the first step, once its
+    // events are out (encoding the state takes ~0.5 s; a restart publishes first).
+    else this.#lastSnapshot = -Infinity
     this.#lastWriteOk = true
     this.#o.log.info(
       { epoch: this.#epoch.epoch, after: this.#ids.last(), channels },
@@ -241,6 +261,7 @@ export class GeneratorLoop {
       metrics.simTime.set(engine.now / 1000)
       metrics.speed.set(clock.paused ? 0 : clock.speed)
       this.#measureSpeed(wall)
+      this.#o.timeMachine?.checkpoint()
       if (wall - this.#lastStateWrite >= 1000) await this.#writeState(wall)
       if (this.#snapshotDue(wall)) await this.#snapshot(wall)
       this.#lastWriteOk = true
@@ -395,6 +416,7 @@ export class GeneratorLoop {
   async #apply(cmd: ControlEntry['command'], wall: number): Promise<unknown> {
     const { engine } = this.#o
     const history = this.#o.history
+    if (TIME_ACTIONS.has(cmd.action)) return this.#timeAction(cmd)
     if (cmd.action === 'history_scenario') {
       if (!history)
         throw new ControlError(ControlErrorCode.notSupported, 'history is not enabled', 501)
@@ -437,6 +459,131 @@ export class GeneratorLoop {
       }
       default:
         return value
+    }
+  }
+
+  /** Snapshots and time travel (issue 19): the time machine's, the switch of timeline here. */
+  async #timeAction(cmd: ControlEntry['command']): Promise<unknown> {
+    const tm = this.#o.timeMachine
+    if (!tm)
+      throw new ControlError(
+        ControlErrorCode.notSupported,
+        'snapshots and time travel are not enabled in this generator',
+        501,
+      )
+    validatePayload(cmd)
+    const p = cmd.payload as Record<string, string | boolean | undefined>
+    switch (cmd.action) {
+      case 'create_snapshot':
+        return tm.create(p.name as string, (p.description as string | undefined) ?? '')
+      case 'list_snapshots':
+        return tm.list()
+      case 'delete_snapshot':
+        return tm.delete(p.id as string)
+      case 'list_timelines':
+        return tm.timelines()
+      case 'restore_snapshot': {
+        const saved = await tm.load(p.id as string)
+        return this.#switchTimeline('restore', saved.meta.id, () => {
+          tm.restoreInto(saved.bytes)
+          return { from: saved.at, replayed: 0, before: null }
+        })
+      }
+      default: {
+        const raw = p.targetTime as string
+        const target = parseIsoTime(raw)
+        if (target === null)
+          throw new ControlError(
+            ControlErrorCode.invalidPayload,
+            `targetTime: ${JSON.stringify(raw)} is not an ISO 8601 time (or names a day that does not exist)`,
+            400,
+          )
+        if (p.dryRun === true) return tm.preview(target)
+        tm.checkTarget(target)
+        return this.#switchTimeline('travel', undefined, () =>
+          tm.travelInto(target, (engine, to) => this.#skipRecording(engine, to)),
+        )
+      }
+    }
+  }
+
+  /**
+   * A new timeline: the current one is left (saved, its commands recorded), the
+   * engine switched by `change`, and the streams begin a new epoch with the old
+   * line's events deleted in the same transaction, so gateways close their
+   * clients to resume (`epoch_changed`, then a snapshot of the new streams) and
+   * no event of the old line reaches anyone after it. The history from the
+   * switch on is the new line's; a travel pauses there.
+   */
+  async #switchTimeline(
+    reason: 'restore' | 'travel',
+    restoredFrom: string | undefined,
+    change: () => { from: number; replayed: number; before: SimEvent[] | null },
+  ): Promise<Record<string, unknown>> {
+    const { engine, clock, redis, keys, log } = this.#o
+    const tm = this.#o.timeMachine as TimeMachine
+    const history = this.#o.history
+    const t0 = performance.now()
+    await history?.flush()
+    const before = engine.now
+    const left = await tm.leave()
+    const { from, replayed, before: bucketEvents } = change()
+    const at = engine.now
+    const line = await tm.begin(reason, left, restoredFrom)
+    const channels = [
+      ...new Set([
+        ...engine.catalog().map((s) => s.channel),
+        SpecialChannel.external,
+        SpecialChannel.control,
+      ]),
+    ]
+    this.#epoch = await replaceEpoch(redis, keys, this.#ids.last() ?? '0-0', channels)
+    if (history) {
+      if (at < before) {
+        const bucket = Math.floor(at / BUCKET_MS) * BUCKET_MS
+        await history.rewind(at, bucketEvents ?? tm.eventsBetween(bucket, at), line.id)
+      }
+      await history.flush() // what a travel ahead skipped
+      await history.publishEvents(engine.externalEvents())
+    }
+    // the clock stands at the switch's time when it is done (not when the step began)
+    const done = this.#now()
+    clock.slip(at, done)
+    if (reason === 'travel') clock.pause(done)
+    this.#recentAnomalies = []
+    // the restart point must be on the new line: the next snapshot is taken at the end of this step
+    this.#lastSnapshot = -Infinity
+    const tookMs = Math.round(performance.now() - t0)
+    log.info(
+      {
+        reason,
+        timeline: line.id,
+        left: left.id,
+        from: new Date(before).toISOString(),
+        to: new Date(at).toISOString(),
+        replayed,
+        tookMs,
+      },
+      'new timeline',
+    )
+    return {
+      timeline: line,
+      left: { id: left.id, leftAt: left.leftAt, returnSnapshot: left.returnSnapshot },
+      epoch: this.#epoch.epoch,
+      currentSimulationTime: new Date(at).toISOString(),
+      paused: clock.paused,
+      /** The snapshot it started from (simulation time) and the commands replayed after it. */
+      from: new Date(from).toISOString(),
+      replayed,
+      tookMs,
+    }
+  }
+
+  /** A travel ahead: the engine advanced to `to`, its events counted into the history, not published. */
+  #skipRecording(engine: Engine, to: number): void {
+    while (engine.now < to) {
+      const events = engine.advance(Math.min(to, engine.now + DAY))
+      this.#o.history?.record(events)
     }
   }
 
@@ -543,6 +690,8 @@ export class GeneratorLoop {
       activeEvents: activeExternalEvents(engine),
       recentAnomalies: [...this.#recentAnomalies].reverse(),
       historicalMode: this.#o.history?.mode ?? 'baseline',
+      /** The timeline the run is on (a restore or a travel begins a new one). */
+      timeline: this.#o.timeMachine?.current ?? null,
       history: this.#o.history?.summary() ?? null,
       updatedAt: new Date(wall).toISOString(),
     }

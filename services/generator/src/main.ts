@@ -18,6 +18,7 @@ import { createWarmEngine, findPreviousRun, restoreRun, type RestoredRun } from 
 import { HistoryService } from './history/service.js'
 import { createMetrics } from './metrics.js'
 import { buildServer } from './server.js'
+import { TimeMachine } from './time-machine.js'
 
 const HOUR_MS = 3_600_000
 
@@ -103,6 +104,18 @@ async function main(): Promise<void> {
     maxSpanDays: config.historyDays,
   })
   await history.init(previous !== null)
+  const timeMachine = new TimeMachine({
+    redis,
+    keys,
+    world,
+    engine,
+    seed: config.seed,
+    startedAt: start,
+    log,
+    everyMs: config.timelineEveryHours * HOUR_MS,
+    maxSaved: config.snapshotsMax,
+  })
+  await timeMachine.init(previous !== null)
   const metrics = createMetrics()
   const clock = new SimClock({
     start: restored?.resumeAt ?? config.start,
@@ -118,6 +131,7 @@ async function main(): Promise<void> {
   })
   const loop = new GeneratorLoop({
     history,
+    timeMachine,
     startedAt: start,
     warmupHours,
     transitions,

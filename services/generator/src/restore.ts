@@ -18,7 +18,7 @@ import {
   type WorldKeys,
 } from '@verisim/bus'
 import { SpecialChannel, type AnyControlAction, type StreamInfo } from '@verisim/schema'
-import { createEngine, DAY, HOUR, restoreEngine, type Engine, type World } from '@verisim/sim'
+import { createEngine, HOUR, restoreEngine, skipTo, type Engine, type World } from '@verisim/sim'
 import { SimClock } from './clock.js'
 import { applyCommand } from './control.js'
 
@@ -44,6 +44,11 @@ const ENGINE_ACTIONS = new Set<AnyControlAction>([
 ])
 
 /** The previous run of this world and seed, if its state is still in Redis. */
+const SWITCHED =
+  'it switched timelines (a restore or a travel) after its last snapshot, which therefore cannot lead to where it stopped'
+/** Actions that begin a new timeline (time-machine.ts). */
+const SWITCH_ACTIONS = new Set<AnyControlAction>(['restore_snapshot', 'travel'])
+
 export async function findPreviousRun(
   redis: Redis,
   keys: WorldKeys,
@@ -71,11 +76,6 @@ export async function findPreviousRun(
     }
   }
   return { startedAt, resumeAt, speed: Number(s.speed) || 1, paused: s.paused === true }
-}
-
-/** Advances in steps of a day at most (the events are dropped, so memory stays bounded). */
-function skipTo(engine: Engine, to: number): void {
-  while (engine.now < to) engine.advance(Math.min(to, engine.now + DAY))
 }
 
 /**
@@ -112,16 +112,23 @@ export async function replayControlLogAfter(
   engine: Engine,
   upTo: number,
   after: string,
-): Promise<{ applied: number; lastId: string; gap: boolean }> {
+): Promise<{ applied: number; lastId: string; gap: boolean; switched: boolean }> {
   const scratch = new SimClock({ start: engine.now, speed: 1, wallNow: 0 })
   const PAGE = 1000
   let cursor = after
   let lastId = after
   let applied = 0
   let gap = false
+  let switched = false
   read: for (;;) {
     const page = await readControlLog(redis, keys, cursor, PAGE)
     for (const e of page) {
+      // A restore or a travel after the snapshot: the commands after it are
+      // another timeline's, which this snapshot cannot lead to.
+      if (e.ok && SWITCH_ACTIONS.has(e.command.action) && e.command.payload.dryRun !== true) {
+        switched = true
+        break read
+      }
       // Each entry names the one logged before it: the first must follow `after`.
       if (cursor === after && e.prev !== null && e.prev !== after) gap = true
       cursor = e.id
@@ -136,7 +143,7 @@ export async function replayControlLogAfter(
     if (page.length < PAGE) break
   }
   skipTo(engine, upTo)
-  return { applied, lastId, gap }
+  return { applied, lastId, gap, switched }
 }
 
 /**
@@ -205,13 +212,14 @@ export async function restoreRun(
       return { ok: false, reason: `its snapshot cannot be restored: ${(err as Error).message}` }
     }
     const resumeAt = Math.max(previous.resumeAt, snap.simTime)
-    const { applied, lastId, gap } = await replayControlLogAfter(
+    const { applied, lastId, gap, switched } = await replayControlLogAfter(
       redis,
       keys,
       engine,
       resumeAt,
       snap.logId,
     )
+    if (switched) return { ok: false, reason: SWITCHED }
     return {
       ok: true,
       engine,
@@ -225,13 +233,14 @@ export async function restoreRun(
   }
   // A run from before snapshots were stored: its whole control log, on a warmed-up engine.
   const { engine } = createWarmEngine({ world, seed, start: previous.startedAt, warmupHours })
-  const { applied, lastId, gap } = await replayControlLogAfter(
+  const { applied, lastId, gap, switched } = await replayControlLogAfter(
     redis,
     keys,
     engine,
     previous.resumeAt,
     '0-0',
   )
+  if (switched) return { ok: false, reason: SWITCHED }
   return {
     ok: true,
     engine,

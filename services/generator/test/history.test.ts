@@ -115,6 +115,46 @@ describe('HistoryService', () => {
     expect(Number(first['system.heartbeat:e'])).toBeGreaterThan(0)
   })
 
+  it('should rewind to a new timeline: buckets from the switch on deleted, the bucket of the switch recounted', async () => {
+    const h = service()
+    await h.init(true)
+    const ev = (ts: number): SimEvent => ({
+      ts,
+      stream: 'session.booking.requested',
+      channel: 'session',
+      data: { leadTimeHours: 10 },
+      normalizedValue: 50,
+      anomalyFlag: 'normal',
+      causes: [],
+    })
+    const b0 = Math.floor(START / 900_000) * 900_000 + 4 * 900_000
+    const at = (m: number) => b0 + m * 60_000
+    h.record([ev(at(1)), ev(at(5)), ev(at(20)), ev(at(35)), ev(at(40))])
+    await h.flush()
+    const count = async (b: number) =>
+      (await redis.hget(hk.live(b), 'session.booking.requested')) ?? null
+    expect([await count(b0), await count(b0 + 900_000), await count(b0 + 2 * 900_000)]).toEqual([
+      '2',
+      '1',
+      '2',
+    ])
+    // back to minute 3 of the first bucket: its events before then recorded again, the rest gone
+    await h.rewind(at(3), [ev(at(1))], 'tl_2')
+    expect((await meta()).timeline).toBe('tl_2')
+    expect([await count(b0), await count(b0 + 900_000), await count(b0 + 2 * 900_000)]).toEqual([
+      '1',
+      null,
+      null,
+    ])
+    // the bucket keeps its expected counts, and the next ones get theirs again
+    expect(Number(await redis.hget(hk.live(b0), 'session.booking.requested:e'))).toBeGreaterThan(0)
+    h.record([ev(at(20))])
+    await h.flush()
+    expect(
+      Number(await redis.hget(hk.live(b0 + 900_000), 'session.booking.requested:e')),
+    ).toBeGreaterThan(0)
+  })
+
   it('should refuse a retroactive scenario outside the baseline or unknown, naming the field', async () => {
     const h = service()
     await h.init(true)

@@ -541,3 +541,74 @@ describe('tail across a gateway restart', () => {
     expect(b.stderr).toMatch(/connection lost \(.*\); retrying in \d+\.\d s \(attempt 1 of 20\)/)
   }, 60_000)
 })
+
+describe('time travel commands', () => {
+  const gw = () => ['--url', stack.gatewayUrl]
+  it('snapshot save / list / delete, travel (--dry-run), timelines and snapshot restore should drive the time machine', async () => {
+    // travels reach back 10 simulated minutes: the run must be older than that
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const s = await state()
+      if (Date.parse(s.currentSimulationTime) - Date.parse(s.startedAt) > 20 * 60_000) break
+      if (Date.now() > deadline) throw new Error('the run did not reach 20 simulated minutes')
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    const saved = await run([
+      'snapshot',
+      'save',
+      'from the CLI',
+      '--description',
+      'a test',
+      ...gw(),
+    ])
+    expect(saved.code, saved.stderr).toBe(0)
+    const snap = JSON.parse(saved.stdout) as { id: string; simulatedTime: string; kind: string }
+    expect(snap.kind).toBe('manual')
+    const tty = fakeIo(true)
+    expect(await main(['snapshot', 'list', ...gw()], tty.io)).toBe(0)
+    expect(tty.stdout()).toContain(`${snap.id}  `)
+    expect(tty.stdout()).toMatch(/saved snapshots? of at most 50/)
+
+    const preview = await run(['travel', snap.simulatedTime, '--dry-run', ...gw()])
+    expect(preview.code, preview.stderr).toBe(0)
+    expect(JSON.parse(preview.stdout)).toMatchObject({
+      dryRun: true,
+      targetTime: snap.simulatedTime,
+    })
+    const previewTty = fakeIo(true)
+    expect(
+      await main(['travel', '--dry-run', ...gw(), '--', '-10m'], previewTty.io),
+      previewTty.stderr(),
+    ).toBe(0)
+    expect(previewTty.stdout()).toMatch(/^preview +.+ \(nothing switched\)/)
+
+    const unquoted = await run(['travel', '-5m', ...gw()])
+    expect(unquoted.code).toBe(2)
+    expect(unquoted.stderr).toContain('give a time before now after --, e.g. verisim travel -- -5m')
+    const travelled = await run(['travel', ...gw(), '--', '-5m'])
+    expect(travelled.code, travelled.stderr).toBe(0)
+    const line = JSON.parse(travelled.stdout) as { timeline: { reason: string }; paused: boolean }
+    expect(line).toMatchObject({ timeline: { reason: 'travel' }, paused: true })
+    const lines = fakeIo(true)
+    expect(await main(['timelines', ...gw()], lines.io)).toBe(0)
+    expect(lines.stdout()).toMatch(/^\* tl_\d+  travel /)
+    expect(lines.stdout()).toContain('back: verisim snapshot restore snap_')
+
+    const restored = fakeIo(true)
+    expect(await main(['snapshot', 'restore', snap.id, ...gw()], restored.io)).toBe(0)
+    expect(restored.stdout()).toMatch(/^timeline +\d+ \(tl_\d+, restore\)/)
+    const deleted = await run(['snapshot', 'delete', snap.id, ...gw()])
+    expect(deleted.code, deleted.stderr).toBe(0)
+    expect(JSON.parse(deleted.stdout)).toEqual({ deleted: snap.id })
+
+    const [gone, badWhen] = await Promise.all([
+      run(['snapshot', 'restore', snap.id, ...gw()]),
+      run(['travel', 'yesterday', ...gw()]),
+    ])
+    expect(gone.code).toBe(1)
+    expect(gone.stderr).toContain(`verisim: VS_GEN_UNKNOWN_SNAPSHOT: no saved snapshot ${snap.id}`)
+    expect(badWhen.code).toBe(2)
+    expect(badWhen.stderr).toContain('travel <when> "yesterday" is invalid')
+    expect((await run(['resume', ...gw()])).code).toBe(0)
+  }, 60_000)
+})

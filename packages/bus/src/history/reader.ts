@@ -284,6 +284,7 @@ export function createHistoryReader(opts: HistoryReaderOptions): HistoryReader {
       meta.runStartedAt,
       meta.from,
       meta.current,
+      meta.timeline ?? '',
       served?.createdAt ?? '',
       meta.versions[0]?.createdAt ?? '',
       snap.eventsDigest,

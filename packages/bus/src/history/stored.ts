@@ -59,6 +59,12 @@ export interface HistoryMeta {
   mode: 'baseline' | 'modified'
   versions: HistoryVersion[]
   job: HistoryJob | null
+  /**
+   * The timeline the live buckets belong to (`tl_<n>`), set when a restore or a
+   * travel rewound them: cached answers of another timeline are not reused.
+   * Absent: the run's first.
+   */
+  timeline?: string
 }
 
 export interface HistoryDocStream {

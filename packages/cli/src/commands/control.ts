@@ -21,14 +21,14 @@ import {
 type Answer = Record<string, any>
 type OutputFormat = 'text' | 'json'
 
-interface ControlFlags extends ServerFlags {
+export interface ControlFlags extends ServerFlags {
   format?: string
 }
 
 const q = (v: string) => JSON.stringify(v)
 
 /** The server and how to print its answer, from a command's flags. */
-function context(opts: ControlFlags, io: Io) {
+export function context(opts: ControlFlags, io: Io) {
   const server = serverSettings(opts, io.env)
   const format = opts.format ?? (io.stdout.isTTY === true ? 'text' : 'json')
   if (format !== 'text' && format !== 'json')
@@ -48,7 +48,7 @@ function context(opts: ControlFlags, io: Io) {
 }
 
 /** Adds `--url`, `--token` and `--format` to a control command. */
-function controlOptions(cmd: Command): Command {
+export function controlOptions(cmd: Command): Command {
   return addServerOptions(cmd).option(
     '--format <text|json>',
     "a short summary, or the gateway's JSON answer (default: text on a terminal, json when piped)",
@@ -86,39 +86,39 @@ export function parseSpeed(v: string): number {
  * `--at`: an ISO 8601 time, `now`, or `+`/`-` a duration from now — "now" being
  * the simulation's current time, read from the gateway only when needed.
  */
-export function parseAt(v: string): { at: number } | { offsetMs: number } {
+export function parseAt(v: string, flag = '--at'): { at: number } | { offsetMs: number } {
   if (v === 'now') return { offsetMs: 0 }
   const rel = /^([+-])(.+)$/.exec(v)
   if (rel) {
     try {
-      return { offsetMs: (rel[1] === '-' ? -1 : 1) * parseDuration('--at', rel[2]!) }
+      return { offsetMs: (rel[1] === '-' ? -1 : 1) * parseDuration(flag, rel[2]!) }
     } catch {
       // reported below with the whole expected form
     }
   } else {
     try {
-      return { at: parseTime('--at', v) }
+      return { at: parseTime(flag, v) }
     } catch {
       // reported below
     }
   }
   throw new UsageError(
-    `--at ${q(v)} is invalid; expected an ISO 8601 time like 2026-11-23T08:00:00Z, "now", or a duration from the simulation's now like +2h or -30m`,
+    `${flag} ${q(v)} is invalid; expected an ISO 8601 time like 2026-11-23T08:00:00Z, "now", or a duration from the simulation's now like +2h or -30m`,
   )
 }
 
 // ── summaries ──────────────────────────────────────────────────────────────
 
-const time = (v: unknown) =>
+export const time = (v: unknown) =>
   typeof v === 'number'
     ? new Date(v).toISOString().slice(0, 19).replace('T', ' ')
     : typeof v === 'string'
       ? v.slice(0, 19).replace('T', ' ')
       : '?'
 const times = (v: unknown) => (typeof v === 'number' ? `${v}×` : '?')
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
+export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
 
-function rows(pairs: [string, string][]): string {
+export function rows(pairs: [string, string][]): string {
   const w = Math.max(...pairs.map(([k]) => k.length))
   return pairs.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')
 }
@@ -435,7 +435,7 @@ export function registerControl(program: Command, io: Io): void {
 }
 
 /** The simulation's current time (epoch ms). */
-async function simulationNow(server: Server): Promise<number> {
+export async function simulationNow(server: Server): Promise<number> {
   const s = (await requestJson(server, 'GET', '/api/simulation/state')) as Answer
   const t = Date.parse(String(s.currentSimulationTime))
   if (Number.isNaN(t))

@@ -93,9 +93,10 @@ export class ServerError extends CliFailure {
  */
 export async function requestJson(
   server: Server,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   path: string,
   body?: unknown,
+  timeoutMs = REQUEST_TIMEOUT_MS,
 ): Promise<unknown> {
   const headers: Record<string, string> = { accept: 'application/json' }
   if (body !== undefined) headers['content-type'] = 'application/json'
@@ -107,12 +108,12 @@ export async function requestJson(
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      signal: AbortSignal.timeout(timeoutMs),
     })
   } catch (err) {
     const e = err as Error & { cause?: Error & { code?: string } }
     if (e.name === 'TimeoutError')
-      throw new CliFailure(`${method} ${url}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)
+      throw new CliFailure(`${method} ${url}: no answer within ${timeoutMs / 1000} s`)
     throw new CliFailure(`cannot reach ${server.base}: ${e.cause?.message ?? e.message}`)
   }
   const text = await res.text()

@@ -1,11 +1,13 @@
 /**
- * World, simulation time ticking, speed, running/paused, connection state and
- * system status (Running / Settling / Baseline).
+ * World, simulation time ticking, the timeline the run is on, speed,
+ * running/paused, connection state and system status (Running / Settling /
+ * Baseline).
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { formatSimTime, formatSpeedKept } from '../lib/format.js'
 import { systemStatus } from '../lib/model.js'
 import { useSignal } from '../lib/signal.js'
+import { timelineLabel } from '../lib/time-travel.js'
 import { useApp } from './context.js'
 
 function SimClock() {
@@ -71,6 +73,22 @@ export function Header() {
             <SimClock />
           </dd>
         </div>
+        {state?.timeline ? (
+          <div>
+            <dt>Timeline</dt>
+            <dd
+              id="header-timeline"
+              data-timeline={state.timeline.id}
+              title={`${state.timeline.id}: ${
+                state.timeline.parent === null
+                  ? 'the run as it began'
+                  : `began at ${formatSimTime(Date.parse(state.timeline.forkedAt))} UTC by a ${state.timeline.reason} from ${state.timeline.parent}`
+              }`}
+            >
+              {timelineLabel(state.timeline)}
+            </dd>
+          </div>
+        ) : null}
         <div>
           <dt>Speed</dt>
           <dd

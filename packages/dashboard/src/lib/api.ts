@@ -71,6 +71,7 @@ export interface ApiOptions {
 export interface Api {
   get<T>(path: string, query?: Record<string, string | undefined>): Promise<T>
   post<T>(path: string, body?: unknown): Promise<T>
+  delete<T>(path: string): Promise<T>
 }
 
 interface ErrorBody {
@@ -83,7 +84,7 @@ export function createApi(opts: ApiOptions = {}): Api {
     opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))
 
   async function request<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     body?: unknown,
     idem?: string,
@@ -112,7 +113,7 @@ export function createApi(opts: ApiOptions = {}): Api {
         // not JSON: handled below by status
       }
       if (res.ok) {
-        if (token && method === 'POST') opts.onToken?.(token)
+        if (token && method !== 'GET') opts.onToken?.(token)
         return json as T
       }
       const e = (json as ErrorBody | null)?.error
@@ -145,6 +146,9 @@ export function createApi(opts: ApiOptions = {}): Api {
     },
     post<T>(path: string, body?: unknown) {
       return request<T>('POST', path, body, randomKey())
+    },
+    delete<T>(path: string) {
+      return request<T>('DELETE', path, undefined, randomKey())
     },
   }
 }

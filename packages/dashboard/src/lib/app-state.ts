@@ -1,11 +1,14 @@
 /**
  * The page's state and actions: the REST reads (catalog, state, scenarios,
- * external events and their templates, history), the live stream through `@verisim/client`, the
- * chart and log buffers fed by it, and every control action with its toast.
+ * external events and their templates, history, snapshots and timelines), the
+ * live stream through `@verisim/client`, the chart and log buffers fed by it
+ * (started again when a restore or a travel begins a new timeline), and every
+ * control action with its toast.
  * Components read signals from here and call its actions; nothing else talks
  * to the gateway.
  */
 import {
+  compareIds,
   createClient,
   type ConnectionState,
   type StreamEvent,
@@ -35,6 +38,19 @@ import {
 } from './model.js'
 import { BucketSeries, historyPoints, type Points } from './series.js'
 import { signal, type Signal } from './signal.js'
+import {
+  isSwitching,
+  readPreview,
+  readSnapshot,
+  readSnapshotList,
+  readSwitch,
+  readTimelines,
+  type Snapshot,
+  type SnapshotList,
+  type TimelineList,
+  type TimelineSwitch,
+  type TravelPreview,
+} from './time-travel.js'
 import { readWorld, type WorldDescription } from '../worlds/model.js'
 
 export type Loadable<T> =
@@ -63,6 +79,9 @@ export interface AnomalyPoint {
   flag: Exclude<Flag, 'normal'>
 }
 
+/** The answer of an action whose panel shows the error itself, or the error. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string }
+
 export interface Connection {
   state: ConnectionState
   attempt: number
@@ -72,6 +91,8 @@ export interface Connection {
 
 const STATE_POLL_MS = 2000
 const EXTERNAL_POLL_MS = 15_000
+/** Snapshots and timelines change on this page's actions (read again at once) and on others'. */
+const TIME_TRAVEL_POLL_MS = 15_000
 const LOG_CAPACITY = 2000
 const ANOMALY_CAPACITY = 3000
 const WEEK_MS = 7 * 86_400_000
@@ -103,6 +124,10 @@ export function createAppState(opts: { base?: string } = {}) {
   /** settlingUntil of the last stop, until the state reports its own. */
   const settlingUntil = signal<string | null>(null)
   const eventsPerSecond = signal(0)
+  /** Saved snapshots, the automatic ones and the current timeline (`GET /api/simulation/snapshots`). */
+  const snapshots = signal<Loadable<SnapshotList>>({ status: 'loading' })
+  /** The current timeline and those left (`GET /api/simulation/timelines`). */
+  const timelines = signal<Loadable<TimelineList>>({ status: 'loading' })
 
   // ------------------------------------------------------------- live buffers
   const series = new BucketSeries()
@@ -164,6 +189,8 @@ export function createAppState(opts: { base?: string } = {}) {
       stateUpdatedAt = updated
     }
     const prev = state.get()
+    // a restore or a travel (from this page or elsewhere) put the run on another line
+    const newTimeline = !!prev?.timeline && !!s.timeline && prev.timeline.id !== s.timeline.id
     state.set(s)
     stateError.set(null)
     clock.set({
@@ -174,16 +201,30 @@ export function createAppState(opts: { base?: string } = {}) {
       speed: s.effectiveSpeed ?? s.speed,
       running: s.running && !s.paused,
     })
+    // the old line's external events are not this one's
+    if (newTimeline) external.clear()
     for (const e of s.activeEvents) external.set(e.id, e)
-    if (s.activeEvents.length > 0) publishExternal()
+    if (s.activeEvents.length > 0 || newTimeline) publishExternal()
     if (!s.activeModifiers.some((m) => m.status === 'settling')) settlingUntil.set(null)
     // the served history changed (a regeneration completed, or reset): load it again
     const version = (x: SimState | null) =>
       x && typeof x.history === 'object' && x.history !== null
         ? (x.history as { version?: unknown }).version
         : undefined
-    if (prev && (prev.historicalMode !== s.historicalMode || version(prev) !== version(s)))
+    if (newTimeline) timelineChanged()
+    else if (prev && (prev.historicalMode !== s.historicalMode || version(prev) !== version(s)))
       void refreshHistory()
+  }
+
+  /**
+   * The run is on another timeline (a restore or a travel, from this page or
+   * elsewhere): its external events, its history (the generator rewound it to
+   * the switch) and the lists of snapshots and timelines are read again.
+   */
+  function timelineChanged() {
+    void refreshHistory()
+    void loadExternal()
+    void loadTimeTravel()
   }
 
   /**
@@ -291,6 +332,43 @@ export function createAppState(opts: { base?: string } = {}) {
         )
       }
     }
+  }
+
+  let snapshotsSeq = 0
+  async function loadSnapshots(): Promise<void> {
+    const seq = ++snapshotsSeq
+    try {
+      const r = readSnapshotList(await api.get('/api/simulation/snapshots'))
+      if (seq === snapshotsSeq) snapshots.set({ status: 'ok', data: r })
+    } catch (err) {
+      if (seq !== snapshotsSeq) return
+      snapshots.set(
+        isUnavailable(err)
+          ? { status: 'unavailable' }
+          : { status: 'error', message: errorMessage(err) },
+      )
+    }
+  }
+
+  let timelinesSeq = 0
+  async function loadTimelines(): Promise<void> {
+    const seq = ++timelinesSeq
+    try {
+      const r = readTimelines(await api.get('/api/simulation/timelines'))
+      if (seq === timelinesSeq) timelines.set({ status: 'ok', data: r })
+    } catch (err) {
+      if (seq !== timelinesSeq) return
+      timelines.set(
+        isUnavailable(err)
+          ? { status: 'unavailable' }
+          : { status: 'error', message: errorMessage(err) },
+      )
+    }
+  }
+
+  /** Both lists of the "Time travel" panel. */
+  function loadTimeTravel(): Promise<void> {
+    return Promise.all([loadSnapshots(), loadTimelines()]).then(() => undefined)
   }
 
   /**
@@ -404,6 +482,31 @@ export function createAppState(opts: { base?: string } = {}) {
   let live: VerisimClient | null = null
   let liveToken: string | null = null
   let flushTimer: ReturnType<typeof setTimeout> | null = null
+  /** The stream epoch the live buffers hold events of (null before the first subscribe). */
+  let liveEpoch: string | null = null
+  /** Epochs this page's own restores and travels began (their reset needs no toast). */
+  const ownEpochs = new Set<string>()
+  /** A reset was seen: the snapshot of the new streams that follows begins the live tail. */
+  let takeSnapshot = false
+
+  /** The live tail (chart, anomaly markers, log) starts again: its events are of another line. */
+  function clearLive() {
+    series.clear()
+    log.length = 0
+    anomalies.length = 0
+    bump()
+  }
+
+  /** A restore or a travel of this page's own: follows the new line at once (the reset may come before or after). */
+  function switched(r: TimelineSwitch) {
+    if (r.epoch !== null) ownEpochs.add(r.epoch)
+    if (r.epoch === null || r.epoch !== liveEpoch) {
+      clearLive()
+      liveEpoch = r.epoch
+    }
+    // the new state's timeline makes applyState read the history, external events and lists again
+    void loadState()
+  }
 
   function bump() {
     if (flushTimer !== null) return
@@ -457,15 +560,49 @@ export function createAppState(opts: { base?: string } = {}) {
     })
     live = client
     if (previous) void previous.close()
-    client.on('batch', (events) => ingest(events))
+    client.on('batch', (events) => {
+      takeSnapshot = false // a snapshot only comes before the live events
+      ingest(events)
+    })
     client.on('state', (s, info) => {
       connection.set({ state: s, attempt: info.attempt, delayMs: info.delayMs, code: info.code })
       if (s === 'open') void loadState()
     })
     client.on('control', (payload) => applyState(payload))
-    client.on('reset', () => {
-      toast('info', 'The gateway could not replay what was missed; reloading history.')
-      void refreshHistory()
+    client.on('subscribed', (info) => {
+      if (info.epoch !== null) liveEpoch = info.epoch
+    })
+    client.on('reset', (info) => {
+      if (info.reason !== 'epoch_changed') {
+        toast('info', 'The gateway could not replay what was missed; reloading history.')
+        void refreshHistory()
+        return
+      }
+      // A new stream epoch: a restore or a travel began a new timeline (here or
+      // elsewhere), or Redis lost the streams. What the page holds of the old
+      // streams need not be this line's past: the live tail starts again from the
+      // new streams' recent events, and the state is read again (a new timeline
+      // there reloads the rest; the same one means lost streams: reload the history).
+      clearLive()
+      liveEpoch = info.epoch
+      takeSnapshot = true
+      // this page's own switch: its answer already read the state again
+      if (info.epoch !== null && ownEpochs.has(info.epoch)) return
+      if (!isSwitching(busy.get()))
+        toast(
+          'info',
+          'The streams began anew (a restore or a time travel, or Redis lost them): the chart and the log start again from there.',
+        )
+      const before = state.get()?.timeline?.id
+      void loadState().then(() => {
+        if (state.get()?.timeline?.id === before) void refreshHistory()
+      })
+    })
+    client.on('snapshot', (events) => {
+      if (!takeSnapshot) return
+      takeSnapshot = false
+      // per stream as the gateway picks them: the log wants them in order
+      ingest([...events].sort((a, b) => compareIds(a.id, b.id)))
     })
   }
 
@@ -630,6 +767,115 @@ export function createAppState(opts: { base?: string } = {}) {
       ),
   }
 
+  /**
+   * Like {@link run}, but the caller shows the error (next to the form that
+   * caused it); null when the same action is already in flight.
+   */
+  async function attempt<T>(key: string, fn: () => Promise<T>): Promise<Outcome<T> | null> {
+    if (busy.get().has(key)) return null
+    busy.update((s) => new Set(s).add(key))
+    try {
+      return { ok: true, value: await fn() }
+    } catch (err) {
+      return {
+        ok: false,
+        code: err instanceof ApiError ? err.code : 'VS_UI_ERROR',
+        message:
+          err instanceof ApiError && err.unavailable
+            ? `${label(key)}: not available on this server`
+            : errorMessage(err),
+      }
+    } finally {
+      busy.update((s) => {
+        const n = new Set(s)
+        n.delete(key)
+        return n
+      })
+    }
+  }
+
+  const at = (iso: string) => `${formatSimTime(Date.parse(iso))} UTC`
+
+  /** Snapshots, restore and time travel (`/api/simulation/snapshot(s)`, `restore/:id`, `travel`). */
+  const timeTravel = {
+    /** Saves the engine now under `name`. */
+    snapshot: (name: string, description: string) =>
+      run(
+        'snapshot',
+        () =>
+          api.post<unknown>('/api/simulation/snapshot', {
+            name,
+            ...(description ? { description } : {}),
+          }),
+        (r) => {
+          void loadSnapshots()
+          const s = readSnapshot(r)
+          return `Snapshot “${s?.name ?? name}” saved${s ? ` at ${at(s.simulatedTime)}` : ''}`
+        },
+      ),
+    remove: (s: Pick<Snapshot, 'id' | 'name'>) =>
+      run(
+        `snapshot-delete:${s.id}`,
+        () => api.delete<unknown>(`/api/simulation/snapshots/${encodeURIComponent(s.id)}`),
+        () => {
+          void loadSnapshots()
+          return `Snapshot “${s.name}” deleted`
+        },
+      ),
+    /**
+     * Continues the run from a saved snapshot as a new timeline; `what` names it
+     * in the toast (`snapshot “before lunch”`, `timeline 2 where it was left`).
+     */
+    restore: (id: string, what: string) =>
+      run(
+        `restore:${id}`,
+        () => api.post<unknown>(`/api/simulation/restore/${encodeURIComponent(id)}`),
+        (r) => {
+          const sw = readSwitch(r)
+          if (!sw) {
+            void loadState()
+            return `Restored ${what}`
+          }
+          switched(sw)
+          return `Restored ${what}: timeline ${sw.timeline.number} continues from ${at(sw.currentSimulationTime)}`
+        },
+      ),
+    /** Takes the run to `targetMs` as a new timeline, paused there. */
+    travel: async (targetMs: number): Promise<Outcome<TimelineSwitch | null> | null> => {
+      const r = await attempt('travel', () =>
+        api.post<unknown>('/api/simulation/travel', {
+          targetTime: new Date(targetMs).toISOString(),
+        }),
+      )
+      if (!r?.ok) return r
+      const sw = readSwitch(r.value)
+      if (sw) {
+        switched(sw)
+        toast(
+          'success',
+          `Travelled to ${at(sw.currentSimulationTime)}: timeline ${sw.timeline.number}, ${
+            sw.paused ? 'paused there. Resume continues from that moment.' : 'running.'
+          }`,
+        )
+      } else void loadState()
+      return { ok: true, value: sw }
+    },
+    /** The state and the events at `targetMs` (`dryRun`): nothing switches. */
+    preview: async (targetMs: number): Promise<Outcome<TravelPreview> | null> => {
+      const r = await attempt('preview', () =>
+        api.post<unknown>('/api/simulation/travel', {
+          targetTime: new Date(targetMs).toISOString(),
+          dryRun: true,
+        }),
+      )
+      if (!r?.ok) return r
+      const p = readPreview(r.value)
+      return p
+        ? { ok: true, value: p }
+        : { ok: false, code: 'VS_UI_BAD_ANSWER', message: 'the preview answer has no targetTime' }
+    },
+  }
+
   function api_askToken(message: string): Promise<string | null> {
     return new Promise((resolve) => tokenPrompt.set({ message, resolve }))
   }
@@ -667,12 +913,19 @@ export function createAppState(opts: { base?: string } = {}) {
     void loadCatalog()
     void loadState().then(() => {
       void loadExternal()
+      // after the first state: the lists go through the generator, the state need not wait for them
+      void loadTimeTravel()
     })
     void loadScenarios()
     void loadTemplates()
     void loadWorld()
     timers.push(setInterval(() => void loadState(), STATE_POLL_MS))
     timers.push(setInterval(() => void loadExternal(), EXTERNAL_POLL_MS))
+    timers.push(
+      setInterval(() => {
+        if (snapshots.get().status !== 'unavailable') void loadTimeTravel()
+      }, TIME_TRAVEL_POLL_MS),
+    )
     let lastCount = 0
     let lastAt = Date.now()
     timers.push(
@@ -703,6 +956,8 @@ export function createAppState(opts: { base?: string } = {}) {
     busy,
     settlingUntil,
     eventsPerSecond,
+    snapshots,
+    timelines,
     // buffers (read on liveTick)
     series,
     history,
@@ -720,8 +975,10 @@ export function createAppState(opts: { base?: string } = {}) {
     loadCorrelations,
     loadStatistics,
     loadWorld,
+    loadTimeTravel,
     worldAction,
     control,
+    timeTravel,
     /** The live client (for its lastId and stats). */
     live: () => live,
   }
@@ -736,9 +993,15 @@ const LABELS: Record<string, string> = {
   reset: 'Reset',
   inject: 'External event injection',
   modifier: 'Stream modifiers',
+  snapshot: 'Snapshots',
+  travel: 'Time travel',
+  preview: 'Time travel',
 }
 function label(key: string): string {
-  return key.startsWith('scenario:') ? 'Scenarios' : (LABELS[key] ?? key)
+  if (key.startsWith('scenario:')) return 'Scenarios'
+  if (key.startsWith('restore:')) return 'Restore'
+  if (key.startsWith('snapshot-delete:')) return 'Snapshots'
+  return LABELS[key] ?? key
 }
 
 function sleep(ms: number) {

@@ -6,6 +6,7 @@
  */
 import type { StreamEvent } from '@verisim/client'
 import type { ActiveModifier, SimulationState } from '@verisim/schema'
+import { readTimelineInfo, type TimelineInfo } from './time-travel.js'
 
 export type { StreamEvent }
 
@@ -44,6 +45,8 @@ export interface SimState {
   recentAnomalies: Anomaly[]
   historicalMode?: string
   updatedAt?: string
+  /** The timeline the run is on; null from a generator without time travel. */
+  timeline: TimelineInfo | null
   [k: string]: unknown
 }
 
@@ -250,6 +253,7 @@ export function readState(x: unknown): SimState | null {
     recentAnomalies: listOf(x.recentAnomalies)
       .map(readAnomaly)
       .filter((a): a is Anomaly => a !== null),
+    timeline: readTimelineInfo(x.timeline),
   } as SimState
 }
 

@@ -95,9 +95,28 @@ export class HistoryService {
     for (const s of opts.world.streams) this.#valueField.set(s.name, s.valueField)
   }
 
+  /** The baseline's book: generated on first use (a restarted generator publishes before it needs one). */
   get book(): HistoryBook {
-    if (!this.#book) throw new Error('history not initialised')
+    this.#book ??= this.#generateBook()
     return this.#book
+  }
+
+  #generateBook(): HistoryBook {
+    const { world, seed, startedAt, origin, log } = this.#o
+    let lastPct = -1
+    return new HistoryBook({
+      world,
+      seed,
+      start: startedAt,
+      origin,
+      onProgress: (d, total) => {
+        const pct = Math.floor((d / total) * 100)
+        if (pct >= lastPct + 25) {
+          lastPct = pct
+          log.debug({ pct }, 'generating the 30-day baseline')
+        }
+      },
+    })
   }
 
   get mode(): 'baseline' | 'modified' {
@@ -120,23 +139,8 @@ export class HistoryService {
    * live buckets, a new run clears the previous run's history first.
    */
   async init(continuing: boolean): Promise<void> {
-    const { world, seed, startedAt, origin, log } = this.#o
+    const { seed, startedAt, log } = this.#o
     const t0 = performance.now()
-    let lastPct = -1
-    this.#book = new HistoryBook({
-      world,
-      seed,
-      start: startedAt,
-      origin,
-      onProgress: (d, total) => {
-        const pct = Math.floor((d / total) * 100)
-        if (pct >= lastPct + 25) {
-          lastPct = pct
-          log.debug({ pct }, 'generating the 30-day baseline')
-        }
-      },
-    })
-    const book = this.#book
     const prev = continuing ? await this.#readMeta() : null
     const keep = prev !== null && prev.runStartedAt === startedAt && prev.seed === seed
     if (!keep) await this.#clear()
@@ -152,6 +156,19 @@ export class HistoryService {
       const v = meta.versions.find((x) => x.version === meta.current)
       this.#mods = (v?.modifications ?? []) as HistoryModification[]
     }
+    // A continued run's baseline is stored already, the same numbers (same run,
+    // seed and world): generating and writing it again (~1.5 s) would only delay
+    // a restarted generator's first event. Its book is generated when first used.
+    if (keep && (await this.#o.redis.exists(this.#k.doc(0), this.#k.stats)) === 2) {
+      await this.#o.redis.set(this.#k.meta, JSON.stringify(meta))
+      this.#meta = meta
+      log.info(
+        { version: meta.current, ms: Math.round(performance.now() - t0) },
+        'history baseline kept (stored before the restart)',
+      )
+      return
+    }
+    const book = this.book
     await this.#writeBaseline(meta)
     await this.publishEvents([])
     log.info(
@@ -352,6 +369,36 @@ export class HistoryService {
     this.#live.clear()
     this.#prune(p, newest)
     await p.exec()
+  }
+
+  /**
+   * A new timeline from `to` (a restore or a travel back): the live buckets from
+   * the one holding `to` on are the old line's and are deleted; that bucket's part
+   * before `to` is recorded again from `before`, the new line's events from the
+   * bucket's start up to `to` (the same as the old line's: the lines part at `to`).
+   */
+  async rewind(to: number, before: readonly SimEvent[], timeline: string): Promise<void> {
+    this.#live.clear()
+    // first, so no gateway caches an answer of the new line's buckets as the old line's
+    await this.#updateMeta((m) => ({ ...m, timeline }))
+    const from = Math.floor(to / BUCKET_MS) * BUCKET_MS
+    const prefix = this.#k.live(0).slice(0, -1)
+    let cursor = '0'
+    do {
+      const [next, found] = await this.#o.redis.scan(
+        cursor,
+        'MATCH',
+        this.#k.livePattern,
+        'COUNT',
+        1000,
+      )
+      cursor = next
+      const stale = found.filter((k) => Number(k.slice(prefix.length)) >= from)
+      if (stale.length > 0) await this.#o.redis.del(...stale)
+    } while (cursor !== '0')
+    this.#expectedUpTo = Math.min(this.#expectedUpTo, from - BUCKET_MS)
+    this.record(before)
+    await this.flush()
   }
 
   get #maxSpanMs(): number {

@@ -142,7 +142,8 @@ export default fp(
             app.log.warn({ frontier }, 'consumer groups were missing; recreated at the frontier')
             return frontier ?? '0-0'
           }
-          // The streams were replaced (Redis restarted empty): events after what
+          // The streams were replaced (Redis restarted empty, or a restore or a
+          // travel began a new timeline): events after what
           // clients have may be gone. Close them so they resume and learn it
           // (catchup reason "epoch_changed") instead of seeing a silent gap.
           knownEpoch = epoch
@@ -152,12 +153,12 @@ export default fp(
             fanout.remove(c)
             c.sink.close(
               CloseCode.streamsLost,
-              'streams lost (epoch changed); reconnect with lastId',
+              'streams replaced (epoch changed); reconnect with lastId',
             )
           }
           app.log.warn(
             { epoch, frontier, closedClients: list.length },
-            'stored streams were lost (epoch changed); consumer groups recreated, clients closed to resume',
+            'stored streams were replaced (epoch changed: Redis lost them, or a restore or a travel began a new timeline); consumer groups recreated, clients closed to resume',
           )
           void loadCatalog().catch(() => undefined)
           return '0-0'

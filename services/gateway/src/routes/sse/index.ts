@@ -102,6 +102,11 @@ const sse: FastifyPluginAsyncTypebox = async (app) => {
             lost(reason) {
               raw.write(`event: catchup\ndata: ${JSON.stringify({ reason })}\n\n`)
             },
+            snapshot(events) {
+              raw.write(
+                `event: snapshot\ndata: {"events":[${events.map((e) => e.json).join(',')}]}\n\n`,
+              )
+            },
           },
         )
       } else if (wantSnapshot) {

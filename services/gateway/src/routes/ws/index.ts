@@ -131,6 +131,10 @@ const ws: FastifyPluginAsync = async (app) => {
               lost(reason) {
                 send({ type: 'catchup', events: [], reason })
               },
+              snapshot(events) {
+                if (socket.readyState !== socket.OPEN) return
+                socket.send(`{"type":"snapshot","events":[${events.map((e) => e.json).join(',')}]}`)
+              },
             })
           } else if (wantSnapshot) {
             const catalog = app.streams.catalog()
