@@ -136,6 +136,18 @@ export const tutoring = defineWorld<TutoringState, TutoringConfig>({
   },
   init: initTutoring,
   snapshotClasses: [Registry, Pool],
+  entityFields: [
+    'studentId',
+    'tutorId',
+    'sessionId',
+    'bookingId',
+    'ticketId',
+    'chatId',
+    'referralId',
+    'paymentId',
+    'payoutId',
+    'campaignId',
+  ],
   stats: (state): Record<string, unknown> & TutoringStats => {
     const reg = state.reg
     const byCohort: Record<string, number> = {}

@@ -515,4 +515,10 @@ export interface WorldModule<S = unknown, C = unknown> {
    * (a `SnapshotClass`), so engine snapshots can save and load them.
    */
   readonly snapshotClasses?: readonly Snapshottable[]
+  /**
+   * Fields of events' `data` that name an entity (a student, a diner, a node):
+   * the archive indexes events by their values for journeys and lookups.
+   * Undefined: every field whose name ends in `Id`.
+   */
+  readonly entityFields?: readonly string[]
 }

@@ -1,0 +1,69 @@
+/**
+ * The archive's first version: every event of every channel, partitioned by
+ * simulated day, keyed by (timestamp, epoch, id) so a batch written twice
+ * (a crash between commit and acknowledgement) adds nothing the second time.
+ *
+ * Partitions are made on demand by `archive_ensure_day(day)`, called before a
+ * batch that reaches a new day (concurrent callers are fine).
+ */
+
+/** @param {import('node-pg-migrate').MigrationBuilder} pgm */
+export const up = (pgm) => {
+  pgm.sql(`
+    CREATE TABLE events (
+      epoch        text        NOT NULL,
+      id           text        NOT NULL,
+      id_ms        bigint      NOT NULL,
+      id_seq       bigint      NOT NULL,
+      ts           timestamptz NOT NULL,
+      world        text        NOT NULL,
+      channel      text        NOT NULL,
+      stream       text        NOT NULL,
+      anomaly_flag text        NOT NULL,
+      entities     text[]      NOT NULL DEFAULT '{}',
+      envelope     jsonb       NOT NULL,
+      archived_at  timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (ts, epoch, id)
+    ) PARTITION BY RANGE (ts);
+
+    COMMENT ON TABLE events IS 'Every event Verisim published (Redis entry id + epoch), one partition per simulated UTC day';
+    COMMENT ON COLUMN events.entities IS 'The ids this event is about (the world module''s entity fields)';
+
+    CREATE INDEX events_stream_ts ON events (stream, ts);
+    CREATE INDEX events_channel_ts ON events (channel, ts);
+    CREATE INDEX events_entities ON events USING gin (entities);
+    CREATE INDEX events_order ON events (epoch, id_ms, id_seq);
+
+    CREATE FUNCTION archive_ensure_day(day date) RETURNS void
+    LANGUAGE plpgsql AS $$
+    DECLARE
+      part text := 'events_' || to_char(day, 'YYYYMMDD');
+    BEGIN
+      IF to_regclass(quote_ident(part)) IS NOT NULL THEN
+        RETURN;
+      END IF;
+      EXECUTE format(
+        'CREATE TABLE IF NOT EXISTS %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
+        part, day::timestamp AT TIME ZONE 'UTC', (day + 1)::timestamp AT TIME ZONE 'UTC');
+    EXCEPTION
+      WHEN duplicate_table OR unique_violation THEN NULL; -- made by a concurrent caller
+    END
+    $$;
+
+    CREATE TABLE archive_epochs (
+      epoch      text        PRIMARY KEY,
+      world      text        NOT NULL,
+      first_seen timestamptz NOT NULL DEFAULT now()
+    );
+    COMMENT ON TABLE archive_epochs IS 'Each stream epoch (a timeline: a new one after a restore, a travel or a Redis lost) the archiver has seen, in order';
+  `)
+}
+
+/** @param {import('node-pg-migrate').MigrationBuilder} pgm */
+export const down = (pgm) => {
+  pgm.sql(`
+    DROP TABLE archive_epochs;
+    DROP FUNCTION archive_ensure_day(date);
+    DROP TABLE events;
+  `)
+}
