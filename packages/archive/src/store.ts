@@ -34,13 +34,27 @@ export interface ArchiveStoreOptions {
 
 const DAY_MS = 86_400_000
 
+/**
+ * The batch's events, then the hourly counts of those actually added (a row
+ * already archived adds nothing to either); answers how many were added.
+ */
 const INSERT = `
-  INSERT INTO events (epoch, id, id_ms, id_seq, ts, world, channel, stream, anomaly_flag, entities, envelope)
-  SELECT u.epoch, u.id, split_part(u.id, '-', 1)::bigint, split_part(u.id, '-', 2)::bigint,
-         to_timestamp(u.ts / 1000.0), u.world, u.channel, u.stream, u.flag, u.ents::text[], u.env::jsonb
-  FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-    AS u(epoch, id, ts, world, channel, stream, flag, ents, env)
-  ON CONFLICT DO NOTHING`
+  WITH added AS (
+    INSERT INTO events (epoch, id, id_ms, id_seq, ts, world, channel, stream, anomaly_flag, entities, envelope)
+    SELECT u.epoch, u.id, split_part(u.id, '-', 1)::bigint, split_part(u.id, '-', 2)::bigint,
+           to_timestamp(u.ts / 1000.0), u.world, u.channel, u.stream, u.flag, u.ents::text[], u.env::jsonb
+    FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+      AS u(epoch, id, ts, world, channel, stream, flag, ents, env)
+    ON CONFLICT DO NOTHING
+    RETURNING ts, epoch, world, stream, channel, anomaly_flag, (envelope->>'normalizedValue')::double precision AS v
+  ), counted AS (
+    INSERT INTO events_hourly AS h (hour, epoch, world, stream, channel, anomaly_flag, n, value_sum)
+    SELECT date_trunc('hour', ts), epoch, min(world), stream, min(channel), anomaly_flag, count(*), coalesce(sum(v), 0)
+    FROM added GROUP BY 1, 2, 4, 6
+    ON CONFLICT (hour, epoch, stream, anomaly_flag)
+      DO UPDATE SET n = h.n + EXCLUDED.n, value_sum = h.value_sum + EXCLUDED.value_sum
+  )
+  SELECT count(*)::int AS added FROM added`
 
 export class ArchiveStore {
   readonly pool: pg.Pool
@@ -105,7 +119,7 @@ export class ArchiveStore {
           [epoch, world],
         )
       }
-      inserted = (await client.query(INSERT, cols)).rowCount ?? 0
+      inserted = (await client.query<{ added: number }>(INSERT, cols)).rows[0]?.added ?? 0
       await client.query('COMMIT')
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined)

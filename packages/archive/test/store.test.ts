@@ -38,7 +38,7 @@ describe('archive migrations', () => {
       const { rows } = await c.query(
         `SELECT name FROM "${t.schema}".archive_migrations ORDER BY run_on`,
       )
-      expect(rows.map((r) => r.name)).toEqual(['1765000000000_events'])
+      expect(rows.map((r) => r.name)).toEqual(['1765000000000_events', '1765000000001_rollup'])
     } finally {
       await c.end()
     }
@@ -63,6 +63,11 @@ describe('ArchiveStore', () => {
     // overlapping batch: only the new rows count
     expect(await t.store.write([...rows.slice(15), row(20), row(21)])).toBe(2)
     expect(await t.store.count('e1')).toBe(22)
+    // the hourly counts hold each event once, however often it was written
+    const { rows: hourly } = await t.store.pool.query<{ n: number }>(
+      `SELECT sum(n)::int AS n FROM events_hourly WHERE epoch = 'e1'`,
+    )
+    expect(hourly[0]!.n).toBe(22)
     // one partition per simulated UTC day the rows reach
     expect(await t.store.partitions()).toEqual(['events_20260110', 'events_20260111'])
   })

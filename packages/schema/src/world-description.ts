@@ -24,6 +24,45 @@ export const WorldActionInfoSchema = Type.Object(
 )
 export type WorldActionInfo = Static<typeof WorldActionInfoSchema>
 
+/**
+ * A milestone of an entity's journey: the first (or last) of its events on one
+ * of `streams`, e.g. tutoring's "first booking" (`session.booking.requested`).
+ */
+export const MilestoneSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z][a-z0-9_]*$' }),
+    label: Type.String(),
+    streams: Type.Array(Type.String(), { minItems: 1 }),
+    which: Type.Union([Type.Literal('first'), Type.Literal('last')]),
+  },
+  { additionalProperties: false },
+)
+export type Milestone = Static<typeof MilestoneSchema>
+
+/**
+ * A key figure of a world over a time range: how many events of `count`'s
+ * streams, or the ratio of events of `ratio.of` to those of `ratio.per`
+ * (e.g. confirmations per booking request).
+ */
+export const KpiSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z][a-z0-9_]*$' }),
+    label: Type.String(),
+    count: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+    ratio: Type.Optional(
+      Type.Object(
+        {
+          of: Type.Array(Type.String(), { minItems: 1 }),
+          per: Type.Array(Type.String(), { minItems: 1 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type Kpi = Static<typeof KpiSchema>
+
 export const WorldDescriptionSchema = Type.Object(
   {
     id: Type.String(),
@@ -54,6 +93,12 @@ export const WorldDescriptionSchema = Type.Object(
     /** Keys of the world's figures (`stats` in the simulation state). */
     statsKeys: Type.Array(Type.String()),
     warmupHours: Type.Number(),
+    /** Fields of events' `data` naming an entity (the archive indexes them; absent: every `…Id` field). */
+    entityFields: Type.Optional(Type.Array(Type.String())),
+    /** Milestones of an entity's journey (`GET /api/journeys/:entityId`). */
+    milestones: Type.Optional(Type.Array(MilestoneSchema)),
+    /** The world's key figures over the archive (`GET /api/metrics/aggregate`). */
+    kpis: Type.Optional(Type.Array(KpiSchema)),
   },
   { additionalProperties: false },
 )

@@ -977,6 +977,9 @@ function describeWorld(world: World): WorldDescription {
     })),
     statsKeys: [],
     warmupHours: m.warmupHours,
+    ...(m.entityFields ? { entityFields: m.entityFields } : {}),
+    ...(m.milestones ? { milestones: m.milestones } : {}),
+    ...(m.kpis ? { kpis: m.kpis } : {}),
   }
 }
 

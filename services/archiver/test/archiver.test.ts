@@ -299,6 +299,11 @@ describe('Archiver', () => {
     }
     expect(total).toBe(published)
     expect(await archived()).toBe(published)
+    // the hourly counts too: each event counted once through every kill and the crash
+    const { rows } = await store.pool.query<{ n: number }>(
+      'SELECT sum(n)::int AS n FROM events_hourly',
+    )
+    expect(rows[0]!.n).toBe(published)
     await store.close()
   }, 180_000)
 })

@@ -23,10 +23,12 @@ import metricsPlugin from './plugins/app/metrics.js'
 import redisPlugin from './plugins/app/redis.js'
 import streamsPlugin from './plugins/app/streams.js'
 import controlPlugin from './plugins/app/control.js'
+import archivePlugin from './plugins/app/archive.js'
 import healthRoutes from './routes/health/index.js'
 import wsRoutes from './routes/ws/index.js'
 import sseRoutes from './routes/sse/index.js'
 import apiRoutes from './routes/api/index.js'
+import archiveRoutes from './routes/api/archive.js'
 import simulationRoutes from './routes/api/simulation.js'
 import scenarioRoutes from './routes/api/scenarios.js'
 import eventRoutes from './routes/api/events.js'
@@ -171,6 +173,7 @@ export async function buildApp(config: GatewayConfig, log: Logger) {
   await app.register(redisPlugin)
   await app.register(streamsPlugin)
   await app.register(controlPlugin)
+  await app.register(archivePlugin)
 
   // Routes
   await app.register(healthRoutes)
@@ -183,6 +186,7 @@ export async function buildApp(config: GatewayConfig, log: Logger) {
   await app.register(eventRoutes)
   await app.register(worldRoutes)
   await app.register(snapshotRoutes)
+  await app.register(archiveRoutes)
 
   return app
 }

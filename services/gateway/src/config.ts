@@ -33,6 +33,10 @@ export interface GatewayConfig {
   historyCacheBytes: number
   /** History responses built at the same time (the rest wait their turn). */
   historyBuilds: number
+  /** PostgreSQL of the archive (journeys, whole-run queries, replay, aggregates); null: the archive is off. */
+  databaseUrl: string | null
+  /** PostgreSQL schema the archive lives in. */
+  archiveSchema: string
 }
 
 export { ConfigError }
@@ -67,5 +71,20 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     rateLimitWindowMs: int(env, 'VERISIM_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
     historyCacheBytes: int(env, 'VERISIM_HISTORY_CACHE_MB', 64, 0, 4096) * 1024 * 1024,
     historyBuilds: int(env, 'VERISIM_HISTORY_BUILDS', 1, 1, 16),
+    databaseUrl:
+      envString(
+        env,
+        'DATABASE_URL',
+        '',
+        /^postgres(ql)?:\/\//,
+        'a postgres:// or postgresql:// URL',
+      ) || null,
+    archiveSchema: envString(
+      env,
+      'ARCHIVE_SCHEMA',
+      'public',
+      /^[a-z_][a-z0-9_]{0,62}$/,
+      'a lower-case PostgreSQL identifier like "public" or "verisim"',
+    ),
   }
 }

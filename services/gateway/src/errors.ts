@@ -15,6 +15,7 @@ export const ErrorCode = {
   requestConflict: 'VS_GW_REQUEST_CONFLICT',
   notFound: 'VS_GW_NOT_FOUND',
   notReady: 'VS_GW_NOT_READY',
+  archiveUnavailable: 'VS_GW_ARCHIVE_UNAVAILABLE',
   unknownTopic: 'VS_GW_UNKNOWN_TOPIC',
   unauthorized: 'VS_GW_UNAUTHORIZED',
   rateLimited: 'VS_GW_RATE_LIMITED',
@@ -22,6 +23,7 @@ export const ErrorCode = {
 } as const
 
 export const NotReadyError = createError(ErrorCode.notReady, '%s', 503)
+export const ArchiveUnavailableError = createError(ErrorCode.archiveUnavailable, '%s', 503)
 export const UnknownTopicHttpError = createError(ErrorCode.unknownTopic, '%s', 400)
 export const BadRequestError = createError(ErrorCode.badRequest, '%s', 400)
 export const TooDeepError = createError(ErrorCode.tooDeep, '%s', 400)

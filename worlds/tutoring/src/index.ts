@@ -148,6 +148,84 @@ export const tutoring = defineWorld<TutoringState, TutoringConfig>({
     'payoutId',
     'campaignId',
   ],
+  milestones: [
+    { name: 'signup', label: 'Signed up', streams: ['customer.signup'], which: 'first' },
+    {
+      name: 'first_search',
+      label: 'First tutor search',
+      streams: ['customer.tutor.search'],
+      which: 'first',
+    },
+    {
+      name: 'first_booking',
+      label: 'First booking request',
+      streams: ['session.booking.requested'],
+      which: 'first',
+    },
+    {
+      name: 'first_confirmed',
+      label: 'First booking confirmed',
+      streams: ['session.booking.confirmed'],
+      which: 'first',
+    },
+    { name: 'first_session', label: 'First session', streams: ['session.started'], which: 'first' },
+    {
+      name: 'first_payment',
+      label: 'First payment',
+      streams: ['customer.payment.succeeded'],
+      which: 'first',
+    },
+    {
+      name: 'subscribed',
+      label: 'Subscribed',
+      streams: ['customer.subscription.started'],
+      which: 'first',
+    },
+    {
+      name: 'first_rating',
+      label: 'First rating',
+      streams: ['session.rating.submitted'],
+      which: 'first',
+    },
+    {
+      name: 'tutor_approved',
+      label: 'Tutor approved',
+      streams: ['tutor.application.approved'],
+      which: 'first',
+    },
+    { name: 'last_session', label: 'Last session', streams: ['session.completed'], which: 'last' },
+    {
+      name: 'churned',
+      label: 'Churned',
+      streams: ['customer.churned', 'tutor.deactivated'],
+      which: 'first',
+    },
+  ],
+  kpis: [
+    { name: 'signups', label: 'Sign-ups', count: ['customer.signup'] },
+    { name: 'booking_requests', label: 'Booking requests', count: ['session.booking.requested'] },
+    {
+      name: 'confirmation_rate',
+      label: 'Confirmations per request',
+      ratio: { of: ['session.booking.confirmed'], per: ['session.booking.requested'] },
+    },
+    { name: 'sessions_completed', label: 'Sessions completed', count: ['session.completed'] },
+    {
+      name: 'rating_rate',
+      label: 'Ratings per completed session',
+      ratio: { of: ['session.rating.submitted'], per: ['session.completed'] },
+    },
+    {
+      name: 'payment_failure_rate',
+      label: 'Failed payments per attempt',
+      ratio: {
+        of: ['customer.payment.failed'],
+        per: ['customer.payment.succeeded', 'customer.payment.failed'],
+      },
+    },
+    { name: 'tickets', label: 'Support tickets', count: ['support.ticket.created'] },
+    { name: 'churned', label: 'Students churned', count: ['customer.churned'] },
+  ],
   stats: (state): Record<string, unknown> & TutoringStats => {
     const reg = state.reg
     const byCohort: Record<string, number> = {}

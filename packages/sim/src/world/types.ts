@@ -10,6 +10,8 @@ import type {
   ExpectedImpact,
   ExternalEventCategory,
   ExternalEventOverrides,
+  Kpi,
+  Milestone,
   ModifierTarget,
   ModifierType,
   Severity,
@@ -446,6 +448,9 @@ export interface WorldDescription {
     readonly description: string
     readonly payload: unknown
   }[]
+  readonly entityFields?: readonly string[]
+  readonly milestones?: readonly Milestone[]
+  readonly kpis?: readonly Kpi[]
   /** Keys of `stats().world`. */
   readonly statsKeys: readonly string[]
   readonly warmupHours: number
@@ -521,4 +526,8 @@ export interface WorldModule<S = unknown, C = unknown> {
    * Undefined: every field whose name ends in `Id`.
    */
   readonly entityFields?: readonly string[]
+  /** Milestones of an entity's journey over the archive (first search, first booking, churn …). */
+  readonly milestones?: readonly Milestone[]
+  /** Key figures over the archive (`GET /api/metrics/aggregate`): counts and ratios of streams. */
+  readonly kpis?: readonly Kpi[]
 }
