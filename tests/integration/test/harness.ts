@@ -14,7 +14,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 
 export { freePort }
 
-export async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
+/**
+ * Polls `url` until it answers 2xx. The default leaves room for the generator's
+ * warm-up (240 simulated hours: ~5 s alone, over 20 s while the concurrent test
+ * files share two cores).
+ */
+export async function waitReady(url: string, timeoutMs = 45_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let last = ''
   while (Date.now() < deadline) {
