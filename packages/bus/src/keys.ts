@@ -65,6 +65,12 @@ export interface WorldKeys {
    * hash-tagged like every other key of the world. Never an ioredis `keyPrefix`.
    */
   readonly bullPrefix: string
+  /** `<prefix>:{<world>}:replay:<id>` — the stream a replay of the archive publishes on (topic `replay:<id>`). */
+  replay(id: string): string
+  /** Hash: a replay's status (state, sent, total, range, speed …). */
+  replayStatus(id: string): string
+  /** Sorted set of replay ids by creation time. */
+  readonly replays: string
 }
 
 /** Lifetime of a gateway instance's heartbeat key; an instance without one is presumed dead. */
@@ -121,6 +127,9 @@ export function createKeys(prefix: string, world: string): WorldKeys {
     gatewayHeartbeatPrefix: `${base}:gw:`,
     channelPattern: `${base}:ch:*`,
     bullPrefix: `${base}:bull`,
+    replay: (id) => `${base}:replay:${id}`,
+    replayStatus: (id) => `${base}:replay:${id}:status`,
+    replays: `${base}:replays`,
   }
 }
 

@@ -29,6 +29,7 @@ import wsRoutes from './routes/ws/index.js'
 import sseRoutes from './routes/sse/index.js'
 import apiRoutes from './routes/api/index.js'
 import archiveRoutes from './routes/api/archive.js'
+import replayRoutes from './routes/api/replay.js'
 import simulationRoutes from './routes/api/simulation.js'
 import scenarioRoutes from './routes/api/scenarios.js'
 import eventRoutes from './routes/api/events.js'
@@ -187,6 +188,7 @@ export async function buildApp(config: GatewayConfig, log: Logger) {
   await app.register(worldRoutes)
   await app.register(snapshotRoutes)
   await app.register(archiveRoutes)
+  await app.register(replayRoutes)
 
   return app
 }

@@ -26,6 +26,7 @@ export const NotReadyError = createError(ErrorCode.notReady, '%s', 503)
 export const ArchiveUnavailableError = createError(ErrorCode.archiveUnavailable, '%s', 503)
 export const UnknownTopicHttpError = createError(ErrorCode.unknownTopic, '%s', 400)
 export const BadRequestError = createError(ErrorCode.badRequest, '%s', 400)
+export const NotFoundError = createError(ErrorCode.notFound, '%s', 404)
 export const TooDeepError = createError(ErrorCode.tooDeep, '%s', 400)
 
 /** Fastify's own error codes and the documented ones clients get instead. */

@@ -14,6 +14,7 @@ import type { RawEvent } from '@verisim/bus'
 import { envelopeTimestamp, planCatchup, replay, type ResumePoint } from './catchup.js'
 import { readSnapshot } from './snapshot.js'
 import type { FanoutClient, Sink } from './fanout.js'
+import { isReplayTopic, readReplay, replayIdOf } from './replay.js'
 
 export interface CatchupOutput {
   /** A page of replayed events (may be empty only when it is the final one). */
@@ -33,26 +34,86 @@ async function drained(sink: Sink, bytes: number): Promise<void> {
   while (sink.bufferedBytes() > bytes) await new Promise((r) => setTimeout(r, 10))
 }
 
+/** A `replay:<id>` topic's events as the sink's transport frames them. */
+function encodeReplay(kind: Sink['kind'], topic: string, events: RawEvent[]): Buffer {
+  const body = `{"type":"replay","topic":${JSON.stringify(topic)},"events":[${events.map((e) => e.json).join(',')}]}`
+  return Buffer.from(kind === 'ws' ? body : `event: replay\ndata: ${body}\n\n`)
+}
+
+function encodeUnknownReplay(kind: Sink['kind'], topic: string): Buffer {
+  const body = JSON.stringify({
+    type: 'error',
+    code: 'VS_GW_UNKNOWN_TOPIC',
+    message: `unknown replay topic ${JSON.stringify(topic)}: no such replay (a finished one is kept for 1 hour); start one with POST /api/streams/replay`,
+  })
+  return Buffer.from(kind === 'ws' ? body : `event: error\ndata: ${body}\n\n`)
+}
+
+/** Splits `replay:<id>` topics from the world's; a malformed replay topic is unknown. */
+function splitTopics(topics: string[]): { world: string[]; replays: string[] } {
+  const world: string[] = []
+  const replays: string[] = []
+  const bad: string[] = []
+  for (const t of topics) {
+    if (!isReplayTopic(t)) world.push(t)
+    else if (replayIdOf(t) !== null) replays.push(t)
+    else bad.push(t)
+  }
+  if (bad.length > 0) throw new UnknownTopicError(bad)
+  return { world, replays }
+}
+
 export function createSession(app: FastifyInstance, sink: Sink) {
   const { fanout } = app.streams
   const client: FanoutClient = fanout.add(sink)
   let closed = false
   let heldAt: string | null = null
+  /** `replay:<id>` topics subscribed, each with its reader's stop. */
+  const replays = new Map<string, () => void>()
 
   return {
     client,
+    /** The world topics and the replay topics subscribed. */
+    topics(): string[] {
+      return [...client.topics, ...replays.keys()]
+    },
     /**
      * Adds topics (validated against the catalog first: an unknown one changes
-     * nothing and throws `UnknownTopicError`). Returns the full topic list.
+     * nothing and throws `UnknownTopicError`). `replay:<id>` topics start reading
+     * that replay from its beginning. Returns the full topic list.
      */
     subscribe(topics: string[]): string[] {
-      fanout.setTopics(client, [...client.topics, ...topics])
-      return client.topics
+      const { world, replays: wanted } = splitTopics(topics)
+      fanout.setTopics(client, [...client.topics, ...world])
+      for (const topic of wanted) {
+        if (replays.has(topic)) continue
+        replays.set(
+          topic,
+          readReplay({
+            redis: app.redis,
+            keys: app.streams.keys,
+            id: replayIdOf(topic) as string,
+            send: (events) => {
+              if (!closed) sink.write(encodeReplay(sink.kind, topic, events))
+            },
+            onUnknown: () => {
+              replays.delete(topic)
+              if (!closed) sink.write(encodeUnknownReplay(sink.kind, topic))
+            },
+            backlogged: () => sink.bufferedBytes() > 1024 * 1024,
+          }),
+        )
+      }
+      return this.topics()
     },
     /** Removes topics; returns the ones that were subscribed. */
     unsubscribe(topics: string[]): string[] {
       const drop = new Set(topics)
-      const removed = client.topics.filter((t) => drop.has(t))
+      const removed = this.topics().filter((t) => drop.has(t))
+      for (const t of drop) {
+        replays.get(t)?.()
+        replays.delete(t)
+      }
       fanout.setTopics(
         client,
         client.topics.filter((t) => !drop.has(t)),
@@ -61,7 +122,7 @@ export function createSession(app: FastifyInstance, sink: Sink) {
     },
     /** Throws UnknownTopicError when a topic names nothing (without subscribing). */
     validate(topics: string[]): void {
-      createTopicMatcher(topics, app.streams.catalog())
+      createTopicMatcher(splitTopics(topics).world, app.streams.catalog())
     },
     /**
      * Starts holding the client's live events at the current frontier. Call it
@@ -146,6 +207,8 @@ export function createSession(app: FastifyInstance, sink: Sink) {
     },
     close() {
       closed = true
+      for (const stop of replays.values()) stop()
+      replays.clear()
       fanout.remove(client)
     },
   }

@@ -222,7 +222,7 @@ const AggregateAnswer = Type.Object(
 )
 
 /** A SQL condition with its parameters, numbered from `$<base+1>`. */
-class Where {
+export class Where {
   readonly parts: string[] = []
   readonly params: unknown[]
   constructor(params: unknown[] = []) {
@@ -238,7 +238,7 @@ class Where {
 }
 
 /** Topics (as for subscriptions) as a SQL condition on stream, channel and flag; null: all. */
-function topicCondition(
+export function topicCondition(
   raw: string | undefined,
   catalog: readonly StreamInfo[],
   where: Where,
@@ -297,7 +297,10 @@ function time(raw: string | undefined, param: string): number | null {
   return ms
 }
 
-function range(start: string | undefined, end: string | undefined): [number | null, number | null] {
+export function range(
+  start: string | undefined,
+  end: string | undefined,
+): [number | null, number | null] {
   const s = time(start, 'start')
   const e = time(end, 'end')
   if (s !== null && e !== null && e <= s) {
@@ -314,7 +317,7 @@ function cursorParts(cursor: string): [string, string] {
 const PG_UNAVAILABLE = /^(08|57P0|53)/ // connection exceptions, shutdowns, insufficient resources
 
 /** Runs a query; a PostgreSQL that went away or a query over its time answers 503. */
-async function query<T extends pg.QueryResultRow>(
+export async function query<T extends pg.QueryResultRow>(
   app: FastifyInstance,
   sql: string,
   params: unknown[],

@@ -15,6 +15,7 @@ import Type from 'typebox'
 import { EventIdSchema, UnknownTopicError, createTopicMatcher } from '@verisim/schema'
 import { encodeSse, type Sink } from '../../fanout.js'
 import { createSession } from '../../session.js'
+import { isReplayTopic } from '../../replay.js'
 import { ErrorBody, NotReadyError, UnknownTopicHttpError, BadRequestError } from '../../errors.js'
 
 const ID_RE = /^[0-9]{1,15}-[0-9]{1,15}$/
@@ -81,8 +82,12 @@ const sse: FastifyPluginAsyncTypebox = async (app) => {
         if (err instanceof UnknownTopicError) throw new UnknownTopicHttpError(err.message)
         throw err
       }
+      const worldTopics = topics.filter((t) => !isReplayTopic(t))
       const wantSnapshot =
-        lastId === undefined && req.query.snapshot !== '0' && req.query.snapshot !== 'false'
+        lastId === undefined &&
+        worldTopics.length > 0 &&
+        req.query.snapshot !== '0' &&
+        req.query.snapshot !== 'false'
       if (lastId !== undefined || wantSnapshot) session.hold()
       app.metrics.clients.inc({ transport: 'sse' })
       reply.sse.keepAlive()
@@ -110,7 +115,7 @@ const sse: FastifyPluginAsyncTypebox = async (app) => {
           },
         )
       } else if (wantSnapshot) {
-        await session.snapshot(createTopicMatcher(topics, app.streams.catalog()), (events) => {
+        await session.snapshot(createTopicMatcher(worldTopics, app.streams.catalog()), (events) => {
           raw.write(
             `event: snapshot\ndata: {"events":[${events.map((e) => e.json).join(',')}]}\n\n`,
           )

@@ -20,6 +20,7 @@ import {
 import { readEpoch } from '@verisim/bus'
 import { CloseCode, type Sink } from '../../fanout.js'
 import { catchupEndTime, createSession } from '../../session.js'
+import { isReplayTopic } from '../../replay.js'
 import { tokenMatches } from '../../auth.js'
 import { callerKey, ControlTimeoutError } from '../../plugins/app/control.js'
 
@@ -105,7 +106,8 @@ const ws: FastifyPluginAsync = async (app) => {
                 : null
           // A snapshot covers what this subscribe adds: events the topics held
           // before did not match (those may already have been sent live).
-          const added = topics.filter((t) => !before.includes(t))
+          // (A replay topic's events come from that replay, never a snapshot.)
+          const added = topics.filter((t) => !before.includes(t) && !isReplayTopic(t))
           const wantSnapshot =
             point === null && msg.snapshot !== 0 && msg.snapshot !== false && added.length > 0
           // Hold live events before the first await, so none slips between the
