@@ -6,13 +6,15 @@
  *    `dist/main.js` is missing or older than the sources;
  * 2. finds Redis (REDIS_URL → 127.0.0.1:6379 → a `redis-server` from PATH started
  *    for this run; see packages/bus/src/discovery.ts);
- * 3. runs the generator and the gateway with REDIS_URL set, their pino lines
- *    made readable and tagged `[generator]` / `[gateway]`;
- * 4. prints the URLs once the gateway is ready;
- * 5. supervises them: a service that dies on its own is restarted with backoff
+ * 3. finds PostgreSQL for the archive the same way (DATABASE_URL → 127.0.0.1:5432
+ *    → a `postgres` from PATH started for this run; none: runs without it);
+ * 4. runs the generator, the gateway and the archiver with REDIS_URL (and
+ *    DATABASE_URL) set, their pino lines made readable and tagged `[generator]` …;
+ * 5. prints the URLs once the gateway is ready;
+ * 6. supervises them: a service that dies on its own is restarted with backoff
  *    (0.5 s doubling to 8 s) and a log line while the other keeps serving; one that
  *    dies within seconds of starting five times in a row stops everything;
- * 6. on Ctrl-C / SIGTERM stops both (SIGTERM, SIGKILL after 10 s), then the Redis it
+ * 7. on Ctrl-C / SIGTERM stops them (SIGTERM, SIGKILL after 10 s), then the Redis and PostgreSQL it
  *    started.
  *
  * Settings come from the environment, then from a `.env` file at the repo root
@@ -156,7 +158,9 @@ function loadDotEnv() {
 const OUTPUTS = [
   'services/generator/dist/main.js',
   'services/gateway/dist/main.js',
+  'services/archiver/dist/main.js',
   'packages/bus/dist/index.js',
+  'packages/archive/dist/index.js',
   'packages/dashboard/dist/index.html',
 ]
 
@@ -208,6 +212,7 @@ async function prepare() {
 
 const children = new Map() // name → { child, exited: Promise<{code, signal}> }
 let redis
+let postgres
 let stopping
 
 /** Restart backoff: 0.5 s doubling to 8 s; back to 0.5 s once a process ran a minute. */
@@ -268,7 +273,7 @@ function startService(name, env) {
       'start',
       paint(
         '33',
-        `${name} ${how}; restarting it in ${next.delayMs / 1000} s (restart ${next.failures} in a row); the other keeps serving`,
+        `${name} ${how}; restarting it in ${next.delayMs / 1000} s (restart ${next.failures} in a row); the others keep serving`,
       ),
     )
     setTimeout(() => {
@@ -298,6 +303,13 @@ function shutdown(exitCode) {
         say('start', `stopping Redis failed: ${err instanceof Error ? err.message : err}`)
       }
     }
+    if (postgres) {
+      try {
+        await postgres.stop()
+      } catch (err) {
+        say('start', `stopping PostgreSQL failed: ${err instanceof Error ? err.message : err}`)
+      }
+    }
     if (exitCode === 0) say('start', 'stopped')
     process.exit(exitCode)
   })()
@@ -322,6 +334,40 @@ async function waitForReady(url, timeoutMs) {
 // Main
 // ---------------------------------------------------------------------------
 
+/**
+ * The archive's PostgreSQL, found as Redis is (DATABASE_URL → 127.0.0.1:5432 →
+ * a `postgres` from PATH started for this run; packages/archive/src/discovery.ts).
+ * None, or VERISIM_ARCHIVE=off: the run goes on without the archive, said once.
+ */
+async function findArchive() {
+  if (process.env.VERISIM_ARCHIVE === 'off') {
+    return { on: false, reason: 'VERISIM_ARCHIVE=off' }
+  }
+  const { discoverPostgres, redact } = await import(
+    pathToFileURL(join(root, 'packages/archive/dist/index.js')).href
+  )
+  try {
+    postgres = await discoverPostgres({ log: (msg) => say('start', msg) })
+  } catch (err) {
+    const first = String(err instanceof Error ? err.message : err).split('\n')[0]
+    say(
+      'start',
+      paint(
+        '33',
+        `running without the archive (journeys, /api/events, replay and aggregates answer 503): ${first}`,
+      ),
+    )
+    return { on: false, reason: 'no PostgreSQL found; see README "The archive"' }
+  }
+  // A server found or started for the run keeps the archive in a schema of its own.
+  const schema = process.env.ARCHIVE_SCHEMA || (postgres.source === 'env' ? 'public' : 'verisim')
+  return {
+    on: true,
+    schema,
+    label: `${redact(postgres.url)} (${postgres.source}, schema ${schema})`,
+  }
+}
+
 async function main() {
   let signals = 0
   const onSignal = (signal) => {
@@ -331,7 +377,7 @@ async function main() {
       void shutdown(0)
     } else {
       for (const { child } of children.values()) child.kill('SIGKILL')
-      void Promise.resolve(redis?.stop()).finally(() => process.exit(130))
+      void Promise.all([redis?.stop(), postgres?.stop()]).finally(() => process.exit(130))
     }
   }
   process.on('SIGINT', onSignal)
@@ -350,15 +396,21 @@ async function main() {
     return
   }
 
+  const archive = await findArchive()
+  if (stopping) return
+
   const port = process.env.PORT || '8080'
   const generatorPort = process.env.GENERATOR_PORT || '8081'
   const env = {
     ...process.env,
     REDIS_URL: redis.url,
     VERISIM_CONFIG_DIR: process.env.VERISIM_CONFIG_DIR || join(root, 'config', 'worlds'),
+    ...(archive.on ? { DATABASE_URL: postgres.url, ARCHIVE_SCHEMA: archive.schema } : {}),
   }
+  if (!archive.on) delete env.DATABASE_URL
   startService('generator', env)
   startService('gateway', env)
+  if (archive.on) startService('archiver', env)
 
   const ready = await waitForReady(`http://127.0.0.1:${port}/health/ready`, 60_000)
   if (stopping) return
@@ -380,6 +432,9 @@ async function main() {
       `  Ready      http://${base}/health/ready`,
       `  API docs   http://${base}/docs`,
       `  Generator  http://localhost:${generatorPort}/health/ready`,
+      archive.on
+        ? `  Archive    ${archive.label}`
+        : `  Archive    ${paint('33', 'off')} ${dim(`(${archive.reason})`)}`,
       dim('Ctrl-C stops everything.'),
     ].join('\n'),
   )

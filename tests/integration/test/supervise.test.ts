@@ -1,7 +1,8 @@
 /**
  * `npm start` supervises its services: the generator or the gateway killed with
- * SIGKILL is restarted (with a log line) while the other keeps serving, back
- * within 5 s, and an SDK client resumes with no event missing or repeated.
+ * SIGKILL is restarted (with a log line) while the others keep serving, back
+ * within 5 s, and an SDK client resumes with no event missing or repeated. It
+ * also finds a PostgreSQL and runs the archiver (in a schema of this test's own).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -11,6 +12,8 @@ import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, type StreamEvent, type VerisimClient } from '@verisim/client'
 import { discoverRedis, type RedisHandle } from '@verisim/bus'
+import { ArchiveStore, discoverPostgres, type PostgresHandle } from '@verisim/archive'
+import pg from 'pg'
 import { compare, freePort, storedEvents } from './harness.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
@@ -22,6 +25,8 @@ let port = 0
 const prefix = `t${randomBytes(4).toString('hex')}`
 let client: VerisimClient
 const delivered: StreamEvent[] = []
+const schema = `t_${randomBytes(4).toString('hex')}`
+let pgHandle: PostgresHandle
 
 const pids = (name: string) =>
   [...log.matchAll(new RegExp(`${name} started \\(pid (\\d+)\\)`, 'g'))].map((m) => Number(m[1]))
@@ -53,6 +58,7 @@ const ready = async () => {
 beforeAll(async () => {
   redisHandle = await discoverRedis({ allowContainer: true })
   redis = new Redis(redisHandle.url)
+  pgHandle = await discoverPostgres()
   port = await freePort()
   start = spawn(process.execPath, ['scripts/start.mjs'], {
     cwd: root,
@@ -66,6 +72,9 @@ beforeAll(async () => {
       VERISIM_SPEED: '60',
       VERISIM_WARMUP_HOURS: '0',
       NO_COLOR: '1',
+      DATABASE_URL: pgHandle.url,
+      ARCHIVE_SCHEMA: schema,
+      ARCHIVER_PORT: String(await freePort()),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -94,9 +103,39 @@ afterAll(async () => {
   if (keys.length > 0) await redis.del(...keys)
   redis.disconnect()
   await redisHandle?.stop()
+  if (pgHandle) {
+    const c = new pg.Client({ connectionString: pgHandle.url })
+    await c.connect()
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+    await c.end()
+    await pgHandle.stop()
+  }
 }, 30_000)
 
 describe('npm start supervision', () => {
+  it('should run the archiver: events reach PostgreSQL, and a killed archiver is restarted and catches up', async () => {
+    expect(log).toMatch(/Archive {4}postgres:\/\/.* schema t_/)
+    const store = new ArchiveStore({ url: pgHandle.url, schema })
+    try {
+      const archived = async () => {
+        try {
+          return await store.count()
+        } catch {
+          return 0 // the archiver has not made its tables yet
+        }
+      }
+      await until(async () => (await archived()) > 0, 30_000, 'events in the archive')
+      const [pid] = pids('archiver')
+      process.kill(pid!, 'SIGKILL')
+      await until(() => pids('archiver').length === 2, 5000, 'the archiver to be restarted')
+      const n = await archived()
+      await until(async () => (await archived()) > n, 30_000, 'archiving after the restart')
+      expect(start.exitCode).toBeNull()
+    } finally {
+      await store.close()
+    }
+  }, 80_000)
+
   it('should restart a generator killed with SIGKILL within 5 s; it publishes again and the gateway keeps serving', async () => {
     const [pid] = pids('generator')
     expect(pid).toBeGreaterThan(0)
