@@ -27,8 +27,16 @@ import { ClientErrorCode, VerisimClientError } from './errors.js'
 import { compareIds, isEventId } from './ids.js'
 import { SseParser, type SseMessage } from './sse-parser.js'
 import type {
+  Aggregate,
+  AggregateQuery,
   AnyStreams,
+  ArchiveEventsPage,
+  ArchiveEventsQuery,
   ClientEvents,
+  Journey,
+  JourneyQuery,
+  ReplayRequest,
+  ReplayStatus,
   ClientOptions,
   ClientStats,
   ConnectionState,
@@ -214,8 +222,9 @@ export function restUrl(raw: string, path: string): string {
   if (u.protocol === 'ws:') u.protocol = 'http:'
   else if (u.protocol === 'wss:') u.protocol = 'https:'
   const prefix = u.pathname.replace(/\/(ws|sse)\/?$/, '').replace(/\/+$/, '')
-  u.pathname = `${prefix}${path}`
-  u.search = ''
+  const q = path.indexOf('?')
+  u.pathname = `${prefix}${q < 0 ? path : path.slice(0, q)}`
+  u.search = q < 0 ? '' : path.slice(q)
   u.hash = ''
   return u.toString()
 }
@@ -698,6 +707,89 @@ export class VerisimClient<M extends StreamDataMap<M> = AnyStreams> {
     return this.#timeCall('list_timelines', {}, 'GET', '/api/simulation/timelines', opts)
   }
 
+  // --- the archive (docs/API.md "The archive") ------------------------------------
+
+  /**
+   * Events of the whole run from the archive (`GET /api/events`): by topic,
+   * simulation time and entity id, a page at a time (pass `nextCursor` back as
+   * `cursor`). Rejects with `VS_GW_ARCHIVE_UNAVAILABLE` (503) without an archive.
+   *
+   * @example
+   * const page = await client.archiveEvents({ stream: 'session.*', entity: 's_42', limit: 500 })
+   */
+  archiveEvents(
+    query: ArchiveEventsQuery = {},
+    opts: ControlOptions = {},
+  ): Promise<ArchiveEventsPage> {
+    return quiet(this.#rest('GET', `/api/events${queryString(query)}`, undefined, opts))
+  }
+
+  /**
+   * One entity's journey (`GET /api/journeys/:entityId`): its events in order,
+   * counts per stream, the world's milestones and what acted on the world meanwhile.
+   *
+   * @example
+   * const j = await client.journey('s_42')
+   * j.milestones.map((m) => m.name) // ['signup', 'first_search', 'first_booking', …]
+   */
+  journey(entityId: string, query: JourneyQuery = {}, opts: ControlOptions = {}): Promise<Journey> {
+    return quiet(
+      this.#rest(
+        'GET',
+        `/api/journeys/${encodeURIComponent(entityId)}${queryString(query)}`,
+        undefined,
+        opts,
+      ),
+    )
+  }
+
+  /** Aggregates over the archive (`GET /api/metrics/aggregate`): counts, anomaly shares and the world's key figures. */
+  aggregate(query: AggregateQuery = {}, opts: ControlOptions = {}): Promise<Aggregate> {
+    return quiet(this.#rest('GET', `/api/metrics/aggregate${queryString(query)}`, undefined, opts))
+  }
+
+  /**
+   * Replays an archived range on the topic `replay:<id>` at `speed`
+   * (`POST /api/streams/replay`, admin token). Subscribe to `status.topic` to get
+   * its events as `replay` emissions (WS).
+   *
+   * @example
+   * const r = await client.replay({ start: '2026-03-02T08:00:00Z', end: '2026-03-02T09:00:00Z', speed: 60 })
+   * client.on('replay', ({ topic, events }) => …)
+   * await client.subscribe([r.topic])
+   */
+  replay(request: ReplayRequest, opts: ControlOptions = {}): Promise<ReplayStatus> {
+    return quiet(
+      this.#rest(
+        'POST',
+        '/api/streams/replay',
+        request,
+        opts,
+        `${this.#requestPrefix}-${++this.#requestSeq}`,
+      ),
+    )
+  }
+
+  /** A replay's status (`GET /api/streams/replay/:id`). */
+  replayStatus(id: string, opts: ControlOptions = {}): Promise<ReplayStatus> {
+    return quiet(
+      this.#rest('GET', `/api/streams/replay/${encodeURIComponent(id)}`, undefined, opts),
+    )
+  }
+
+  /** Cancels a replay (`DELETE /api/streams/replay/:id`, admin token). */
+  cancelReplay(id: string, opts: ControlOptions = {}): Promise<ReplayStatus> {
+    return quiet(
+      this.#rest(
+        'DELETE',
+        `/api/streams/replay/${encodeURIComponent(id)}`,
+        undefined,
+        opts,
+        `${this.#requestPrefix}-${++this.#requestSeq}`,
+      ),
+    )
+  }
+
   /** A time-travel call: the control action over WS, its REST route over SSE (read-only stream). */
   #timeCall<T>(
     action: ControlAction,
@@ -1027,6 +1119,15 @@ export class VerisimClient<M extends StreamDataMap<M> = AnyStreams> {
         return this.#catchup(conn, msg)
       case 'snapshot':
         if (Array.isArray(msg.events)) this.#emitter.emit('snapshot', msg.events as StreamEvent[])
+        return
+      case 'replay':
+        // A replay's events (marked replay: true): apart from the live sequence and its lastId.
+        if (typeof msg.topic === 'string' && Array.isArray(msg.events)) {
+          this.#emitter.emit('replay', {
+            topic: msg.topic,
+            events: msg.events as StreamEvent[],
+          })
+        }
         return
       case 'subscribed':
         return this.#subscribed(conn, msg)
@@ -1474,4 +1575,15 @@ export function createClient<M extends StreamDataMap<M> = AnyStreams>(
   options: ClientOptions,
 ): VerisimClient<M> {
   return new VerisimClient<M>(options)
+}
+
+/** `?a=1&b=2` of the defined values ('' when none). */
+function queryString(query: object): string {
+  const parts: string[] = []
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined || v === null) continue
+    const value = Array.isArray(v) ? v.join(',') : v instanceof Date ? v.toISOString() : String(v)
+    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(value)}`)
+  }
+  return parts.length === 0 ? '' : `?${parts.join('&')}`
 }

@@ -37,6 +37,15 @@ export type {
   TimelineRecord,
   TimelineSwitch,
   TravelPreview,
+  ArchiveEventsQuery,
+  ArchiveEventsPage,
+  JourneyQuery,
+  Journey,
+  AggregateQuery,
+  Aggregate,
+  AggregateKpi,
+  ReplayRequest,
+  ReplayStatus,
 } from './types.js'
 export type { ReconnectOptions } from './backoff.js'
 export type { Listener } from './emitter.js'

@@ -220,4 +220,111 @@ export type ClientEvents<M = AnyStreams> = {
    * not move `lastId`; live events follow them without a gap.
    */
   snapshot: [events: StreamEventOf<M>[]]
+  /** Events of a replay this client subscribed to (`replay:<id>`), each marked `replay: true`; progress comes as `simulation.replay` events. Not part of the live sequence. */
+  replay: [info: { topic: string; events: StreamEventOf<M>[] }]
+}
+
+// --- the archive (docs/API.md "The archive") -------------------------------------
+
+export interface ArchiveEventsQuery {
+  /** Topics as for subscriptions, comma-separated or an array. */
+  stream?: string | string[]
+  start?: string | Date
+  end?: string | Date
+  entity?: string
+  limit?: number
+  cursor?: string
+  epoch?: string
+}
+
+export interface ArchiveEventsPage {
+  epoch: string
+  events: StreamEvent[]
+  nextCursor: string | null
+  /** `archive+redis` when the newest events came from the streams (the archive lags). */
+  source: 'archive' | 'archive+redis'
+}
+
+export interface JourneyQuery {
+  start?: string | Date
+  end?: string | Date
+  /** Only these streams in `events`. */
+  types?: string | string[]
+  limit?: number
+  cursor?: string
+  epoch?: string
+}
+
+export interface Journey {
+  entityId: string
+  epoch: string
+  total: number
+  first: string | null
+  last: string | null
+  streams: Record<string, number>
+  milestones: { name: string; label: string; at: string; eventId: string; stream: string }[]
+  context: StreamEvent[]
+  events: StreamEvent[]
+  nextCursor: string | null
+}
+
+export interface AggregateQuery {
+  time_range?: string
+  start?: string | Date
+  end?: string | Date
+  group_by?: 'hour' | 'day' | 'stream' | 'channel' | 'anomaly_flag'
+  stream?: string | string[]
+  epoch?: string
+}
+
+export interface AggregateKpi {
+  name: string
+  label: string
+  value: number | null
+}
+
+export interface Aggregate {
+  epoch: string
+  start: string | null
+  end: string | null
+  group_by: string
+  total: number
+  groups: {
+    key: string
+    events: number
+    warning: number
+    critical: number
+    meanNormalizedValue: number | null
+    kpis: AggregateKpi[]
+  }[]
+  kpis: AggregateKpi[]
+}
+
+export interface ReplayRequest {
+  start: string
+  end: string
+  channel?: string
+  streams?: string[]
+  /** Simulated seconds per wall second. */
+  speed?: number
+  epoch?: string
+}
+
+export interface ReplayStatus {
+  id: string
+  /** `replay:<id>`: subscribe to it. */
+  topic: string
+  state: 'running' | 'done' | 'cancelled' | 'failed'
+  total: number
+  sent: number
+  progress: number
+  start: string
+  end: string
+  speed: number
+  channel: string | null
+  streams: string[] | null
+  epoch: string
+  createdAt: string
+  finishedAt: string | null
+  error: string | null
 }
