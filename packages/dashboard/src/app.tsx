@@ -1,6 +1,7 @@
 /**
  * The page: header, then controls and state beside the charts, timeline, log,
- * advanced forms, time travel and the world's panels.
+ * advanced forms, time travel, archive replay and the world's panels; the
+ * journey dialog opens from any entity id.
  */
 import type { AppState } from './lib/app-state.js'
 import { Advanced } from './components/Advanced.js'
@@ -9,7 +10,9 @@ import { AppContext } from './components/context.js'
 import { Controls } from './components/Controls.js'
 import { EventLog } from './components/EventLog.js'
 import { Header } from './components/Header.js'
+import { JourneyDialog } from './components/Journey.js'
 import { Toasts, TokenDialog } from './components/Overlays.js'
+import { Replay } from './components/Replay.js'
 import { Scenarios } from './components/Scenarios.js'
 import { StatePanel } from './components/StatePanel.js'
 import { TimeTravel } from './components/TimeTravel.js'
@@ -37,9 +40,11 @@ export function App({ app }: { app: AppState }) {
           </div>
           <Advanced />
           <TimeTravel />
+          <Replay />
           <WorldSlot />
         </div>
       </main>
+      <JourneyDialog />
       <Toasts />
       <TokenDialog />
     </AppContext.Provider>

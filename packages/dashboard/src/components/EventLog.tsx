@@ -1,6 +1,8 @@
 /**
  * Event log: the newest events first, filtered by stream, domain, anomaly
- * flag and free text, with pause (the feed keeps counting underneath).
+ * flag and free text, with pause (the feed keeps counting underneath). The
+ * entity ids in a row's data (its summary, and a line of their own when the
+ * row is expanded) open that entity's journey.
  */
 import { useMemo, useState } from 'preact/hooks'
 import type { LogEntry } from '../lib/app-state.js'
@@ -8,6 +10,7 @@ import { formatSimTime } from '../lib/format.js'
 import { domainOf } from '../lib/model.js'
 import { useSignal } from '../lib/signal.js'
 import { useApp } from './context.js'
+import { DataSummary, EntityLinks, useEntityFields } from './Journey.js'
 
 const SHOWN = 150
 
@@ -19,20 +22,11 @@ function haystack(e: LogEntry): string {
   return e.haystack
 }
 
-function summary(data: Record<string, unknown>): string {
-  const parts: string[] = []
-  for (const [k, v] of Object.entries(data)) {
-    if (parts.length >= 5) break
-    if (v === null || typeof v === 'object') continue
-    parts.push(`${k}=${String(v)}`)
-  }
-  return parts.join(' ')
-}
-
 export function EventLog() {
   const app = useApp()
   const tick = useSignal(app.liveTick)
   const catalog = useSignal(app.catalog)
+  const fields = useEntityFields()
   const streams = catalog.status === 'ok' ? catalog.data : []
   const [stream, setStream] = useState('')
   const [domain, setDomain] = useState('')
@@ -178,7 +172,10 @@ export function EventLog() {
                   </td>
                   <td class="data">
                     <details>
-                      <summary>{summary(e.data) || '…'}</summary>
+                      <summary>
+                        <DataSummary data={e.data} fields={fields} />
+                      </summary>
+                      <EntityLinks data={e.data} fields={fields} />
                       <pre>{JSON.stringify(e, null, 2)}</pre>
                     </details>
                   </td>

@@ -1,9 +1,10 @@
 /**
  * The page's state and actions: the REST reads (catalog, state, scenarios,
- * external events and their templates, history, snapshots and timelines), the
- * live stream through `@verisim/client`, the chart and log buffers fed by it
- * (started again when a restore or a travel begins a new timeline), and every
- * control action with its toast.
+ * external events and their templates, history, snapshots and timelines, an
+ * entity's journey from the archive), the live stream through
+ * `@verisim/client`, the chart and log buffers fed by it (started again when a
+ * restore or a travel begins a new timeline), every control action with its
+ * toast, and the archive replay the page follows.
  * Components read signals from here and call its actions; nothing else talks
  * to the gateway.
  */
@@ -15,6 +16,22 @@ import {
   type VerisimClient,
 } from '@verisim/client'
 import { ApiError, createApi, errorMessage, isUnavailable, tokenStore, type Api } from './api.js'
+import {
+  archiveFailure,
+  cancelReplay,
+  followReplay,
+  getJourney,
+  journeyFailed,
+  journeyFiltered,
+  journeyLoaded,
+  journeyMore,
+  journeyOpened,
+  startReplay,
+  type JourneyView,
+  type ReplayRequest,
+  type ReplayStatus,
+  type ReplayView,
+} from './archive.js'
 import {
   formatDuration,
   formatSimTime,
@@ -128,6 +145,10 @@ export function createAppState(opts: { base?: string } = {}) {
   const snapshots = signal<Loadable<SnapshotList>>({ status: 'loading' })
   /** The current timeline and those left (`GET /api/simulation/timelines`). */
   const timelines = signal<Loadable<TimelineList>>({ status: 'loading' })
+  /** The journey dialog (`GET /api/journeys/:entityId`); null when closed. */
+  const journey = signal<JourneyView | null>(null)
+  /** The archive replay this page started and follows; null before the first. */
+  const replay = signal<ReplayView | null>(null)
 
   // ------------------------------------------------------------- live buffers
   const series = new BucketSeries()
@@ -876,6 +897,108 @@ export function createAppState(opts: { base?: string } = {}) {
     },
   }
 
+  // ------------------------------------------------------------------ archive
+  let journeySeq = 0
+
+  /** Reads a page of the dialog's journey; an answer for another entity or filter is dropped. */
+  async function readJourney(v: JourneyView, cursor: string | null): Promise<void> {
+    const seq = ++journeySeq
+    const appended = cursor !== null
+    try {
+      const page = await getJourney(api, v.entityId, { types: v.types, cursor })
+      if (seq === journeySeq) journey.update((cur) => cur && journeyLoaded(cur, page, appended))
+    } catch (err) {
+      if (seq === journeySeq)
+        journey.update((cur) => cur && journeyFailed(cur, archiveFailure(err), appended))
+    }
+  }
+
+  /** The journey dialog: an entity's events, milestones and context from the archive. */
+  const journeys = {
+    /** Opens the dialog on `entityId`; from the dialog itself, Back returns to the one shown. */
+    open: (entityId: string, fromDialog = false) => {
+      const cur = journey.get()
+      const trail = fromDialog && cur ? [...cur.trail, cur.entityId] : []
+      const v = journeyOpened(entityId, trail)
+      journey.set(v)
+      return readJourney(v, null)
+    },
+    /** The entity the dialog showed before this one. */
+    back: () => {
+      const cur = journey.get()
+      const prev = cur?.trail.at(-1)
+      if (!cur || prev === undefined) return Promise.resolve()
+      const v = journeyOpened(prev, cur.trail.slice(0, -1))
+      journey.set(v)
+      return readJourney(v, null)
+    },
+    close: () => {
+      journeySeq++
+      journey.set(null)
+    },
+    /** Only these streams (empty: every one), from the first page again. */
+    filter: (types: string[]) => {
+      const cur = journey.get()
+      if (!cur) return Promise.resolve()
+      const v = journeyFiltered(cur, types)
+      journey.set(v)
+      return readJourney(v, null)
+    },
+    /** The next page (after the loaded ones); the same again after a failure (Retry). */
+    more: () => {
+      const cur = journey.get()
+      if (!cur?.journey?.nextCursor || cur.more) return Promise.resolve()
+      const v = journeyMore(cur)
+      journey.set(v)
+      return readJourney(v, cur.journey.nextCursor)
+    },
+    /** The first page again (Retry). */
+    reload: () => {
+      const cur = journey.get()
+      if (!cur) return Promise.resolve()
+      const v = journeyFiltered(cur, cur.types)
+      journey.set(v)
+      return readJourney(v, null)
+    },
+  }
+
+  let replayFollow: { stop(): void } | null = null
+
+  /** Shows `s` and reads it every second while it runs. */
+  function followReplayStatus(s: ReplayStatus) {
+    replayFollow?.stop()
+    replay.set({ status: s, pollError: null, lost: false })
+    replayFollow = followReplay(api, s, (v) => {
+      if (replay.get()?.status.id === v.status.id) replay.set(v)
+    })
+  }
+
+  /** Replays of an archived range on a topic of their own (`/api/streams/replay`). */
+  const replays = {
+    /** Starts one: its status or the refusal (an archive that is off, a bad range) for the form. */
+    start: async (body: ReplayRequest): Promise<Outcome<ReplayStatus> | null> => {
+      const r = await attempt('replay', () => startReplay(api, body))
+      if (r?.ok) {
+        followReplayStatus(r.value)
+        toast('success', `Replay started: subscribe to ${r.value.topic}`)
+      }
+      return r
+    },
+    /** Cancels the one followed; its status as the gateway answers. */
+    cancel: async (): Promise<Outcome<ReplayStatus | null> | null> => {
+      const cur = replay.get()
+      if (!cur) return null
+      const id = cur.status.id
+      const r = await attempt('replay-cancel', () => cancelReplay(api, id))
+      if (r?.ok && replay.get()?.status.id === id) {
+        // its status as answered (followed on if the gateway is still stopping it);
+        // an answer without one: the next read shows the end
+        if (r.value) followReplayStatus(r.value)
+      }
+      return r
+    },
+  }
+
   function api_askToken(message: string): Promise<string | null> {
     return new Promise((resolve) => tokenPrompt.set({ message, resolve }))
   }
@@ -958,6 +1081,8 @@ export function createAppState(opts: { base?: string } = {}) {
     eventsPerSecond,
     snapshots,
     timelines,
+    journey,
+    replay,
     // buffers (read on liveTick)
     series,
     history,
@@ -979,6 +1104,8 @@ export function createAppState(opts: { base?: string } = {}) {
     worldAction,
     control,
     timeTravel,
+    journeys,
+    replays,
     /** The live client (for its lastId and stats). */
     live: () => live,
   }
@@ -996,6 +1123,8 @@ const LABELS: Record<string, string> = {
   snapshot: 'Snapshots',
   travel: 'Time travel',
   preview: 'Time travel',
+  replay: 'Replay',
+  'replay-cancel': 'Replay',
 }
 function label(key: string): string {
   if (key.startsWith('scenario:')) return 'Scenarios'

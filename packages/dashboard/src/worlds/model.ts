@@ -31,5 +31,7 @@ export function readWorld(raw: unknown): WorldDescription | null {
     actions,
     statsKeys: strings(raw.statsKeys),
     warmupHours: typeof raw.warmupHours === 'number' ? raw.warmupHours : 0,
+    // the fields naming entities (the archive finds a journey by them); absent: every `…Id` field
+    ...(Array.isArray(raw.entityFields) ? { entityFields: strings(raw.entityFields) } : {}),
   }
 }
