@@ -1,7 +1,8 @@
 /**
  * The archive's first version: every event of every channel, partitioned by
- * simulated day, keyed by (timestamp, epoch, id) so a batch written twice
- * (a crash between commit and acknowledgement) adds nothing the second time.
+ * simulated day, keyed by (epoch, id, timestamp) so a batch written twice (a
+ * crash between commit and acknowledgement) adds nothing the second time. The
+ * envelope is `json` (stored as text: the cheapest to write; read with ->).
  *
  * Partitions are made on demand by `archive_ensure_day(day)`, called before a
  * batch that reaches a new day (concurrent callers are fine).
@@ -20,19 +21,22 @@ export const up = (pgm) => {
       channel      text        NOT NULL,
       stream       text        NOT NULL,
       anomaly_flag text        NOT NULL,
+      value        real,
       entities     text[]      NOT NULL DEFAULT '{}',
-      envelope     jsonb       NOT NULL,
+      envelope     json        NOT NULL,
       archived_at  timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (ts, epoch, id)
+      PRIMARY KEY (epoch, id_ms, id_seq, ts)
     ) PARTITION BY RANGE (ts);
 
     COMMENT ON TABLE events IS 'Every event Verisim published (Redis entry id + epoch), one partition per simulated UTC day';
+    COMMENT ON COLUMN events.value IS 'The envelope''s normalizedValue (0-100)';
     COMMENT ON COLUMN events.entities IS 'The ids this event is about (the world module''s entity fields)';
+    COMMENT ON COLUMN events.envelope IS 'The envelope as published (json: kept as text, read with ->)';
 
+    -- the primary key serves publication order per epoch (paging, replay);
+    -- these serve time ranges per stream and lookups by entity id
     CREATE INDEX events_stream_ts ON events (stream, ts);
-    CREATE INDEX events_channel_ts ON events (channel, ts);
     CREATE INDEX events_entities ON events USING gin (entities);
-    CREATE INDEX events_order ON events (epoch, id_ms, id_seq);
 
     CREATE FUNCTION archive_ensure_day(day date) RETURNS void
     LANGUAGE plpgsql AS $$

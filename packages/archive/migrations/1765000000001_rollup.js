@@ -24,7 +24,7 @@ export const up = (pgm) => {
 
     INSERT INTO events_hourly (hour, epoch, world, stream, channel, anomaly_flag, n, value_sum)
     SELECT date_trunc('hour', ts), epoch, min(world), stream, min(channel), anomaly_flag, count(*),
-           coalesce(sum((envelope->>'normalizedValue')::double precision), 0)
+           coalesce(sum(value), 0)
     FROM events GROUP BY 1, 2, 4, 6;
   `)
 }

@@ -46,7 +46,11 @@ export function toArchiveRow(
   world: string,
   entityFields: readonly string[] | undefined,
 ): ArchiveRow {
-  const env = JSON.parse(e.json) as { timestamp?: unknown; data?: Record<string, unknown> }
+  const env = JSON.parse(e.json) as {
+    timestamp?: unknown
+    data?: Record<string, unknown>
+    normalizedValue?: unknown
+  }
   const ts = typeof env.timestamp === 'string' ? Date.parse(env.timestamp) : NaN
   if (!Number.isFinite(ts)) {
     throw new Error(`event ${e.id} of ${e.channel} has no valid timestamp (expected ISO 8601)`)
@@ -59,6 +63,10 @@ export function toArchiveRow(
     channel: e.channel,
     stream: e.stream,
     anomalyFlag: e.anomalyFlag,
+    value:
+      typeof env.normalizedValue === 'number' && Number.isFinite(env.normalizedValue)
+        ? env.normalizedValue
+        : null,
     entities: entityIdsOf(env.data, entityFields),
     envelope: e.json,
   }

@@ -1,9 +1,18 @@
 /**
  * Writing events to the archive and reading them back. Writes are idempotent:
- * (timestamp, epoch, id) is the key and a row already there is left as it is,
+ * (epoch, id, timestamp) is the key and a row already there is left as it is,
  * so a batch written again after a crash adds nothing.
+ *
+ * A batch goes in by COPY (the fast path: a new batch, nearly always); when any
+ * of its rows is archived already (a batch read again after a crash), the COPY
+ * fails as a whole and the batch is inserted row by row skipping those. The
+ * hourly counts (`events_hourly`) grow by the rows actually added, in the same
+ * transaction.
  */
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
 import { checkSchemaName } from './schema.js'
 
 /** One event as the archive keeps it. */
@@ -18,6 +27,8 @@ export interface ArchiveRow {
   channel: string
   stream: string
   anomalyFlag: string
+  /** The envelope's normalizedValue (null when it has none). */
+  value: number | null
   /** Ids the event is about (see {@link entityIdsOf}). */
   entities: string[]
   /** The envelope as published (JSON text). */
@@ -34,27 +45,41 @@ export interface ArchiveStoreOptions {
 
 const DAY_MS = 86_400_000
 
-/**
- * The batch's events, then the hourly counts of those actually added (a row
- * already archived adds nothing to either); answers how many were added.
- */
-const INSERT = `
+const COLUMNS =
+  'epoch, id, id_ms, id_seq, ts, world, channel, stream, anomaly_flag, value, entities, envelope'
+
+/** The fast path: the whole batch by COPY (fails as a whole on a row archived already). */
+const COPY = `COPY events (${COLUMNS}) FROM STDIN`
+
+/** The slow path: the rows not archived yet, and the hourly counts of those (answers how many). */
+const INSERT_NEW = `
   WITH added AS (
-    INSERT INTO events (epoch, id, id_ms, id_seq, ts, world, channel, stream, anomaly_flag, entities, envelope)
+    INSERT INTO events (${COLUMNS})
     SELECT u.epoch, u.id, split_part(u.id, '-', 1)::bigint, split_part(u.id, '-', 2)::bigint,
-           to_timestamp(u.ts / 1000.0), u.world, u.channel, u.stream, u.flag, u.ents::text[], u.env::jsonb
-    FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-      AS u(epoch, id, ts, world, channel, stream, flag, ents, env)
+           to_timestamp(u.ts / 1000.0), u.world, u.channel, u.stream, u.flag, u.value, u.ents::text[], u.env::json
+    FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::real[], $9::text[], $10::text[])
+      AS u(epoch, id, ts, world, channel, stream, flag, value, ents, env)
     ON CONFLICT DO NOTHING
-    RETURNING ts, epoch, world, stream, channel, anomaly_flag, (envelope->>'normalizedValue')::double precision AS v
+    RETURNING ts, epoch, world, stream, channel, anomaly_flag, value
   ), counted AS (
     INSERT INTO events_hourly AS h (hour, epoch, world, stream, channel, anomaly_flag, n, value_sum)
-    SELECT date_trunc('hour', ts), epoch, min(world), stream, min(channel), anomaly_flag, count(*), coalesce(sum(v), 0)
-    FROM added GROUP BY 1, 2, 4, 6
+    SELECT date_trunc('hour', ts), epoch, min(world), stream, min(channel), anomaly_flag, count(*), coalesce(sum(value), 0)
+    FROM added GROUP BY 1, 2, 4, 6 ORDER BY 1, 2, 4, 6
     ON CONFLICT (hour, epoch, stream, anomaly_flag)
       DO UPDATE SET n = h.n + EXCLUDED.n, value_sum = h.value_sum + EXCLUDED.value_sum
   )
   SELECT count(*)::int AS added FROM added`
+
+/** Adds counts computed here (every row of the batch is new: the COPY took them all). */
+const ADD_COUNTS = `
+  INSERT INTO events_hourly AS h (hour, epoch, world, stream, channel, anomaly_flag, n, value_sum)
+  SELECT to_timestamp(u.hour / 1000.0), u.epoch, u.world, u.stream, u.channel, u.flag, u.n, u.vsum
+  FROM unnest($1::float8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::float8[])
+    AS u(hour, epoch, world, stream, channel, flag, n, vsum)
+  ON CONFLICT (hour, epoch, stream, anomaly_flag)
+    DO UPDATE SET n = h.n + EXCLUDED.n, value_sum = h.value_sum + EXCLUDED.value_sum`
+
+const HOUR_MS = 3_600_000
 
 export class ArchiveStore {
   readonly pool: pg.Pool
@@ -88,18 +113,6 @@ export class ArchiveStore {
     }
     const epochs = new Map<string, string>()
     for (const r of rows) if (!this.#epochs.has(r.epoch)) epochs.set(r.epoch, r.world)
-    const cols: unknown[][] = [[], [], [], [], [], [], [], [], []]
-    for (const r of rows) {
-      cols[0]!.push(r.epoch)
-      cols[1]!.push(r.id)
-      cols[2]!.push(r.ts)
-      cols[3]!.push(r.world)
-      cols[4]!.push(r.channel)
-      cols[5]!.push(r.stream)
-      cols[6]!.push(r.anomalyFlag)
-      cols[7]!.push(pgArray(r.entities))
-      cols[8]!.push(r.envelope)
-    }
     const client = await this.pool.connect()
     // A connection dropped mid-transaction (the server restarted) errors the query
     // in flight; without a listener the client's own 'error' event would be uncaught.
@@ -119,7 +132,17 @@ export class ArchiveStore {
           [epoch, world],
         )
       }
-      inserted = (await client.query<{ added: number }>(INSERT, cols)).rows[0]?.added ?? 0
+      await client.query('SAVEPOINT batch')
+      try {
+        await pipeline(Readable.from([copyText(rows)]), client.query(copyFrom(COPY)))
+        await client.query(ADD_COUNTS, hourlyCounts(rows))
+        inserted = rows.length
+      } catch (err) {
+        if ((err as { code?: string }).code !== '23505') throw err
+        // Some were archived already (read again after a crash): the rest, one by one.
+        await client.query('ROLLBACK TO SAVEPOINT batch')
+        inserted = (await client.query<{ added: number }>(INSERT_NEW, columns(rows))).rows[0]!.added
+      }
       await client.query('COMMIT')
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined)
@@ -185,4 +208,82 @@ export class ArchiveStore {
 function pgArray(values: readonly string[]): string {
   if (values.length === 0) return '{}'
   return `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`
+}
+
+/** The rows as COPY text: tab-separated columns, `\\`, tab and newlines escaped. */
+function copyText(rows: readonly ArchiveRow[]): string {
+  let out = ''
+  for (const r of rows) {
+    const dash = r.id.indexOf('-')
+    out +=
+      `${copyField(r.epoch)}\t${r.id}\t${r.id.slice(0, dash)}\t${r.id.slice(dash + 1)}\t` +
+      `${new Date(r.ts).toISOString()}\t${copyField(r.world)}\t${copyField(r.channel)}\t` +
+      `${copyField(r.stream)}\t${copyField(r.anomalyFlag)}\t${r.value ?? '\\N'}\t` +
+      `${copyField(pgArray(r.entities))}\t${copyField(r.envelope)}\n`
+  }
+  return out
+}
+
+function copyField(v: string): string {
+  return /[\\\t\n\r]/.test(v)
+    ? v.replace(/[\\\t\n\r]/g, (c) =>
+        c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r',
+      )
+    : v
+}
+
+/** The batch's rows per simulated hour, stream and flag, as ADD_COUNTS's parameters. */
+function hourlyCounts(rows: readonly ArchiveRow[]): unknown[][] {
+  const groups = new Map<string, { hour: number; r: ArchiveRow; n: number; vsum: number }>()
+  for (const r of rows) {
+    const hour = Math.floor(r.ts / HOUR_MS) * HOUR_MS
+    const key = `${hour}|${r.epoch}|${r.stream}|${r.anomalyFlag}`
+    const g = groups.get(key)
+    if (g) {
+      g.n++
+      g.vsum += r.value ?? 0
+    } else groups.set(key, { hour, r, n: 1, vsum: r.value ?? 0 })
+  }
+  const cols: unknown[][] = [[], [], [], [], [], [], [], []]
+  // in key order: concurrent writers lock the rows they share in the same order (no deadlock)
+  const sorted = [...groups.values()].sort(
+    (a, b) =>
+      a.hour - b.hour ||
+      cmp(a.r.epoch, b.r.epoch) ||
+      cmp(a.r.stream, b.r.stream) ||
+      cmp(a.r.anomalyFlag, b.r.anomalyFlag),
+  )
+  for (const g of sorted) {
+    cols[0]!.push(g.hour)
+    cols[1]!.push(g.r.epoch)
+    cols[2]!.push(g.r.world)
+    cols[3]!.push(g.r.stream)
+    cols[4]!.push(g.r.channel)
+    cols[5]!.push(g.r.anomalyFlag)
+    cols[6]!.push(g.n)
+    cols[7]!.push(g.vsum)
+  }
+  return cols
+}
+
+/** The rows as INSERT_NEW's column arrays. */
+function columns(rows: readonly ArchiveRow[]): unknown[][] {
+  const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], []]
+  for (const r of rows) {
+    cols[0]!.push(r.epoch)
+    cols[1]!.push(r.id)
+    cols[2]!.push(r.ts)
+    cols[3]!.push(r.world)
+    cols[4]!.push(r.channel)
+    cols[5]!.push(r.stream)
+    cols[6]!.push(r.anomalyFlag)
+    cols[7]!.push(r.value)
+    cols[8]!.push(pgArray(r.entities))
+    cols[9]!.push(r.envelope)
+  }
+  return cols
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }

@@ -23,6 +23,7 @@ function row(i: number, over: Partial<ArchiveRow> = {}): ArchiveRow {
     channel: i % 2 ? 'customer' : 'session',
     stream: 'customer.search',
     anomalyFlag: 'normal',
+    value: 50,
     entities: [`s_${i % 3}`, `t_"${i % 2}\\`],
     envelope: JSON.stringify({ id, timestamp: new Date(ts).toISOString(), data: { n: i } }),
     ...over,
@@ -88,6 +89,21 @@ describe('ArchiveStore', () => {
         .filter((i) => i % 2 === 1)
         .map((i) => row(i).id),
     )
+  })
+
+  it('should keep an envelope byte for byte, escapes included', async () => {
+    const tricky = row(40, { id: '1700000000040-7' })
+    tricky.envelope = JSON.stringify({
+      id: tricky.id,
+      timestamp: new Date(tricky.ts).toISOString(),
+      data: { note: 'tab\there, line\nthere, back\\slash "quoted" \u0000 é 😀' },
+    })
+    expect(await t.store.write([tricky])).toBe(1)
+    const { rows } = await t.store.pool.query<{ e: string }>(
+      `SELECT envelope::text AS e FROM events WHERE id = $1`,
+      [tricky.id],
+    )
+    expect(rows[0]!.e).toBe(tricky.envelope)
   })
 
   it('should write nothing of a batch PostgreSQL refuses', async () => {
