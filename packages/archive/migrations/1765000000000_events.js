@@ -37,6 +37,8 @@ export const up = (pgm) => {
     -- these serve time ranges per stream and lookups by entity id
     CREATE INDEX events_stream_ts ON events (stream, ts);
     CREATE INDEX events_entities ON events USING gin (entities);
+    -- what acted on the world (a journey's context): few rows, so a small partial index
+    CREATE INDEX events_context ON events (epoch, ts) WHERE channel IN ('external', 'simulation_control');
 
     CREATE FUNCTION archive_ensure_day(day date) RETURNS void
     LANGUAGE plpgsql AS $$

@@ -48,7 +48,7 @@ export function loadConfig(env: Env = process.env): ArchiverConfig {
       /^[A-Za-z0-9_.-]{1,64}$/,
       'letters, digits, "_", "." or "-" (at most 64)',
     ),
-    batchSize: num(env, 'ARCHIVER_BATCH', 5000, { min: 1, max: 100_000, integer: true }),
+    batchSize: num(env, 'ARCHIVER_BATCH', 10_000, { min: 1, max: 100_000, integer: true }),
     flushMs: num(env, 'ARCHIVER_FLUSH_MS', 200, { min: 1, max: 60_000, integer: true }),
   }
 }

@@ -34,7 +34,7 @@ export interface ArchiverOptions {
   entityFields?: readonly string[]
   group?: string
   consumer?: string
-  /** Events per batch at most. Default 5000. */
+  /** Events per batch at most. Default 10000. */
   batchSize?: number
   /** A batch is written at the latest this long after its first event (ms). Default 200. */
   flushMs?: number
@@ -88,7 +88,7 @@ export class Archiver {
     this.#o = {
       group: ARCHIVER_GROUP,
       consumer: 'archiver-1',
-      batchSize: 5000,
+      batchSize: 10_000,
       flushMs: 200,
       blockMs: 1000,
       claimIdleMs: 30_000,
@@ -144,9 +144,21 @@ export class Archiver {
     let pending = true // this consumer's pending entries first (a restart after a crash)
     let lastClaim = 0
     let batch: { rows: ArchiveRow[]; acks: Map<string, string[]>; first: number } = fresh()
+    // One batch is written while the next is read and parsed (PostgreSQL works on
+    // the other core meanwhile); each is acknowledged after its own commit.
+    let writing: Promise<void> | null = null
+    const settle = async (): Promise<void> => {
+      const w = writing
+      writing = null
+      if (w) await w
+    }
     while (!this.#closing) {
       try {
-        if (batch.acks.size === 0 && Date.now() - lastClaim >= this.#o.claimIdleMs) {
+        if (
+          batch.acks.size === 0 &&
+          writing === null &&
+          Date.now() - lastClaim >= this.#o.claimIdleMs
+        ) {
           lastClaim = Date.now()
           if ((await this.#claimStale()) > 0) pending = true
         }
@@ -194,14 +206,22 @@ export class Archiver {
           batch.rows.length >= batchSize ||
           (batch.rows.length > 0 && (got === 0 || Date.now() - batch.first >= this.#o.flushMs))
         if (due || (batch.rows.length === 0 && batch.acks.size > 0)) {
-          await this.#flush(batch)
+          await settle()
+          if (pending) {
+            // the next page of pending entries: acknowledged ones are gone from it
+            await this.#flush(batch)
+            batch = fresh()
+            continue
+          }
+          writing = this.#flush(batch)
+          writing.catch(() => undefined) // awaited by settle(); only fails when closing
           batch = fresh()
-          if (pending) continue // the next page of pending entries: acknowledged ones are gone from it
-        }
+        } else if (got === 0) await settle()
       } catch (err) {
         if (this.#closing) break
         if (/NOGROUP|no such key/i.test((err as Error).message)) {
           // The streams were replaced or lost: write what was read under its epoch, then follow.
+          await settle().catch(() => undefined)
           if (batch.rows.length > 0) await this.#flush(batch, false)
           batch = fresh()
           pending = false
@@ -214,6 +234,7 @@ export class Archiver {
         await this.#sleep(500)
       }
     }
+    await settle().catch(() => undefined)
     if (batch.rows.length > 0) await this.#flush(batch).catch(() => undefined)
   }
 

@@ -551,6 +551,7 @@ const archive: FastifyPluginAsyncTypebox = async (app) => {
           app,
           `SELECT envelope FROM events
            WHERE epoch = $1 AND ts >= $2 AND ts <= $3
+             AND channel IN ('external', 'simulation_control') -- (the partial index events_context)
              AND (channel = $4 OR (stream = 'simulation.ack' AND envelope->'data'->>'success' = 'true'
                   AND envelope->'data'->>'action' NOT IN ('get_state', 'subscribe', 'unsubscribe')))
            ORDER BY id_ms, id_seq LIMIT 100`,
