@@ -137,7 +137,7 @@ async function get(path: string, harness = h): Promise<[number, any]> {
 describe('GET /api/journeys/:entityId', () => {
   it('should give the events in order with milestones, counts and what acted meanwhile', async () => {
     const [status, j] = await get('/api/journeys/s_1')
-    expect(status).toBe(200)
+    expect(status, JSON.stringify(j)).toBe(200)
     expect(j.total).toBe(5)
     expect(j.streams).toEqual({
       'customer.signup': 1,

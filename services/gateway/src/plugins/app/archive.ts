@@ -50,8 +50,16 @@ export default fp(
     pool.on('error', (err) => app.log.warn({ err: err.message }, 'archive connection error'))
     let checkedAt = 0
     let reason: string | null = 'the archive has not been checked yet'
-    const check = async (): Promise<string | null> => {
-      if (reason === null || Date.now() - checkedAt < RECHECK_MS) return reason
+    let checking: Promise<string | null> | null = null
+    /** One check at a time: concurrent callers share it. */
+    const check = (): Promise<string | null> => {
+      if (reason === null || (checking === null && Date.now() - checkedAt < RECHECK_MS)) {
+        return Promise.resolve(reason)
+      }
+      checking ??= recheck().finally(() => (checking = null))
+      return checking
+    }
+    const recheck = async (): Promise<string | null> => {
       checkedAt = Date.now()
       try {
         const { rows } = await pool.query<{ t: string | null }>(

@@ -382,10 +382,18 @@ const archive: FastifyPluginAsyncTypebox = async (app) => {
         const [ms, seq] = cursorParts(q.cursor)
         where.add((p) => `(id_ms, id_seq) > (${p(ms)}::bigint, ${p(seq)}::bigint)`)
       }
+      // With an entity: its rows by the entities index first, then ordered (walking
+      // the key in order and filtering would read the whole run for a rare entity).
       const rows = await query<{ id: string; envelope: string }>(
         app,
-        `SELECT id, envelope::text AS envelope FROM events WHERE ${where}
-         ORDER BY id_ms, id_seq LIMIT ${q.limit + 1}`,
+        q.entity === undefined
+          ? `SELECT id, envelope::text AS envelope FROM events WHERE ${where}
+             ORDER BY id_ms, id_seq LIMIT ${q.limit + 1}`
+          : `WITH m AS MATERIALIZED (SELECT id_ms, id_seq, ts FROM events WHERE ${where}),
+                  k AS (SELECT * FROM m ORDER BY id_ms, id_seq LIMIT ${q.limit + 1})
+             SELECT e.id, e.envelope::text AS envelope FROM k
+             JOIN events e ON e.epoch = $1 AND e.id_ms = k.id_ms AND e.id_seq = k.id_seq AND e.ts = k.ts
+             ORDER BY k.id_ms, k.id_seq`,
         where.params,
       )
       let events = rows.slice(0, q.limit)
@@ -497,26 +505,6 @@ const archive: FastifyPluginAsyncTypebox = async (app) => {
       if (start !== null) base.add((p) => `ts >= ${p(new Date(start).toISOString())}`)
       if (end !== null) base.add((p) => `ts < ${p(new Date(end).toISOString())}`)
 
-      const counts = await query<{ stream: string; n: number; first: Date; last: Date }>(
-        app,
-        `SELECT stream, count(*)::int AS n, min(ts) AS first, max(ts) AS last
-         FROM events WHERE ${base} GROUP BY stream`,
-        base.params,
-      )
-      const streams: Record<string, number> = {}
-      let total = 0
-      let first: number | null = null
-      let last: number | null = null
-      for (const c of counts) {
-        streams[c.stream] = c.n
-        total += c.n
-        first = first === null ? c.first.getTime() : Math.min(first, c.first.getTime())
-        last = last === null ? c.last.getTime() : Math.max(last, c.last.getTime())
-      }
-
-      const world = await worldReader.read().catch(() => null)
-      const milestones = total === 0 ? [] : await milestonesOf(app, world, base)
-
       const page = new Where([...base.params])
       page.parts.push(...base.parts)
       if (q.types !== undefined) {
@@ -537,11 +525,44 @@ const archive: FastifyPluginAsyncTypebox = async (app) => {
         const [ms, seq] = cursorParts(q.cursor)
         page.add((p) => `(id_ms, id_seq) > (${p(ms)}::bigint, ${p(seq)}::bigint)`)
       }
-      const rows = await query<{ id: string; envelope: unknown }>(
-        app,
-        `SELECT id, envelope FROM events WHERE ${page} ORDER BY id_ms, id_seq LIMIT ${q.limit + 1}`,
-        page.params,
-      )
+      // Per stream: count, first and last (milestones come from these), and the
+      // page, at once. The entity's rows are found by the entities index first
+      // (MATERIALIZED), then ordered: walking the key in order and filtering
+      // would read the whole run for an entity with few events.
+      const [perStream, rows, world] = await Promise.all([
+        query<{ stream: string; n: number; fts: Date; fid: string; lts: Date; lid: string }>(
+          app,
+          `WITH m AS MATERIALIZED (SELECT stream, id, id_ms, id_seq, ts FROM events WHERE ${base})
+           SELECT stream, count(*)::int AS n,
+                  (array_agg(ts ORDER BY id_ms, id_seq))[1] AS fts,
+                  (array_agg(id ORDER BY id_ms, id_seq))[1] AS fid,
+                  (array_agg(ts ORDER BY id_ms DESC, id_seq DESC))[1] AS lts,
+                  (array_agg(id ORDER BY id_ms DESC, id_seq DESC))[1] AS lid
+           FROM m GROUP BY stream`,
+          base.params,
+        ),
+        query<{ id: string; envelope: unknown }>(
+          app,
+          `WITH m AS MATERIALIZED (SELECT id_ms, id_seq, ts FROM events WHERE ${page}),
+                k AS (SELECT * FROM m ORDER BY id_ms, id_seq LIMIT ${q.limit + 1})
+           SELECT e.id, e.envelope FROM k
+           JOIN events e ON e.epoch = $1 AND e.id_ms = k.id_ms AND e.id_seq = k.id_seq AND e.ts = k.ts
+           ORDER BY k.id_ms, k.id_seq`,
+          page.params,
+        ),
+        worldReader.read().catch(() => null),
+      ])
+      const streams: Record<string, number> = {}
+      let total = 0
+      let first: number | null = null
+      let last: number | null = null
+      for (const c of perStream) {
+        streams[c.stream] = c.n
+        total += c.n
+        first = first === null ? c.fts.getTime() : Math.min(first, c.fts.getTime())
+        last = last === null ? c.lts.getTime() : Math.max(last, c.lts.getTime())
+      }
+      const milestones = milestonesOf(world, perStream)
       const more = rows.length > q.limit
       const events = rows.slice(0, q.limit)
 
@@ -691,37 +712,22 @@ const archive: FastifyPluginAsyncTypebox = async (app) => {
 }
 
 /** The world's milestones of an entity: the first (or last) of its events on their streams. */
-async function milestonesOf(
-  app: FastifyInstance,
+function milestonesOf(
   world: WorldDescription | null,
-  base: Where,
-): Promise<{ name: string; label: string; at: string; eventId: string; stream: string }[]> {
-  const specs = world?.milestones ?? []
-  if (specs.length === 0) return []
-  const wanted = [...new Set(specs.flatMap((m) => m.streams))]
-  const w = new Where([...base.params])
-  w.parts.push(...base.parts)
-  w.add((p) => `stream = ANY(${p(wanted)}::text[])`)
-  const rows = await query<{ stream: string; fid: string; fts: Date; lid: string; lts: Date }>(
-    app,
-    `SELECT DISTINCT ON (stream) stream,
-            first_value(id) OVER s AS fid, first_value(ts) OVER s AS fts,
-            last_value(id) OVER s AS lid, last_value(ts) OVER s AS lts
-     FROM events WHERE ${w}
-     WINDOW s AS (PARTITION BY stream ORDER BY id_ms, id_seq ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)`,
-    w.params,
-  )
-  const byStream = new Map(rows.map((r) => [r.stream, r]))
+  perStream: readonly { stream: string; fts: Date; fid: string; lts: Date; lid: string }[],
+): { name: string; label: string; at: string; eventId: string; stream: string }[] {
+  const byStream = new Map(perStream.map((r) => [r.stream, r]))
   const out: { name: string; label: string; at: string; eventId: string; stream: string }[] = []
-  for (const m of specs) {
+  for (const m of world?.milestones ?? []) {
     let pick: { at: number; id: string; stream: string } | null = null
     for (const s of m.streams) {
       const r = byStream.get(s)
       if (!r) continue
       const at = (m.which === 'first' ? r.fts : r.lts).getTime()
       const id = m.which === 'first' ? r.fid : r.lid
-      if (pick === null || (m.which === 'first' ? at < pick.at : at > pick.at))
+      if (pick === null || (m.which === 'first' ? at < pick.at : at > pick.at)) {
         pick = { at, id, stream: s }
+      }
     }
     if (pick) {
       out.push({
