@@ -36,7 +36,9 @@ export const up = (pgm) => {
     -- the primary key serves publication order per epoch (paging, replay);
     -- these serve time ranges per stream and lookups by entity id
     CREATE INDEX events_stream_ts ON events (stream, ts);
-    CREATE INDEX events_entities ON events USING gin (entities);
+    -- a small pending list: new entries are merged into the index often, so a
+    -- lookup never scans megabytes of unmerged ones (autovacuum merges the rest)
+    CREATE INDEX events_entities ON events USING gin (entities) WITH (gin_pending_list_limit = 512);
     -- what acted on the world (a journey's context): few rows, so a small partial index
     CREATE INDEX events_context ON events (epoch, ts) WHERE channel IN ('external', 'simulation_control');
 

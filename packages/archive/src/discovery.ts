@@ -7,7 +7,8 @@
  * 2. `postgres://postgres@127.0.0.1:5432/postgres`, when it answers;
  * 3. a `postgres` from PATH (with `initdb`), started in a temporary data
  *    directory on a free loopback port and removed by `stop()`;
- * 4. otherwise a {@link PostgresUnavailableError} naming the ways to get one.
+ * 4. Testcontainers' PostgreSQL, only with `allowContainer` (tests) and a Docker engine;
+ * 5. otherwise a {@link PostgresUnavailableError} naming the ways to get one.
  *    The archive is optional: callers run without it and say so once.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -17,7 +18,7 @@ import { tmpdir, userInfo } from 'node:os'
 import { delimiter, join } from 'node:path'
 import pg from 'pg'
 
-export type PostgresSource = 'env' | 'default' | 'spawned'
+export type PostgresSource = 'env' | 'default' | 'spawned' | 'container'
 
 export interface PostgresHandle {
   /** Connection URL, ready for `new pg.Pool({ connectionString })`. */
@@ -44,7 +45,12 @@ export interface DiscoverPostgresOptions {
   allowSpawn?: boolean
   /** How long a spawned server may take to accept connections (ms). Default 30000. */
   startTimeoutMs?: number
+  /** Allow Testcontainers' PostgreSQL as the last resort. Tests only: production never loads it. */
+  allowContainer?: boolean
 }
+
+/** Image used when discovery falls back to a container (tests only). */
+export const POSTGRES_CONTAINER_IMAGE = 'postgres:15-alpine'
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
 
@@ -109,6 +115,22 @@ export async function discoverPostgres(
       }
     } else {
       failures.push('no postgres and initdb on PATH')
+    }
+  }
+  if (opts.allowContainer) {
+    try {
+      // Imported on demand: a devDependency that production images do not contain.
+      const { PostgreSqlContainer } = await import('@testcontainers/postgresql')
+      const container = await new PostgreSqlContainer(POSTGRES_CONTAINER_IMAGE).start()
+      log(`postgres: started a ${POSTGRES_CONTAINER_IMAGE} container`)
+      let stopped: Promise<void> | undefined
+      return {
+        url: container.getConnectionUri(),
+        source: 'container',
+        stop: () => (stopped ??= container.stop().then(() => undefined)),
+      }
+    } catch (err) {
+      failures.push(`no PostgreSQL container (${describe(err)})`)
     }
   }
   throw new PostgresUnavailableError(

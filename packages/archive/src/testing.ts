@@ -29,7 +29,7 @@ export function testSchema(): string {
 }
 
 export async function openTestArchive(schema = testSchema()): Promise<TestArchive> {
-  const handle = await discoverPostgres()
+  const handle = await discoverPostgres({ allowContainer: true })
   await migrateArchive(handle.url, { schema })
   const store = new ArchiveStore({ url: handle.url, schema })
   return {

@@ -41,6 +41,8 @@ export interface ArchiverOptions {
   blockMs?: number
   /** Pending entries of other consumers idle this long are claimed (ms). Default 30000. */
   claimIdleMs?: number
+  /** Batches written at once (each acknowledged after its own commit). Default 1. */
+  writers?: number
   /** Called after each committed batch (benchmarks measure the lag with it). */
   onCommit?(rows: readonly ArchiveRow[], committedAt: number): void
 }
@@ -92,6 +94,7 @@ export class Archiver {
       flushMs: 200,
       blockMs: 1000,
       claimIdleMs: 30_000,
+      writers: 1,
       ...opts,
     }
     this.#streamKeys = opts.channels.map((c) => opts.keys.channel(c))
@@ -144,19 +147,21 @@ export class Archiver {
     let pending = true // this consumer's pending entries first (a restart after a crash)
     let lastClaim = 0
     let batch: { rows: ArchiveRow[]; acks: Map<string, string[]>; first: number } = fresh()
-    // One batch is written while the next is read and parsed (PostgreSQL works on
-    // the other core meanwhile); each is acknowledged after its own commit.
-    let writing: Promise<void> | null = null
+    // Batches are written (up to `writers` at once) while the next is read and
+    // parsed (PostgreSQL works on other cores meanwhile); each is acknowledged
+    // after its own commit.
+    const writing = new Set<Promise<void>>()
+    /** Waits for every write in flight. */
     const settle = async (): Promise<void> => {
-      const w = writing
-      writing = null
-      if (w) await w
+      const all = [...writing]
+      writing.clear()
+      await Promise.all(all)
     }
     while (!this.#closing) {
       try {
         if (
           batch.acks.size === 0 &&
-          writing === null &&
+          writing.size === 0 &&
           Date.now() - lastClaim >= this.#o.claimIdleMs
         ) {
           lastClaim = Date.now()
@@ -206,15 +211,16 @@ export class Archiver {
           batch.rows.length >= batchSize ||
           (batch.rows.length > 0 && (got === 0 || Date.now() - batch.first >= this.#o.flushMs))
         if (due || (batch.rows.length === 0 && batch.acks.size > 0)) {
-          await settle()
+          if (pending || writing.size >= this.#o.writers) await settle()
           if (pending) {
             // the next page of pending entries: acknowledged ones are gone from it
             await this.#flush(batch)
             batch = fresh()
             continue
           }
-          writing = this.#flush(batch)
-          writing.catch(() => undefined) // awaited by settle(); only fails when closing
+          const w = this.#flush(batch)
+          w.catch(() => undefined) // awaited by settle(); only fails when closing
+          writing.add(w)
           batch = fresh()
         } else if (got === 0) await settle()
       } catch (err) {
