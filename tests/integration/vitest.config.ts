@@ -16,6 +16,7 @@ export const BASE = { testTimeout: 60_000, hookTimeout: 60_000 }
  */
 export const CONCURRENT_FILES = [
   'test/adjust-behavior.test.ts',
+  'test/admin-archive.browser.test.ts',
   'test/cli.test.ts',
   'test/compose.test.ts',
   'test/control.test.ts',

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     consumer: config.consumer,
     batchSize: config.batchSize,
     flushMs: config.flushMs,
+    writers: config.writers,
   })
   await archiver.start()
   log.info(

@@ -224,7 +224,7 @@ export class Replays {
         const page = await next
         if (page.length === 0) break
         const last = page[page.length - 1]!
-        after = [last.id_ms, last.id_seq]
+        after = [last.ms, last.seq]
         next = page.length < PAGE ? Promise.resolve([]) : fetchPage(pool, q, after) // read ahead
         let i = 0
         while (i < page.length) {
@@ -275,8 +275,8 @@ export class Replays {
 
 interface ReplayRow {
   id: string
-  id_ms: string
-  id_seq: string
+  ms: string
+  seq: string
   ts: number
   stream: string
   anomaly_flag: string
@@ -295,9 +295,10 @@ async function fetchPage(
     sql += ` AND (id_ms, id_seq) > ($${params.length - 1}::bigint, $${params.length}::bigint)`
   }
   const { rows } = await pool.query<ReplayRow>(
-    `SELECT id, id_ms::text, id_seq::text, (extract(epoch FROM ts) * 1000)::float8 AS ts,
+    // (the key's parts under other names: ORDER BY id_ms would otherwise sort the text outputs)
+    `SELECT id, id_ms::text AS ms, id_seq::text AS seq, (extract(epoch FROM ts) * 1000)::float8 AS ts,
             stream, anomaly_flag, envelope::text AS envelope
-     FROM events WHERE ${sql} ORDER BY id_ms, id_seq LIMIT ${PAGE}`,
+     FROM events WHERE ${sql} ORDER BY events.id_ms, events.id_seq LIMIT ${PAGE}`,
     params,
   )
   return rows

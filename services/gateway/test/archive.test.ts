@@ -104,6 +104,24 @@ beforeAll(async () => {
     row('customer.tutor.search', T0 + HOUR, { studentId: 's_1' }),
     row('customer.tutor.search', T0 + HOUR, { studentId: 's_2' }),
     row('external.marketing', T0 + 2 * HOUR, { title: 'TikTok' }, 'external'),
+    row(
+      'simulation.ack',
+      T0 + 2 * HOUR,
+      { action: 'list_snapshots', success: true },
+      'simulation_control',
+    ),
+    row(
+      'simulation.ack',
+      T0 + 2 * HOUR,
+      { action: 'start_scenario', success: true },
+      'simulation_control',
+    ),
+    row(
+      'simulation.ack',
+      T0 + 2 * HOUR,
+      { action: 'set_speed', success: false },
+      'simulation_control',
+    ),
     row('session.booking.requested', T0 + 3 * HOUR, { studentId: 's_1', tutorId: 't_9' }),
     row(
       'session.booking.confirmed',
@@ -161,7 +179,12 @@ describe('GET /api/journeys/:entityId', () => {
       'session.booking.confirmed',
       'session.booking.requested',
     ])
-    expect(j.context.map((e: { stream: string }) => e.stream)).toEqual(['external.marketing'])
+    // external events and applied commands; not reads, not refusals
+    expect(
+      j.context.map(
+        (e: { stream: string; data: { action?: string } }) => e.data.action ?? e.stream,
+      ),
+    ).toEqual(['external.marketing', 'start_scenario'])
     expect(j.nextCursor).toBeNull()
   })
 

@@ -121,6 +121,67 @@ describe('POST /api/streams/replay', () => {
     expect(list.replays.map((x: { id: string }) => x.id)).toContain(r.id)
   }, 30_000)
 
+  it('should deliver a range of many pages exactly once, ids and times interleaved as the archiver writes them', async () => {
+    // 5,000 events an hour later, ids in publication order (4 and 5 digits: numeric order,
+    // not text order) but times jittered (several channels)
+    const many: ArchiveRow[] = []
+    const base = T0 + 60 * MINUTE
+    for (let i = 0; i < 5000; i++) {
+      const id = `${9000 + i}-${i % 3}`
+      const ts = base + i * 100 + ((i * 7919) % 13) * 37
+      const channel = ['customer', 'session', 'system'][i % 3]!
+      const stream = `${channel}.x`
+      many.push(
+        toArchiveRow(
+          {
+            id,
+            channel,
+            stream,
+            anomalyFlag: 'normal',
+            json: JSON.stringify({
+              id,
+              world: 'tutoring',
+              stream,
+              channel,
+              timestamp: new Date(ts).toISOString(),
+              data: { i },
+              normalizedValue: 50,
+              anomalyFlag: 'normal',
+            }),
+          },
+          epoch,
+          'tutoring',
+          undefined,
+        ),
+      )
+    }
+    // written in batches out of id order, as several channels' reads interleave
+    for (let b = 0; b < 5; b++) await db.store.write(many.filter((_, i) => i % 5 === b))
+    const [, r] = await post({
+      start: new Date(base).toISOString(),
+      end: new Date(base + 600_000).toISOString(),
+      speed: 1_000_000,
+    })
+    expect(r.total).toBe(5000)
+    const c = connect(h.url)
+    await c.opened
+    const ids: string[] = []
+    let done = false
+    c.ws.on('message', (d) => {
+      const m = JSON.parse(d.toString())
+      if (m.type !== 'replay') return
+      for (const e of m.events) {
+        if (e.stream === 'simulation.replay') done ||= e.data.state !== 'running'
+        else ids.push(e.id)
+      }
+    })
+    c.ws.send(JSON.stringify({ type: 'subscribe', topics: [r.topic] }))
+    const deadline = Date.now() + 15_000
+    while (!done && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50))
+    c.ws.close()
+    expect(ids).toEqual(many.map((x) => x.id))
+  }, 30_000)
+
   it('should filter by channel and stream, and deliver over SSE', async () => {
     const [, r] = await post({
       start: new Date(T0).toISOString(),

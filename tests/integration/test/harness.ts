@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import WebSocket from 'ws'
 import { deletePrefix, discoverRedis, freePort, type RedisHandle } from '@verisim/bus'
+import { discoverPostgres, type PostgresHandle } from '@verisim/archive'
+import pg from 'pg'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 
@@ -41,7 +43,10 @@ export interface Proc {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-export function startProcess(name: 'generator' | 'gateway', env: Record<string, string>): Proc {
+export function startProcess(
+  name: 'generator' | 'gateway' | 'archiver',
+  env: Record<string, string>,
+): Proc {
   const child = spawn(process.execPath, [path.join(root, `services/${name}/dist/main.js`)], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,6 +87,11 @@ export interface StackOptions {
   gatewayEnv?: Record<string, string>
   /** Use this Redis instead of discovering one (e.g. a {@link startRedisServer} the test controls). */
   redisUrl?: string
+  /**
+   * Also run the archiver, on a PostgreSQL found as `npm start` finds one, in a
+   * schema of the stack's own (dropped by `stop`); the gateway gets DATABASE_URL.
+   */
+  archive?: boolean
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -99,8 +109,27 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     VERISIM_WARMUP_HOURS: '0',
     ...opts.env,
   }
+  let archive: { db: PostgresHandle; schema: string } | null = null
+  if (opts.archive) {
+    archive = {
+      db: await discoverPostgres({ allowContainer: true }),
+      schema: `t_${randomBytes(4).toString('hex')}`,
+    }
+    Object.assign(base, { DATABASE_URL: archive.db.url, ARCHIVE_SCHEMA: archive.schema })
+  }
+  const dropArchive = async (): Promise<void> => {
+    if (!archive) return
+    const c = new pg.Client({ connectionString: archive.db.url })
+    await c.connect()
+    await c.query(`DROP SCHEMA IF EXISTS "${archive.schema}" CASCADE`)
+    await c.end()
+    await archive.db.stop()
+  }
   const genPort = await freePort()
   const generator = startProcess('generator', { ...base, GENERATOR_PORT: String(genPort) })
+  const archiver = archive
+    ? startProcess('archiver', { ...base, ARCHIVER_PORT: String(await freePort()) })
+    : null
   const generatorUrl = `http://127.0.0.1:${genPort}`
   const gateways: Proc[] = []
   const startGateway = async (extra: Record<string, string> = {}) => {
@@ -113,10 +142,20 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     })
     return { proc, url }
   }
-  await waitReady(`${generatorUrl}/health/ready`).catch((err: Error) => {
-    throw new Error(`${err.message}\n${generator.output.join('')}`)
-  })
-  const gw = await startGateway(opts.gatewayEnv)
+  let gw: { proc: Proc; url: string }
+  try {
+    await waitReady(`${generatorUrl}/health/ready`).catch((err: Error) => {
+      throw new Error(`${err.message}\n${generator.output.join('')}`)
+    })
+    gw = await startGateway(opts.gatewayEnv)
+  } catch (err) {
+    // A stack that never came up leaves no process behind (the test's afterAll has no stack to stop).
+    await Promise.all([generator, archiver, ...gateways].map((p) => p?.stop('SIGKILL')))
+    redis.disconnect()
+    await handle.stop()
+    await dropArchive()
+    throw err
+  }
   return {
     redis,
     redisUrl: handle.url,
@@ -128,10 +167,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     gateway: gw.proc,
     startGateway,
     async stop() {
-      await Promise.all([generator.stop(), ...gateways.map((g) => g.stop())])
+      await Promise.all([generator.stop(), archiver?.stop(), ...gateways.map((g) => g.stop())])
       await deletePrefix(redis, prefix)
       redis.disconnect()
       await handle.stop()
+      await dropArchive()
     },
   }
 }

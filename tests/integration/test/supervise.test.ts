@@ -58,7 +58,7 @@ const ready = async () => {
 beforeAll(async () => {
   redisHandle = await discoverRedis({ allowContainer: true })
   redis = new Redis(redisHandle.url)
-  pgHandle = await discoverPostgres()
+  pgHandle = await discoverPostgres({ allowContainer: true })
   port = await freePort()
   start = spawn(process.execPath, ['scripts/start.mjs'], {
     cwd: root,

@@ -20,6 +20,7 @@ import type pg from 'pg'
 import {
   createTopicMatcher,
   parseIsoTime,
+  READ_ONLY_ACTIONS,
   parseTopic,
   SpecialChannel,
   UnknownTopicError,
@@ -574,13 +575,14 @@ const archive: FastifyPluginAsyncTypebox = async (app) => {
            WHERE epoch = $1 AND ts >= $2 AND ts <= $3
              AND channel IN ('external', 'simulation_control') -- (the partial index events_context)
              AND (channel = $4 OR (stream = 'simulation.ack' AND envelope->'data'->>'success' = 'true'
-                  AND envelope->'data'->>'action' NOT IN ('get_state', 'subscribe', 'unsubscribe')))
+                  AND NOT (envelope->'data'->>'action' = ANY($5::text[]))))
            ORDER BY id_ms, id_seq LIMIT 100`,
           [
             epoch,
             new Date(first).toISOString(),
             new Date(last).toISOString(),
             SpecialChannel.external,
+            READ_ONLY_ACTIONS, // reads acted on nothing
           ],
         )
         context = ctx.map((c) => c.envelope)
