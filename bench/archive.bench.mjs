@@ -36,8 +36,8 @@ const pg = require('pg')
 const DAYS = Number(process.env.VERISIM_BENCH_ARCHIVE_DAYS ?? 31)
 const START = Date.parse('2026-03-02T00:00:00Z')
 const SCHEMA = 'bench_archive'
-/** Batches the archiver writes at once (ARCHIVER_WRITERS; the service's default is 1). */
-const WRITERS = Number(process.env.ARCHIVER_WRITERS ?? 1)
+/** Batches the archiver writes at once (ARCHIVER_WRITERS; the service's default, 2). */
+const WRITERS = Number(process.env.ARCHIVER_WRITERS ?? 2)
 const silent = pino({ level: 'silent' })
 
 const pct = (xs, q) => {

@@ -52,6 +52,6 @@ export function loadConfig(env: Env = process.env): ArchiverConfig {
     ),
     batchSize: num(env, 'ARCHIVER_BATCH', 10_000, { min: 1, max: 100_000, integer: true }),
     flushMs: num(env, 'ARCHIVER_FLUSH_MS', 200, { min: 1, max: 60_000, integer: true }),
-    writers: num(env, 'ARCHIVER_WRITERS', 1, { min: 1, max: 8, integer: true }),
+    writers: num(env, 'ARCHIVER_WRITERS', 2, { min: 1, max: 8, integer: true }),
   }
 }

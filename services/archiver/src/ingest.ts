@@ -41,7 +41,7 @@ export interface ArchiverOptions {
   blockMs?: number
   /** Pending entries of other consumers idle this long are claimed (ms). Default 30000. */
   claimIdleMs?: number
-  /** Batches written at once (each acknowledged after its own commit). Default 1. */
+  /** Batches written at once (each acknowledged after its own commit). Default 2. */
   writers?: number
   /** Called after each committed batch (benchmarks measure the lag with it). */
   onCommit?(rows: readonly ArchiveRow[], committedAt: number): void
@@ -94,7 +94,7 @@ export class Archiver {
       flushMs: 200,
       blockMs: 1000,
       claimIdleMs: 30_000,
-      writers: 1,
+      writers: 2,
       ...opts,
     }
     this.#streamKeys = opts.channels.map((c) => opts.keys.channel(c))

@@ -10,7 +10,7 @@ describe('archiver settings', () => {
       consumer: 'archiver-1',
       batchSize: 10_000,
       flushMs: 200,
-      writers: 1,
+      writers: 2,
     })
   })
 
