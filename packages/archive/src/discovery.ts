@@ -12,11 +12,11 @@
  *    The archive is optional: callers run without it and say so once.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { accessSync, chownSync, constants as fsConstants, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { chownSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import pg from 'pg'
+import { findOnPath, freePort } from '@verisim/bus'
 
 export type PostgresSource = 'env' | 'default' | 'spawned' | 'container'
 
@@ -268,33 +268,6 @@ function runAs(): { uid: number; gid: number } | undefined {
     throw new Error('running as root and there is no `postgres` user to run the server as')
   }
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.unref()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      const port = typeof a === 'object' && a ? a.port : 0
-      s.close(() => (port ? resolve(port) : reject(new Error('could not find a free port'))))
-    })
-  })
-}
-
-function findOnPath(name: string, path: string): string | undefined {
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue
-    const candidate = join(dir, name)
-    try {
-      accessSync(candidate, fsConstants.X_OK)
-      return candidate
-    } catch {
-      // not here
-    }
-  }
-  return undefined
 }
 
 /** The URL without its password. */

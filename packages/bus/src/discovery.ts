@@ -395,7 +395,8 @@ export async function freePort(): Promise<number> {
   })
 }
 
-function findOnPath(name: string, path: string): string | undefined {
+/** The first executable `name` in the directories of `path` (a PATH value). */
+export function findOnPath(name: string, path: string): string | undefined {
   for (const dir of path.split(delimiter)) {
     if (!dir) continue
     const candidate = join(dir, name)
