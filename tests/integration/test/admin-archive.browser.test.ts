@@ -23,7 +23,11 @@ let pageErrors: string[]
 
 describe.skipIf(!chromiumHere)('admin page: journeys and replay over the archive', () => {
   beforeAll(async () => {
-    stack = await startStack({ archive: true, env: { VERISIM_SPEED: '300' } })
+    // (no rate limit: the test reads journeys itself to pick one; limits are tested elsewhere)
+    stack = await startStack({
+      archive: true,
+      env: { VERISIM_SPEED: '300', VERISIM_RATE_LIMIT_MAX: '0' },
+    })
     browser = await openBrowser()
     ;({ page, pageErrors } = browser)
   })
@@ -38,26 +42,45 @@ describe.skipIf(!chromiumHere)('admin page: journeys and replay over the archive
     expect(res?.ok()).toBe(true)
     // an entity with a few archived events
     let id = ''
-    await until(async () => {
-      const links = page.locator('#event-log [data-testid="entity-link"]')
-      for (const candidate of await links.evaluateAll((els) =>
-        els.map((e) => e.getAttribute('data-entity') ?? ''),
-      )) {
-        const j = (await json(`${stack.gatewayUrl}/api/journeys/${candidate}`)).body
-        if (j.total >= 2) {
-          id = candidate
-          return true
+    const tried = new Set<string>()
+    await until(
+      async () => {
+        const links = page.locator('#event-log [data-testid="entity-link"]:visible')
+        for (const candidate of await links.evaluateAll((els) =>
+          els.map((e) => e.getAttribute('data-entity') ?? ''),
+        )) {
+          if (tried.has(candidate) || tried.size > 200) continue
+          tried.add(candidate)
+          const j = (await json(`${stack.gatewayUrl}/api/journeys/${candidate}`)).body
+          if (j.total < 2) continue
+          // clicked in the page at once: the live log may have replaced the row meanwhile
+          const clicked = await page
+            .locator('#event-log [data-testid="entity-link"]')
+            .evaluateAll((els, want) => {
+              type Clickable = { offsetParent: unknown; click(): void }
+              const link = els.find(
+                (e) =>
+                  e.getAttribute('data-entity') === want &&
+                  (e as unknown as Clickable).offsetParent !== null,
+              )
+              ;(link as unknown as Clickable | undefined)?.click()
+              return link !== undefined
+            }, candidate)
+          if (clicked) {
+            id = candidate
+            return true
+          }
         }
-      }
-      return false
-    }, 'an id in the log with archived events')
-    await page
-      .locator(`#event-log [data-testid="entity-link"][data-entity="${id}"]`)
-      .first()
-      .click({ force: true })
+        // ids seen too early (not archived yet) get another look later
+        if (tried.size > 50) tried.clear()
+        return false
+      },
+      'an id in the log with archived events, clicked',
+      30_000,
+    )
     const panel = page.locator('[data-testid="journey-panel"]')
     await until(
-      async () => (await panel.getAttribute('data-status')) === 'ok',
+      async () => (await panel.getAttribute('data-status', { timeout: 1000 })) === 'ok',
       'the journey loaded',
     )
     expect(await panel.getAttribute('data-entity')).toBe(id)
